@@ -1,7 +1,21 @@
-"""Theorems of a .lean file: what to prove, and where its proof goes back."""
+"""Theorems of a .lean file: what to prove, and where its proof goes back.
+
+`parse_lean_file(text)` splits a file into commands (on the blanked text of
+`lean_text.scan`, so comments and strings never confuse it) and finds the theorems, lemmas
+and examples whose proof is missing (`:= by sorry`, `:= by` followed by nothing, `:= sorry`).
+Each comes with the header it needs: the file up to it (imports, `open`, `set_option`,
+namespaces and sections, earlier proved declarations), minus the other unproved theorems, so
+a proof can never lean on an unproved lemma. `splice_proofs` writes proofs back, replacing
+only the missing-proof text and leaving every other byte of the file as it was.
+"""
 from __future__ import annotations
 
+import re
+import textwrap
 from dataclasses import dataclass
+from typing import Mapping
+
+from lean_env.lean_text import LeanSyntaxError, Scanned, line_col, scan
 
 
 @dataclass(frozen=True)
@@ -17,3 +31,287 @@ class Theorem:
     name: str
     header: str
     statement: str
+
+
+_MODIFIER = r"(?:private|protected|noncomputable|unsafe|partial|nonrec|scoped|local)\b"
+_ATTRIBUTES = r"@\[[^\]]*\]"
+_PREFIX = re.compile(rf"(?:\s*(?:{_MODIFIER}|{_ATTRIBUTES}))*\s*")
+_COMMAND_WORDS = (
+    "import open set_option namespace section end universe variable theorem lemma example def abbrev instance "
+    "axiom opaque structure class inductive macro macro_rules syntax notation infix infixl infixr prefix postfix "
+    "elab elab_rules attribute mutual run_cmd run_elab run_meta initialize export deriving omit include "
+    "declare_syntax_cat add_decl_doc"
+).split()
+_LINE_START = re.compile(rf"(?:{_ATTRIBUTES}|{_MODIFIER}|#[A-Za-z_]|(?:{'|'.join(_COMMAND_WORDS)})\b)")
+# Reserved words that start a command wherever they stand (also mid-line).
+_ANYWHERE = re.compile(r"(?<![\w.'])(?:theorem|lemma|example)\b")
+_DECLARATIONS = {"theorem", "lemma", "example", "def", "abbrev", "instance", "axiom", "opaque"}
+_PROVABLE = {"theorem", "lemma", "example"}
+_IDENT = re.compile(r"[^\s(){}\[\]⟨⟩:,]+")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One top-level command. Offsets are character offsets into the file text."""
+
+    keyword: str  # first word after modifiers/attributes/`open … in` prefixes: "theorem", "open", "#eval", …
+    start: int  # includes a doc comment right before it
+    statement_start: int  # after the doc comment: modifiers/attributes start here
+    end: int  # where the next command (or the file) starts; includes trailing blank lines/comments
+    line: int
+    text: str
+    code: str  # `text` with comments and string bodies blanked
+    name: str | None = None
+    assign: int | None = None  # absolute offset of the top-level `:=` of a declaration
+    proof_missing: bool = False
+    proof_span: tuple[int, int] | None = None  # what `splice_proofs` replaces (right after `:=`)
+
+    @property
+    def signature_code(self) -> str:
+        stop = self.assign if self.assign is not None else self.end
+        return self.code[self.statement_start - self.start: stop - self.start]
+
+    @property
+    def body_code(self) -> str | None:
+        return None if self.assign is None else self.code[self.assign + 2 - self.start:]
+
+
+@dataclass(frozen=True)
+class TheoremSite:
+    """A theorem with a missing proof, and where it sits in the file."""
+
+    theorem: Theorem
+    full_name: str  # with the enclosing namespaces
+    line: int
+    command_span: tuple[int, int]
+    proof_span: tuple[int, int]
+    indent: int
+
+
+@dataclass(frozen=True)
+class LeanFile:
+    text: str
+    path: str | None
+    header: str  # imports, options, opens, namespaces before the first declaration
+    commands: tuple[Command, ...]
+    sites: tuple[TheoremSite, ...]
+
+    @property
+    def theorems(self) -> list[Theorem]:
+        return [s.theorem for s in self.sites]
+
+    def byte_span(self, span: tuple[int, int]) -> tuple[int, int]:
+        """A character span as byte offsets into the UTF-8 file."""
+        return (len(self.text[: span[0]].encode()), len(self.text[: span[1]].encode()))
+
+
+def _fail(scanned: Scanned, offset: int, message: str, path: str | None) -> LeanSyntaxError:
+    line, col = line_col(scanned.text, offset)
+    return LeanSyntaxError(message, line, col, path)
+
+
+def _command_starts(scanned: Scanned) -> list[int]:
+    code = scanned.code
+    starts = set()
+    offset = 0
+    for line in code.split("\n"):
+        if _LINE_START.match(line):
+            starts.add(offset)
+        offset += len(line) + 1
+    starts.update(m.start() for m in _ANYWHERE.finditer(code))
+    ordered = sorted(starts)
+    # `@[simp]` / `private` / `open Foo in` on their own line belong to the command below them
+    merged: list[int] = []
+    for i, s in enumerate(ordered):
+        if merged:
+            between = code[merged[-1]: s]
+            if _PREFIX.fullmatch(between) or re.search(r"\bin\s*$", between) and re.match(
+                    r"\s*(open|set_option)\b", between):
+                continue
+        merged.append(s)
+    return merged
+
+
+def _keyword(code: str) -> tuple[str, int]:
+    """The command's keyword and its offset in `code`, skipping modifiers, attributes, `… in`."""
+    pos = 0
+    while True:
+        pos = _PREFIX.match(code, pos).end()
+        m = re.match(r"(open|set_option)\b[^\n]*?\bin\b", code[pos:])
+        if m and not re.match(r"\s*$", code[pos + m.end():]):
+            pos += m.end()
+            continue
+        break
+    m = re.match(r"#?[\w.]+", code[pos:])
+    return (m.group(0) if m else code[pos:pos + 1]), pos
+
+
+def _top_level_assign(scanned: Scanned, start: int, end: int, path: str | None) -> int | None:
+    code = scanned.code
+    closers = {")": "(", "]": "[", "}": "{", "⟩": "⟨", "⦄": "⦃"}
+    stack: list[tuple[str, int]] = []
+    pending_lets = 0  # `let x := v; …` / `have` in the statement's type own the next `:=`
+    i = start
+    while i < end:
+        ch = code[i]
+        if not stack and ch in "lh" and re.match(r"(let|have)\b", code[i:i + 5]) and (
+                i == 0 or not re.match(r"[\w.']", code[i - 1])):
+            pending_lets += 1
+        if ch in "([{⟨⦃":
+            stack.append((ch, i))
+        elif ch in closers:
+            if not stack or stack[-1][0] != closers[ch]:
+                raise _fail(scanned, i, f"unmatched `{ch}` in a declaration", path)
+            stack.pop()
+        elif ch == ":" and code.startswith(":=", i) and not stack:
+            if not pending_lets:
+                return i
+            pending_lets -= 1
+        elif ch == "|" and not stack and not code[code.rfind("\n", 0, i) + 1: i].strip() \
+                and code[i + 1:i + 2] in " \t":
+            return None  # pattern-matching definition: `| pat => body`
+        i += 1
+    if stack:
+        raise _fail(scanned, stack[-1][1], f"`{stack[-1][0]}` is never closed in this declaration", path)
+    return None
+
+
+def split_commands(text: str, path: str | None = None) -> list[Command]:
+    scanned = scan(text, path)
+    starts = _command_starts(scanned)
+    before = scanned.code[: starts[0]] if starts else scanned.code
+    if before.strip():
+        raise _fail(scanned, len(before) - len(before.lstrip()), "text before the first command is not a Lean command", path)
+    doc_before = {c.end: c.start for c in scanned.comments if c.kind == "doc"}
+    commands: list[Command] = []
+    for i, s in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(text)
+        # a doc comment directly above belongs to this command
+        start = s
+        prefix = text[:s]
+        stripped_end = len(prefix.rstrip())
+        if stripped_end in doc_before:
+            start = doc_before[stripped_end]
+            if commands and commands[-1].end > start:  # cut it off the previous command
+                prev = commands[-1]
+                commands[-1] = _declaration(scanned, prev.start, prev.statement_start, start, path)
+        commands.append(_declaration(scanned, start, s, end, path))
+    return commands
+
+
+def _declaration(scanned: Scanned, start: int, statement_start: int, end: int, path: str | None) -> Command:
+    text, code = scanned.text, scanned.code
+    keyword, kw_rel = _keyword(code[statement_start:end])
+    kw_at = statement_start + kw_rel
+    line = line_col(text, statement_start)[0]
+    base = dict(keyword=keyword, start=start, statement_start=statement_start, end=end, line=line,
+                text=text[start:end], code=code[start:end])
+    if keyword not in _DECLARATIONS:
+        return Command(**base)
+    if keyword == "example":
+        name = f"example_{line_col(text, kw_at)[0]}"
+    else:
+        m = _IDENT.search(code, kw_at + len(keyword), end)
+        if not m:
+            raise _fail(scanned, kw_at, f"`{keyword}` without a name", path)
+        name = m.group(0)
+    assign = _top_level_assign(scanned, kw_at + len(keyword), end, path)
+    if assign is None:
+        if keyword in _PROVABLE:
+            raise _fail(scanned, kw_at, f"{keyword} `{name}` has no `:=` (expected `:= by ...` or `:= sorry`)", path)
+        return Command(**base, name=name)
+    body = code[assign + 2: end]
+    missing = re.match(r"\s*(by\s+sorry|by|sorry)\s*$", body)
+    span = (assign + 2, assign + 2 + missing.end(1)) if missing else None
+    return Command(**base, name=name, assign=assign, proof_missing=bool(missing), proof_span=span)
+
+
+def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
+    """Split a .lean file into its header and the theorems that still need a proof.
+
+    Raises `LeanSyntaxError` (with line and column) for text it cannot split: unclosed
+    comments or strings, unbalanced brackets in a declaration, a theorem without `:=`.
+    """
+    commands = split_commands(text, path)
+    namespaces: list[str | None] = []
+    unproved = [c for c in commands if c.keyword in _PROVABLE and c.proof_missing]
+    sites: list[TheoremSite] = []
+    for cmd in commands:
+        if cmd.keyword == "namespace":
+            parts = cmd.code.split()
+            namespaces.append(parts[-1] if len(parts) > 1 else None)
+        elif cmd.keyword == "section":
+            namespaces.append(None)
+        elif cmd.keyword == "end" and namespaces:
+            namespaces.pop()
+        elif cmd in unproved:
+            header_parts, pos = [], 0
+            for other in unproved:
+                if other.start >= cmd.start:
+                    break
+                header_parts.append(text[pos: other.start])
+                pos = other.end
+            header_parts.append(text[pos: cmd.start])
+            header = "".join(header_parts).rstrip() + "\n"
+            assert cmd.assign is not None
+            statement = text[cmd.statement_start: cmd.assign].rstrip() + " := by"
+            prefix = ".".join(n for n in namespaces if n)
+            full = f"{prefix}.{cmd.name}" if prefix and cmd.keyword != "example" else cmd.name
+            indent = cmd.statement_start - (text.rfind("\n", 0, cmd.statement_start) + 1)
+            assert cmd.name is not None and cmd.proof_span is not None
+            sites.append(TheoremSite(Theorem(cmd.name, header, statement), full, cmd.line,
+                                     (cmd.start, cmd.proof_span[1]), cmd.proof_span, indent))
+    first_decl = next((c.start for c in commands if c.keyword in _DECLARATIONS), len(text))
+    return LeanFile(text, path, text[:first_decl].rstrip() + "\n", tuple(commands), tuple(sites))
+
+
+def format_proof_block(proof: str, indent: int = 2) -> str:
+    """The tactic text as the indented block that follows `:= by` (common indentation removed)."""
+    body = textwrap.dedent(proof.strip("\n"))
+    pad = " " * indent
+    return "\n".join(pad + ln if ln.strip() else "" for ln in body.split("\n"))
+
+
+def splice_proofs(lean_file: LeanFile, proofs: Mapping[str, str]) -> str:
+    """The file with each named theorem's missing proof replaced by ` by\\n  <tactics>`.
+
+    Every byte outside the replaced spans is left unchanged. Keys are theorem names (as in
+    `Theorem.name`) or full names; a key matching no theorem raises `KeyError`.
+    """
+    by_key = {}
+    for site in lean_file.sites:
+        by_key.setdefault(site.theorem.name, site)
+        by_key.setdefault(site.full_name, site)
+    unknown = [k for k in proofs if k not in by_key]
+    if unknown:
+        raise KeyError(f"no theorem with a missing proof is named {unknown} in {lean_file.path or 'the file'}; "
+                       f"known: {sorted({s.theorem.name for s in lean_file.sites})}")
+    chosen = sorted({id(by_key[k]): (by_key[k], proofs[k]) for k in proofs}.values(),
+                    key=lambda sp: sp[0].proof_span[0], reverse=True)
+    text = lean_file.text
+    for site, proof in chosen:
+        a, b = site.proof_span
+        text = text[:a] + " by\n" + format_proof_block(proof, site.indent + 2) + text[b:]
+    return text
+
+
+def statement_changes(statement: str, checked_text: str) -> list[str]:
+    """Why `checked_text` (statement + proof, as sent to Lean) does not prove exactly `statement`.
+
+    Defence in depth behind the guard: the text must be one single declaration whose
+    statement, up to its top-level `:=`, is the original one (whitespace-normalised).
+    """
+    try:
+        commands = split_commands(checked_text)
+    except LeanSyntaxError as e:
+        return [f"the checked text does not split into commands: {e}"]
+    if len(commands) != 1:
+        return [f"the checked text holds {len(commands)} commands ({[c.keyword for c in commands]}), expected one "
+                "declaration: the proof must not end the theorem or add commands"]
+    cmd = commands[0]
+    if cmd.keyword not in _PROVABLE or cmd.assign is None:
+        return [f"the checked text is a `{cmd.keyword}` command, not a theorem with `:=`"]
+    checked = checked_text[cmd.statement_start: cmd.assign] + ":= by"
+    if " ".join(checked.split()) != " ".join(statement.split()):
+        return [f"the statement changed: {checked[:200]!r} is not {statement[:200]!r}"]
+    return []

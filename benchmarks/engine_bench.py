@@ -1,0 +1,224 @@
+"""Engine benchmark: a tree-search-shaped workload, engine vs transformers' generate.
+
+A small random DeepSeek-V2-Lite-shaped model (MLA with V2-Lite's per-head dims, q_lora_rank
+null, routed + shared experts, first layer dense) is built with transformers, saved, and loaded
+into our model with model.loader.load_model, so both run the same weights.
+
+Workload: groups of prompts sharing a "theorem" prefix (16 prompts of ~300 tokens, ~200 shared
+in groups of 4), n samples each (temperature 1, top_p 0.95), a fixed number of new tokens
+(EOS ignored on both sides). transformers runs one generate call per prompt with
+num_return_sequences=n, as a search worker calling generate would. Also: one decode step at a
+2k context, engine (absorbed MLA over the paged latent cache) vs transformers (its cache holds
+the latent too, but every step re-expands all of it through kv_b_proj).
+
+Run: python -m benchmarks.engine_bench [--quick]   (make bench runs it through benchmarks.run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+
+import torch
+
+BENCH_MODEL = dict(
+    vocab_size=16384,
+    hidden_size=512,
+    intermediate_size=1536,
+    moe_intermediate_size=192,
+    num_hidden_layers=4,
+    num_attention_heads=8,
+    num_key_value_heads=8,
+    q_lora_rank=None,
+    kv_lora_rank=512,
+    qk_nope_head_dim=128,
+    qk_rope_head_dim=64,
+    v_head_dim=128,
+    n_routed_experts=16,
+    n_shared_experts=2,
+    num_experts_per_tok=6,
+    first_k_dense_replace=1,
+    topk_method="greedy",
+    max_position_embeddings=4096,
+    bos_token_id=0,
+    eos_token_id=1,
+)
+
+
+@dataclass
+class Workload:
+    num_groups: int = 4
+    prompts_per_group: int = 4
+    shared_len: int = 200
+    tail_len: int = 100
+    n: int = 16
+    new_tokens: int = 32
+    decode_context: int = 2048
+
+
+def build_models(threads: int):
+    """(transformers model, our model) with identical weights, float32, eval mode."""
+    from transformers import DeepseekV2Config, DeepseekV2ForCausalLM
+
+    from model.loader import load_model
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    hf_config = DeepseekV2Config(**BENCH_MODEL)
+    hf_config._attn_implementation = "sdpa"
+    hf = DeepseekV2ForCausalLM(hf_config).eval()
+    with tempfile.TemporaryDirectory() as directory:
+        hf.save_pretrained(directory)
+        ours = load_model(directory)
+    return hf, ours.eval()
+
+
+def make_prompts(w: Workload, vocab: int) -> list[list[int]]:
+    g = torch.Generator().manual_seed(1)
+    prompts = []
+    for _ in range(w.num_groups):
+        shared = torch.randint(2, vocab, (w.shared_len,), generator=g).tolist()
+        for _ in range(w.prompts_per_group):
+            prompts.append(shared + torch.randint(2, vocab, (w.tail_len,), generator=g).tolist())
+    return prompts
+
+
+def bench_engine(model, prompts: list[list[int]], w: Workload) -> dict:
+    from model.serving import Engine, EngineConfig, SamplingParams
+
+    engine = Engine(model, config=EngineConfig(max_num_seqs=512, max_num_batched_tokens=2048, cache_memory_bytes=1 << 30))
+    params = SamplingParams(n=w.n, temperature=1.0, top_p=0.95, max_tokens=w.new_tokens, seed=0, ignore_eos=True)
+    start = time.perf_counter()
+    outs = engine.generate(prompts, params)
+    elapsed = time.perf_counter() - start
+    generated = sum(len(s.token_ids) for o in outs for s in o.outputs)
+    prompt_tokens = sum(len(p) for p in prompts)
+    return dict(
+        seconds=elapsed,
+        generated=generated,
+        tokens_per_s=generated / elapsed,
+        hit_rate=engine.prefix_cache_stats.hit_rate,
+        prompt_tokens=prompt_tokens,
+        computed_prompt_tokens=engine.stats.num_computed_tokens - (generated - len(prompts) * w.n),
+        steps=engine.stats.num_steps,
+        max_batch=max(engine.stats.batch_sizes),
+        mla_decode=engine.mla_decode_source,
+    )
+
+
+@torch.inference_mode()
+def bench_transformers(hf, prompts: list[list[int]], w: Workload) -> dict:
+    torch.manual_seed(0)
+    start = time.perf_counter()
+    generated = 0
+    for prompt in prompts:
+        out = hf.generate(
+            torch.tensor([prompt]),
+            attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+            do_sample=True,
+            temperature=1.0,
+            top_p=0.95,
+            top_k=0,
+            num_return_sequences=w.n,
+            max_new_tokens=w.new_tokens,
+            min_new_tokens=w.new_tokens,
+            pad_token_id=0,
+        )
+        generated += (out.shape[1] - len(prompt)) * out.shape[0]
+    elapsed = time.perf_counter() - start
+    return dict(seconds=elapsed, generated=generated, tokens_per_s=generated / elapsed)
+
+
+def bench_decode_step(hf, model, w: Workload, repeats: int = 5) -> dict:
+    """Median wall time of one decode step (batch 1) after a decode_context-token prompt."""
+    from transformers import DynamicCache
+
+    from model.serving import Engine, EngineConfig, SamplingParams
+
+    g = torch.Generator().manual_seed(2)
+    prompt = torch.randint(2, BENCH_MODEL["vocab_size"], (w.decode_context,), generator=g).tolist()
+
+    engine = Engine(model, config=EngineConfig(cache_memory_bytes=1 << 30, max_num_batched_tokens=4096))
+    engine.add_request(prompt, SamplingParams(temperature=0, max_tokens=repeats + 2, ignore_eos=True))
+    engine.step()  # prefill (+ first token)
+    engine.step()  # warm-up decode
+    engine_times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        engine.step()
+        engine_times.append(time.perf_counter() - start)
+
+    hf_times = []
+    with torch.inference_mode():
+        cache = DynamicCache(config=hf.config)
+        ids = torch.tensor([prompt])
+        out = hf(input_ids=ids, past_key_values=cache, use_cache=True)
+        token = out.logits[:, -1:].argmax(-1)
+        for i in range(repeats + 1):
+            position = torch.tensor([[w.decode_context + i]])
+            start = time.perf_counter()
+            out = hf(input_ids=token, past_key_values=out.past_key_values, position_ids=position, use_cache=True)
+            token = out.logits[:, -1:].argmax(-1)
+            if i:  # the first is a warm-up
+                hf_times.append(time.perf_counter() - start)
+    return dict(engine_ms=1e3 * statistics.median(engine_times), hf_ms=1e3 * statistics.median(hf_times))
+
+
+def same_weights_check(hf, model) -> float:
+    ids = torch.randint(2, BENCH_MODEL["vocab_size"], (1, 16), generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        return float((hf(ids).logits - model(ids)).abs().max())
+
+
+def main(quick: bool = False, threads: int | None = None, groups: int | None = None) -> str:
+    """Run everything; returns the markdown section (also printed)."""
+    threads = threads or torch.get_num_threads()
+    w = Workload() if not quick else Workload(num_groups=2, prompts_per_group=2, shared_len=40, tail_len=20, n=4, new_tokens=8, decode_context=256)
+    if groups:
+        w.num_groups = groups
+    hf, model = build_models(threads)
+    params = sum(p.numel() for p in model.parameters())
+    diff = same_weights_check(hf, model)
+    prompts = make_prompts(w, BENCH_MODEL["vocab_size"])
+    engine = bench_engine(model, prompts, w)
+    reference = bench_transformers(hf, prompts, w)
+    decode = bench_decode_step(hf, model, w)
+    ratio = engine["tokens_per_s"] / reference["tokens_per_s"]
+    decode_ratio = decode["hf_ms"] / decode["engine_ms"]
+    lines = [
+        f"Model: random DeepSeek-V2-Lite-shaped, {params / 1e6:.1f}M parameters ({BENCH_MODEL['num_hidden_layers']} layers, "
+        f"hidden {BENCH_MODEL['hidden_size']}, {BENCH_MODEL['num_attention_heads']} heads, kv_lora_rank {BENCH_MODEL['kv_lora_rank']}, "
+        f"rope {BENCH_MODEL['qk_rope_head_dim']}, {BENCH_MODEL['n_routed_experts']} routed experts top-{BENCH_MODEL['num_experts_per_tok']} "
+        f"+ {BENCH_MODEL['n_shared_experts']} shared, vocab {BENCH_MODEL['vocab_size']}), float32, CPU, {threads} torch threads. "
+        f"Same weights in both (max |logit diff| {diff:.1e}).",
+        "",
+        f"Workload: {w.num_groups * w.prompts_per_group} prompts of {w.shared_len + w.tail_len} tokens, {w.shared_len} shared in "
+        f"groups of {w.prompts_per_group}; n={w.n} samples each (temperature 1, top_p 0.95); {w.new_tokens} new tokens. "
+        f"transformers: one `generate` per prompt with num_return_sequences={w.n}.",
+        "",
+        "| measure | engine | transformers | ratio (target) |",
+        "|---|---|---|---|",
+        f"| generated tokens/s | {engine['tokens_per_s']:.1f} | {reference['tokens_per_s']:.1f} | {ratio:.1f}x (>= 5x) |",
+        f"| wall time (s) | {engine['seconds']:.1f} | {reference['seconds']:.1f} | |",
+        f"| one decode step, batch 1, {w.decode_context}-token context (ms) | {decode['engine_ms']:.1f} | {decode['hf_ms']:.1f} | {decode_ratio:.1f}x (>= 3x) |",
+        "",
+        f"Engine: prefix-cache hit rate {engine['hit_rate']:.1%} of looked-up prompt tokens; "
+        f"{engine['computed_prompt_tokens']} prompt tokens computed for {engine['prompt_tokens']} prompt tokens "
+        f"({w.num_groups * w.prompts_per_group * w.n} samples); {engine['steps']} steps, largest batch {engine['max_batch']} sequences; "
+        f"decode attention through `{engine['mla_decode']}`.",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tiny workload to check the bench runs")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--groups", type=int, default=None, help="number of prefix groups (default 4)")
+    args = parser.parse_args()
+    main(quick=args.quick, threads=args.threads, groups=args.groups)

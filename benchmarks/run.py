@@ -1,0 +1,133 @@
+"""`make bench`: run every benchmark that exists and rewrite its section of docs/BENCHMARKS.md.
+
+Sections: the engine (benchmarks/engine_bench.py), proof search (benchmarks/search_bench.py,
+if present) and the kernels (kernels/bench.py, if present; it needs a GPU). Each section is
+delimited by HTML comments so a rerun replaces only its own section, and records the command,
+the machine (lscpu model name, cores) and the date.
+
+Usage: python -m benchmarks.run [--only engine|search|kernels ...] [--out docs/BENCHMARKS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import io
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import traceback
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO / "docs" / "BENCHMARKS.md"
+HEADER = "# Benchmarks\n\nWritten by `make bench` (`python -m benchmarks.run`); each section is rewritten by its own run.\n"
+
+
+def machine() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        found = re.search(r"^Model name:\s*(.+)$", out, re.M)
+        if found:
+            model = found.group(1).strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    gpu = ""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = f", GPU {torch.cuda.get_device_name(0)}"
+    except ImportError:
+        pass
+    return f"{model}, {os.cpu_count()} cores{gpu}"
+
+
+def _engine() -> str:
+    from benchmarks import engine_bench
+
+    return engine_bench.main()
+
+
+def _search() -> str:
+    module = importlib.import_module("benchmarks.search_bench")
+    if hasattr(module, "run"):
+        lines: list[str] = []
+        result = module.run(lines)
+        return "\n".join(lines) if lines else str(result or "")
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        result = module.main()
+    return result if isinstance(result, str) and result.strip() else buffer.getvalue()
+
+
+def _kernels() -> str:
+    importlib.import_module("kernels.bench")  # raises ImportError when absent
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "kernels.md"
+        proc = subprocess.run(
+            [sys.executable, "-m", "kernels.bench", "--out", str(out)], cwd=REPO, capture_output=True, text=True
+        )
+        text = out.read_text() if out.exists() else proc.stdout
+        if proc.returncode != 0:
+            text += f"\n\n(kernels.bench exited with {proc.returncode}: {proc.stderr.strip()[-2000:]})"
+        return text
+
+
+BENCHES: dict[str, tuple[str, str, Callable[[], str]]] = {
+    "engine": ("Serving engine", "python -m benchmarks.engine_bench", _engine),
+    "search": ("Proof search", "python -m benchmarks.search_bench", _search),
+    "kernels": ("Kernels", "python -m kernels.bench", _kernels),
+}
+
+
+def replace_section(document: str, name: str, body: str) -> str:
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if pattern.search(document):
+        return pattern.sub(lambda _: block, document)
+    return document.rstrip() + "\n\n" + block + "\n"
+
+
+def run(names: list[str], out: Path) -> int:
+    document = out.read_text() if out.exists() else HEADER
+    failures = 0
+    for name in names:
+        title, command, bench = BENCHES[name]
+        try:
+            body = bench()
+        except ImportError as e:
+            print(f"[bench] {name}: skipped, its module is not importable ({e})")
+            continue
+        except Exception:  # noqa: BLE001 - record the failure, run the others
+            failures += 1
+            body = "The run failed:\n\n```\n" + traceback.format_exc()[-3000:] + "```"
+        stamp = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        section = (
+            f"## {title}\n\nCommand: `{command}` (via `make bench`). Machine: {machine()}. Date: {stamp}.\n\n{body.strip()}\n"
+        )
+        document = replace_section(document, name, section)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(document)  # after each bench, so a later crash keeps earlier results
+        print(f"[bench] {name}: written to {out}")
+    return 1 if failures else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the benchmarks and update docs/BENCHMARKS.md")
+    parser.add_argument("--only", nargs="+", choices=sorted(BENCHES), default=list(BENCHES))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args()
+    sys.exit(run(args.only, args.out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Goals and proof states, and their Lean-style printing."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace as dc_replace
+
+from .pretty import pp, pp_type
+from .terms import Term, Type, free_vars, fresh_name
+
+
+@dataclass(frozen=True)
+class Hyp:
+    """A local: a variable (`value` is a Type, is_var) or an assumption (`value` is a Prop term)."""
+
+    name: str
+    value: "Type | Term"
+    is_var: bool
+
+    def shown(self) -> str:
+        return pp_type(self.value) if self.is_var else pp(self.value)
+
+
+@dataclass(frozen=True)
+class Goal:
+    hyps: tuple[Hyp, ...]
+    target: Term
+    tag: str | None = None
+
+    def names(self) -> set[str]:
+        return {h.name for h in self.hyps}
+
+    def var_types(self) -> dict[str, Type]:
+        return {h.name: h.value for h in self.hyps if h.is_var}
+
+    def props(self) -> list[tuple[str, Term]]:
+        return [(h.name, h.value) for h in self.hyps if not h.is_var]
+
+    def lookup(self, name: str) -> Hyp | None:
+        for h in reversed(self.hyps):
+            if h.name == name:
+                return h
+        return None
+
+    def with_target(self, target: Term) -> "Goal":
+        return dc_replace(self, target=target)
+
+    def add_hyp(self, name: str, value: "Type | Term", is_var: bool = False) -> "Goal":
+        """Add a local; an older local of the same name becomes inaccessible (`h✝`)."""
+        hyps = []
+        for h in self.hyps:
+            if h.name == name:
+                h = dc_replace(h, name=inaccessible(h.name, {x.name for x in self.hyps}))
+            hyps.append(h)
+        hyps.append(Hyp(name, value, is_var))
+        return dc_replace(self, hyps=tuple(hyps))
+
+    def replace_hyp(self, name: str, value: Term) -> "Goal":
+        hyps = tuple(dc_replace(h, value=value) if h.name == name and not h.is_var else h for h in self.hyps)
+        return dc_replace(self, hyps=hyps)
+
+    def remove_hyp(self, name: str) -> "Goal":
+        return dc_replace(self, hyps=tuple(h for h in self.hyps if h.name != name))
+
+    def fresh(self, base: str) -> str:
+        return fresh_name(base, self.names())
+
+    def pretty(self) -> str:
+        return pretty_goal(self)
+
+
+def inaccessible(name: str, taken: set[str]) -> str:
+    base = name.rstrip("✝")
+    return base + "✝"
+
+
+def pretty_goal(g: Goal) -> str:
+    lines = []
+    if g.tag:
+        lines.append(f"case {g.tag}")
+    i = 0
+    hyps = g.hyps
+    while i < len(hyps):
+        j = i
+        shown = hyps[i].shown()
+        while j + 1 < len(hyps) and hyps[j + 1].shown() == shown and hyps[j + 1].is_var == hyps[i].is_var:
+            j += 1
+        names = " ".join(h.name for h in hyps[i : j + 1])
+        lines.append(f"{names} : {shown}")
+        i = j + 1
+    lines.append(f"⊢ {pp(g.target)}")
+    return "\n".join(lines)
+
+
+def pretty_goals(goals: tuple[Goal, ...]) -> str:
+    """Several goals separated by a blank line (as Lean's `unsolved goals` message prints them)."""
+    return "\n\n".join(pretty_goal(g) for g in goals)
+
+
+def used_names(g: Goal) -> set[str]:
+    out = g.names()
+    for h in g.hyps:
+        if not h.is_var:
+            out |= free_vars(h.value)
+    return out | free_vars(g.target)

@@ -1,0 +1,263 @@
+"""Runs tactic blocks over proof states, with Lean's structure and error behaviour.
+
+A proof state is a tuple of goals; tactics act on the first goal unless they are combinators.
+An error inside a nested `by` block (e.g. `have h : P := by linarith`) is reported and the
+block's goal admitted, as Lean's error recovery does; everywhere else the first failing
+tactic stops the block.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..errors import KernelError, TacticFailed
+from ..goals import Goal, pretty_goals
+from .script import Span, find_by, find_top_level, split_items, strip_span
+
+Goals = tuple[Goal, ...]
+TacticFn = Callable[["TacticContext", str, int, Goals], Goals]
+REGISTRY: dict[str, TacticFn] = {}
+DEFAULT_TACTIC_SECONDS = 20.0
+
+
+def tactic(*names: str):
+    def deco(fn: TacticFn) -> TacticFn:
+        for n in names:
+            REGISTRY[n] = fn
+        return fn
+    return deco
+
+
+@dataclass
+class Message:
+    severity: str
+    start: int
+    end: int
+    data: str
+
+
+@dataclass
+class SorryRecord:
+    goal: Goal
+    start: int
+    end: int
+
+
+@dataclass
+class TacticContext:
+    """What a run of tactics shares: the source text, collected messages and sorries."""
+
+    src: str
+    messages: list[Message] = field(default_factory=list)
+    sorries: list[SorryRecord] = field(default_factory=list)
+    explicit_sorry: bool = False
+    lemmas: dict = field(default_factory=dict)  # declarations of earlier commands: name -> statement
+    deadline: float = field(default_factory=lambda: time.monotonic() + DEFAULT_TACTIC_SECONDS)
+
+    def fail(self, msg: str, start: int, end: int) -> TacticFailed:
+        e = TacticFailed(msg, start)
+        e.end = end  # type: ignore[attr-defined]
+        return e
+
+    def info(self, msg: str, start: int, end: int) -> None:
+        self.messages.append(Message("info", start, end, msg))
+
+    def check_time(self, start: int, end: int) -> None:
+        if time.monotonic() > self.deadline:
+            raise self.fail("(deterministic) timeout: the embedded kernel's time limit was reached", start, end)
+
+
+def error_span(e: KernelError, default: Span) -> tuple[int, int]:
+    start = e.pos if e.pos is not None else default.start
+    end = getattr(e, "end", None) or default.end
+    return start, max(end, start)
+
+
+def run_block(ctx: TacticContext, start: int, end: int, goals: Goals) -> Goals:
+    for item in split_items(ctx.src, start, end):
+        goals = run_item(ctx, item, goals)
+    return goals
+
+
+def run_by_block(ctx: TacticContext, by_pos: int, start: int, end: int, goal: Goal) -> bool:
+    """A term-level `by` block: errors are reported and recovered; True if it closed cleanly."""
+    try:
+        rest = run_block(ctx, start, end, (goal,))
+    except KernelError as e:
+        s, t = error_span(e, Span(start, end))
+        ctx.messages.append(Message("error", s, t, e.message))
+        return False
+    if rest:
+        ctx.messages.append(Message("error", by_pos, by_pos + 2, "unsolved goals\n" + pretty_goals(rest)))
+        return False
+    return True
+
+
+HEAD_RE = re.compile(r"[^\s\[\(⟨;,]+")
+
+
+def run_item(ctx: TacticContext, span: Span, goals: Goals) -> Goals:
+    src = ctx.src
+    text = span.text(src)
+    ctx.check_time(span.start, span.end)
+    if text.startswith("·") or text.startswith(". "):
+        if not goals:
+            raise ctx.fail("no goals to be proved", span.start, span.end)
+        rest = run_block(ctx, span.start + 1, span.end, (goals[0],))
+        if rest:
+            raise ctx.fail("unsolved goals\n" + pretty_goals(rest), span.start, span.start + 1)
+        return goals[1:]
+    if text.startswith("(") and find_top_level(src, span.start, span.end, ")") == -1 and text.endswith(")"):
+        return run_block(ctx, span.start + 1, span.end - 1, goals)
+    m = HEAD_RE.match(text)
+    head = m.group(0) if m else text
+    body_start = span.start + (m.end() if m else len(text))
+    if head in ("have", "haveI", "replace", "suffices", "obtain", "show", "exact", "refine", "calc", "case", "next",
+                "all_goals", "any_goals", "try", "first", "repeat", "focus"):
+        pass  # their own nested blocks / `<;>` handling
+    else:
+        pos = find_top_level(src, span.start, span.end, "<;>", last=True)
+        if pos >= 0 and find_by(src, span.start, pos) == -1:
+            return run_then_all(ctx, Span(span.start, pos), strip_span(src, pos + 3, span.end), goals)
+    if head == "case" or head == "next":
+        return run_case(ctx, span, goals)
+    if head in ("all_goals", "any_goals", "try", "repeat", "focus", "iterate", "first"):
+        return run_combinator(ctx, head, body_start, span, goals)
+    fn = REGISTRY.get(head)
+    if fn is None:
+        if head in ("sorry", "admit"):
+            return run_sorry(ctx, span, goals)
+        raise ctx.fail(f"unknown tactic '{head}'" if head.isidentifier() or head[0].isalpha() else "unknown tactic",
+                       span.start, span.end)
+    if not goals:
+        raise ctx.fail("no goals to be proved", span.start, span.end)
+    try:
+        return fn(ctx, src[body_start : span.end], body_start, goals)
+    except TacticFailed as e:
+        if e.pos is None:
+            e.pos = span.start
+            e.end = span.end  # type: ignore[attr-defined]
+        raise
+    except KernelError as e:
+        raise ctx.fail(e.message, span.start, span.end) from e
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as e:
+        # a kernel bug must fail the tactic (never succeed) and keep the session alive
+        raise ctx.fail(f"embedded kernel internal error in '{head}': {type(e).__name__}: {e}",
+                       span.start, span.end) from e
+
+
+def run_sorry(ctx: TacticContext, span: Span, goals: Goals) -> Goals:
+    if not goals:
+        raise ctx.fail("no goals to be proved", span.start, span.end)
+    ctx.sorries.append(SorryRecord(goals[0], span.start, span.end))
+    ctx.explicit_sorry = True
+    return goals[1:]
+
+
+def run_then_all(ctx: TacticContext, first: Span, second: Span, goals: Goals) -> Goals:
+    if not goals:
+        raise ctx.fail("no goals to be proved", first.start, first.end)
+    produced = run_item(ctx, first, (goals[0],))
+    out: list[Goal] = []
+    for g in produced:
+        out.extend(run_block(ctx, second.start, second.end, (g,)))
+    return tuple(out) + goals[1:]
+
+
+def run_combinator(ctx: TacticContext, head: str, body_start: int, span: Span, goals: Goals) -> Goals:
+    body = strip_span(ctx.src, body_start, span.end)
+    if head == "first":
+        alternatives = _split_alternatives(ctx.src, body)
+        last: KernelError | None = None
+        for alt in alternatives:
+            try:
+                return run_block(ctx, alt.start, alt.end, goals)
+            except KernelError as e:
+                last = e
+        raise last if last else ctx.fail("first: no alternatives", span.start, span.end)
+    if head == "try":
+        saved = (len(ctx.messages), len(ctx.sorries))
+        try:
+            return run_block(ctx, body.start, body.end, goals)
+        except KernelError:
+            del ctx.messages[saved[0]:]
+            del ctx.sorries[saved[1]:]
+            return goals
+    if head == "focus":
+        if not goals:
+            raise ctx.fail("no goals to be proved", span.start, span.end)
+        return run_block(ctx, body.start, body.end, goals[:1]) + goals[1:]
+    if head == "repeat":
+        for _ in range(64):
+            try:
+                new = run_block(ctx, body.start, body.end, goals)
+            except KernelError:
+                break
+            if new == goals:
+                break
+            goals = new
+        return goals
+    if head == "iterate":
+        m = re.match(r"\s*(\d+)", ctx.src[body.start : body.end])
+        n = int(m.group(1)) if m else 1
+        inner = strip_span(ctx.src, body.start + (m.end() if m else 0), body.end)
+        for _ in range(n):
+            goals = run_block(ctx, inner.start, inner.end, goals)
+        return goals
+    # all_goals / any_goals
+    out: list[Goal] = []
+    ok = False
+    last_err: KernelError | None = None
+    for g in goals:
+        try:
+            out.extend(run_block(ctx, body.start, body.end, (g,)))
+            ok = True
+        except KernelError as e:
+            if head == "all_goals":
+                raise
+            last_err = e
+            out.append(g)
+    if head == "any_goals" and not ok:
+        raise last_err if last_err else ctx.fail("any_goals: no goals", span.start, span.end)
+    return tuple(out)
+
+
+def _split_alternatives(src: str, body: Span) -> list[Span]:
+    parts, s = [], body.start
+    depth = 0
+    for i in range(body.start, body.end):
+        ch = src[i]
+        if ch in "([{⟨":
+            depth += 1
+        elif ch in ")]}⟩":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(strip_span(src, s, i))
+            s = i + 1
+    parts.append(strip_span(src, s, body.end))
+    return [p for p in parts if p.start < p.end]
+
+
+def run_case(ctx: TacticContext, span: Span, goals: Goals) -> Goals:
+    src = ctx.src
+    arrow = src.find("=>", span.start, span.end)
+    if arrow < 0:
+        raise ctx.fail("expected '=>'", span.start, span.end)
+    words = src[span.start:arrow].split()
+    tag = words[1] if len(words) > 1 and words[0] == "case" else "_"
+    idx = 0
+    if tag != "_":
+        idx = next((i for i, g in enumerate(goals) if g.tag == tag), -1)
+        if idx < 0:
+            raise ctx.fail(f"Case tag '{tag}' not found.\n\nAvailable tags: "
+                           + ", ".join(f"'{g.tag}'" for g in goals if g.tag), span.start, span.end)
+    if not goals:
+        raise ctx.fail("no goals to be proved", span.start, span.end)
+    g = goals[idx]
+    from dataclasses import replace
+    rest = run_block(ctx, arrow + 2, span.end, (replace(g, tag=None),))
+    if rest:
+        raise ctx.fail("unsolved goals\n" + pretty_goals(rest), span.start, arrow)
+    return goals[:idx] + goals[idx + 1:]

@@ -1,0 +1,144 @@
+"""Structured tactics: calc chains, suffices, simpa, congr."""
+from __future__ import annotations
+
+import re
+
+from ..errors import ElabError, KernelError, TacticFailed, Unsupported
+from ..goals import Goal
+from ..parser import parse_term
+from ..pretty import pp
+from ..terms import FALSE, TRUE, App, Op, Rel, Term
+from ..unify import canon
+from .engine import Goals, TacticContext, run_by_block, tactic
+from .logic import find_assumption, infer_term, proof_terms
+from .script import Span, find_top_level, split_items, strip_span
+
+# composing relations along a calc chain
+COMPOSE = {
+    ("=", "="): "=", ("=", "<"): "<", ("=", "≤"): "≤", ("<", "="): "<", ("≤", "="): "≤",
+    ("<", "<"): "<", ("<", "≤"): "<", ("≤", "<"): "<", ("≤", "≤"): "≤",
+    ("=", ">"): ">", ("=", "≥"): "≥", (">", "="): ">", ("≥", "="): "≥", (">", ">"): ">",
+    (">", "≥"): ">", ("≥", ">"): ">", ("≥", "≥"): "≥", ("=", "≠"): "≠", ("≠", "="): "≠",
+}
+
+
+def _run_proof(ctx: TacticContext, g: Goal, text_start: int, text_end: int, prop: Term) -> None:
+    src = ctx.src
+    sp = strip_span(src, text_start, text_end)
+    text = src[sp.start:sp.end]
+    if text.startswith("by") and (len(text) == 2 or text[2].isspace()):
+        run_by_block(ctx, sp.start, sp.start + 2, sp.end, g.with_target(prop))
+        return
+    try:
+        infer_term(ctx, g, text, sp.start, expected=prop)
+    except KernelError as e:
+        raise TacticFailed(e.message, sp.start) from e
+
+
+@tactic("calc")
+def t_calc(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
+    g = goals[0]
+    src = ctx.src
+    steps = split_items(src, off, off + len(args))
+    relation: Rel | None = None
+    el = proof_terms(ctx, g).elaborator()
+    for step in steps:
+        assign = find_top_level(src, step.start, step.end, ":=")
+        if assign < 0:
+            raise TacticFailed("calc step without `:= proof`", step.start)
+        syn = parse_term(src[step.start:assign], step.start)
+        if syn.kind != "binop" or syn.val not in ("=", "<", "≤", ">", "≥", "≠"):
+            raise TacticFailed("calc step must be a relation", step.start)
+        lhs_syn, rhs_syn = syn.kids
+        if lhs_syn.kind == "hole":
+            if relation is None:
+                raise TacticFailed("the first calc step cannot start with `_`", step.start)
+            rhs = el.elab(rhs_syn, relation.rhs.ty)
+            step_rel = Rel(syn.val, relation.rhs, rhs)
+        else:
+            step_rel = el.prop(syn)
+            if not isinstance(step_rel, Rel):
+                raise TacticFailed("calc step must be a relation", step.start)
+            if relation is not None and canon(step_rel.lhs) != canon(relation.rhs):
+                raise TacticFailed(f"invalid 'calc' step, left-hand side is\n  {pp(step_rel.lhs)}\nprevious right-hand side is\n  {pp(relation.rhs)}", step.start)
+        _run_proof(ctx, g, assign + 2, step.end, step_rel)
+        if relation is None:
+            relation = step_rel
+        else:
+            op = COMPOSE.get((relation.op, step_rel.op))
+            if op is None:
+                raise TacticFailed(f"invalid 'calc' step, cannot chain {relation.op} and {step_rel.op}", step.start)
+            relation = Rel(op, relation.lhs, step_rel.rhs)
+    if relation is None:
+        raise TacticFailed("empty calc")
+    if canon(relation) != canon(g.target):
+        raise TacticFailed(f"invalid 'calc' step, the chain proves\n  {pp(relation)}\nbut the goal is\n  {pp(g.target)}")
+    return goals[1:]
+
+
+@tactic("suffices")
+def t_suffices(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
+    g = goals[0]
+    src = ctx.src
+    end = off + len(args)
+    by = -1
+    m = re.search(r"\sby(\s|$)", args)
+    frm = re.search(r"\sfrom\s", args)
+    cut = m.start() if m else (frm.start() if frm else len(args))
+    decl = args[:cut]
+    colon = find_top_level(decl, 0, len(decl), ":")
+    name = decl[:colon].strip() if colon >= 0 else "this"
+    prop_text = decl[colon + 1:] if colon >= 0 else decl
+    prop = proof_terms(ctx, g).prop_of_text(prop_text, off + (colon + 1 if colon >= 0 else 0))
+    with_h = g.add_hyp(name or "this", prop)
+    if m:
+        by = off + m.start() + 1
+        run_by_block(ctx, by, by + 2, end, with_h)
+    elif frm:
+        infer_term(ctx, with_h, args[frm.end():], off + frm.end(), expected=g.target)
+    else:
+        return (with_h, g.with_target(prop)) + goals[1:]
+    return (g.with_target(prop),) + goals[1:]
+
+
+@tactic("simpa", "simpa?")
+def t_simpa(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
+    from .simp import Simplifier, _parse_simp_args, simp_rules
+    g = goals[0]
+    using = re.search(r"\busing\b", args)
+    simp_part = args[: using.start()] if using else args
+    only, items, _, _ = _parse_simp_args(simp_part)
+    rules = simp_rules(ctx, g, items, off, use_all_hyps=False)
+    target = Simplifier(rules, False, ctx, only).simp(g.target)
+    if target == TRUE:
+        return goals[1:]
+    if using:
+        prop, _ = infer_term(ctx, g, args[using.end():], off + using.end())
+        have = Simplifier(rules, False, ctx, only).simp(prop)
+        if have == FALSE or canon(have) == canon(target):
+            return goals[1:]
+        raise TacticFailed(f"type mismatch\n  h\nhas type\n  {pp(have)} : Prop\nbut is expected to have type\n  {pp(target)} : Prop")
+    g2 = g.with_target(target)
+    simped = [(n, Simplifier(rules, False, ctx, only).simp(p)) for n, p in g.props()]
+    if find_assumption(g2) or any(canon(p) == canon(target) or p == FALSE for _, p in simped):
+        return goals[1:]
+    raise TacticFailed("simpa failed to close the goal\n" + g2.pretty())
+
+
+@tactic("congr")
+def t_congr(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
+    g = goals[0]
+    t = g.target
+    if not (isinstance(t, Rel) and t.op == "="):
+        raise TacticFailed("congr: the goal is not an equality")
+    a, b = t.lhs, t.rhs
+    pairs = None
+    if isinstance(a, App) and isinstance(b, App) and a.fn == b.fn:
+        pairs = list(zip(a.args, b.args))
+    elif isinstance(a, Op) and isinstance(b, Op) and a.op == b.op and len(a.args) == len(b.args):
+        pairs = list(zip(a.args, b.args))
+    if pairs is None:
+        raise TacticFailed("congr failed: the two sides do not have the same head")
+    # congruence: equal arguments give equal applications (a sufficient condition)
+    new = tuple(g.with_target(Rel("=", x, y)) for x, y in pairs if canon(x) != canon(y))
+    return new + goals[1:]

@@ -1,0 +1,74 @@
+"""Syntactic matching of terms with metavariables, modulo Lean's reducible notations
+(`a > b` is `b < a`, `a ≥ b` is `b ≤ a`, `a ≠ b` is `¬a = b`)."""
+from __future__ import annotations
+
+from .terms import App, BigOp, Conn, Num, Op, Quant, Rel, Term, Var, rebuild, substitute
+
+
+def canon(t: Term) -> Term:
+    if isinstance(t, Rel):
+        l, r = canon(t.lhs), canon(t.rhs)
+        if t.op == ">":
+            return Rel("<", r, l)
+        if t.op == "≥":
+            return Rel("≤", r, l)
+        if t.op == "≠":
+            return Conn("¬", (Rel("=", l, r),))
+        return Rel(t.op, l, r)
+    kids = [canon(c) for c in t.children()]
+    return rebuild(t, kids) if kids else t
+
+
+def match(pattern: Term, target: Term, metas: set[str], subst: dict[str, Term]) -> bool:
+    """Extend `subst` so that pattern[subst] == target (both taken in canonical form by callers)."""
+    if isinstance(pattern, Var) and pattern.name in metas:
+        bound = subst.get(pattern.name)
+        if bound is not None:
+            return bound == target
+        if pattern.ty != target.ty:
+            return False
+        subst[pattern.name] = target
+        return True
+    if (isinstance(pattern, Op) and pattern.op == "+" and pattern.ty == "ℕ" and isinstance(target, Num)
+            and isinstance(pattern.args[1], Num) and target.value >= pattern.args[1].value):
+        # Lean unifies `?n + 2 =?= 9` in ℕ by literal offsets: ?n := 7
+        from fractions import Fraction
+        return match(pattern.args[0], Num(Fraction(target.value - pattern.args[1].value), "ℕ"), metas, subst)
+    if type(pattern) is not type(target):
+        return False
+    if isinstance(pattern, Var):
+        return pattern == target
+    if isinstance(pattern, Num):
+        return pattern.value == target.value and pattern.ty == target.ty
+    if isinstance(pattern, Op):
+        return (pattern.op == target.op and pattern.ty == target.ty and len(pattern.args) == len(target.args)
+                and all(match(a, b, metas, subst) for a, b in zip(pattern.args, target.args)))
+    if isinstance(pattern, App):
+        return (pattern.fn == target.fn and len(pattern.args) == len(target.args)
+                and all(match(a, b, metas, subst) for a, b in zip(pattern.args, target.args)))
+    if isinstance(pattern, Rel):
+        return pattern.op == target.op and match(pattern.lhs, target.lhs, metas, subst) and match(
+            pattern.rhs, target.rhs, metas, subst)
+    if isinstance(pattern, Conn):
+        return pattern.op == target.op and len(pattern.args) == len(target.args) and all(
+            match(a, b, metas, subst) for a, b in zip(pattern.args, target.args))
+    if isinstance(pattern, Quant):
+        if pattern.kind != target.kind or pattern.vty != target.vty:
+            return False
+        if pattern.var in metas:
+            return False
+        renamed = substitute(pattern.body, pattern.var, Var(target.var, target.vty)) if pattern.var != target.var else pattern.body
+        return match(renamed, target.body, metas - {target.var}, subst)
+    if isinstance(pattern, BigOp):
+        return pattern == target
+    return pattern == target
+
+
+def instantiate(t: Term, subst: dict[str, Term]) -> Term:
+    for name, value in subst.items():
+        t = substitute(t, name, value)
+    return t
+
+
+def same_prop(a: Term, b: Term) -> bool:
+    return canon(a) == canon(b)

@@ -1,0 +1,192 @@
+"""What a proof may not contain, and which commands a statement file may hold.
+
+Lean checks what it is given; the guard makes sure what it is given cannot cheat: no
+`sorry`/`admit`, no new axioms, no native evaluation (`native_decide`, `Lean.ofReduceBool`)
+unless allowed, no `implemented_by`/`extern`/`unsafe`, no options (`debug.skipKernelTC`), no
+commands or meta-programming (`#eval`, `#exit`, `run_cmd`, `run_tac`, `elab`, `macro`,
+`syntax`, `notation`, `import`, attributes), and nothing that ends the proof block and so
+could change or add to the statement. Comments and strings are read as such (`-- sorry` is
+fine). An empty list of reasons means acceptable.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lean_env.lean_text import LeanSyntaxError, line_col, scan
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    allow_native_decide: bool = False
+    # set_option names a statement file may use (never allowed inside a proof)
+    file_options: frozenset[str] = field(default_factory=lambda: frozenset({
+        "maxHeartbeats", "maxRecDepth", "autoImplicit", "relaxedAutoImplicit", "synthInstance.maxHeartbeats",
+        "synthInstance.maxSize", "pp.all", "pp.proofs", "pp.funBinderTypes", "pp.numericTypes", "linter.unusedVariables",
+        "linter.unusedTactic", "linter.style.longLine", "linter.style.setOption", "linter.docPrime"}))
+
+
+DEFAULT_POLICY = GuardPolicy()
+
+# Identifiers (whole tokens, or a dotted component) that are never acceptable in a proof.
+_GIVE_UP = {"sorry", "admit", "sorryAx", "stop"}
+_NATIVE = {"native_decide", "ofReduceBool", "ofReduceNat", "trustCompiler", "native"}
+_UNSAFE = {"implemented_by", "extern", "unsafe", "unsafeCast", "unsafeIO", "unsafeBaseIO", "unsafeEIO",
+           "csimp", "by_elab", "run_tac", "run_cmd", "run_elab", "run_meta", "elab", "elab_rules", "macro",
+           "macro_rules", "syntax", "notation", "infix", "infixl", "infixr", "prefix", "postfix",
+           "declare_syntax_cat", "import", "attribute", "set_option", "initialize", "builtin_initialize",
+           "axiom", "opaque"}
+# Keywords that start a new declaration or scope: in a proof they would end the proof block.
+_COMMANDS = {"theorem", "lemma", "def", "abbrev", "example", "instance", "structure", "class", "inductive",
+             "coinductive", "namespace", "section", "end", "mutual", "universe", "variable", "export",
+             "omit", "include", "deriving", "noncomputable", "private", "protected", "partial", "add_decl_doc"}
+_REASONS = {
+    **{k: "gives up on the goal" for k in _GIVE_UP},
+    **{k: "uses native evaluation (trusts the compiler, not the kernel)" for k in _NATIVE},
+    **{k: "is meta-programming, an unsafe/compiler hook, an option or an environment change" for k in _UNSAFE},
+    **{k: "starts a new command or declaration (would end the proof and could change the statement)"
+       for k in _COMMANDS},
+}
+_IDENT = re.compile(r"[A-Za-z_\u00C0-\u1FFF\u2100-\u214F\U0001D400-\U0001D7FF«][\w'!?.«»\u2080-\u209C\u1D62-\u1D6A]*")
+_HASH_COMMAND = re.compile(r"#[A-Za-z_][\w.]*")
+_HASH_COMMANDS = {"#eval", "#exit", "#print", "#check", "#reduce", "#synth", "#guard", "#guard_msgs", "#help",
+                  "#lint", "#find", "#simp", "#norm_num", "#conv", "#whnf", "#time", "#exact?", "#align",
+                  "#adaptation_note", "#where", "#check_failure", "#guard_expr", "#leansearch", "#loogle"}
+_ADMIT_WORDS = re.compile(r"\bsorry\b|\badmit\b")
+
+
+def _tokens(code: str):
+    for m in _IDENT.finditer(code):
+        yield m.start(), m.group(0)
+
+
+def _problems_in_code(text: str, code: str, policy: GuardPolicy, *, allow: frozenset[str] = frozenset()) -> list[str]:
+    reasons: list[str] = []
+
+    def add(at: int, what: str, why: str) -> None:
+        line, col = line_col(text, at)
+        reasons.append(f"line {line}:{col}: `{what}` {why}")
+
+    for at, tok in _tokens(code):
+        parts = tok.strip(".").split(".")
+        for part in parts:
+            if part in allow:
+                continue
+            if part in _NATIVE and policy.allow_native_decide:
+                continue
+            if part in _REASONS:
+                add(at, tok, _REASONS[part])
+                break
+        else:
+            if tok.startswith("Lean.") and not (policy.allow_native_decide and "ofReduce" in tok):
+                add(at, tok, "reaches into Lean's meta-level (Lean.*) from a proof")
+    for m in _HASH_COMMAND.finditer(code):
+        word = m.group(0)
+        at_line_start = code[code.rfind("\n", 0, m.start()) + 1: m.start()].strip() == ""
+        # `#s` is Finset.card notation; a `#word` opening a line is a command
+        if word in _HASH_COMMANDS or (at_line_start and len(word) > 2):
+            add(m.start(), word, "is a command, not part of a proof")
+    for m in re.finditer(r"@\[", code):
+        add(m.start(), "@[", "changes attributes")
+    for m in re.finditer(r"\+native\b|\bnative\s*:=", code):
+        if not policy.allow_native_decide:
+            add(m.start(), m.group(0), _REASONS["native"])
+    return reasons
+
+
+def check_proof(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
+    """Reasons the tactic block `text` (what follows `:= by`) is unacceptable; [] if none."""
+    try:
+        scanned = scan(text)
+    except LeanSyntaxError as e:
+        return [f"proof text does not scan: {e}"]
+    if not scanned.code.strip():
+        return ["the proof is empty"]
+    reasons = _problems_in_code(text, scanned.code, policy)
+    # A proof line less indented than the first one would leave the tactic block.
+    lines = [ln for ln in scanned.code.split("\n") if ln.strip()]
+    base = len(lines[0]) - len(lines[0].lstrip())
+    for i, ln in enumerate(lines[1:], start=2):
+        if len(ln) - len(ln.lstrip()) < base:
+            reasons.append(f"a proof line is indented less than the first line ({ln.strip()[:40]!r}): "
+                           "it would end the tactic block")
+            break
+    if re.search(r"[)\]}⟩]", scanned.code) and not _balanced(scanned.code):
+        reasons.append("unbalanced brackets: the proof could close the statement's own brackets")
+    return reasons
+
+
+def _balanced(code: str) -> bool:
+    pairs = {")": "(", "]": "[", "}": "{", "⟩": "⟨", "⦄": "⦃", "⟧": "⟦"}
+    stack: list[str] = []
+    for ch in code:
+        if ch in "([{⟨⦃⟦":
+            stack.append(ch)
+        elif ch in pairs:
+            if not stack or stack.pop() != pairs[ch]:
+                return False
+    return not stack
+
+
+_OPTION_IN = re.compile(r"(\s*)set_option\s+([\w.]+)\s+\S+\s+in\b")
+
+
+def _allowed_option_prefixes_blanked(code: str, policy: GuardPolicy) -> str:
+    """`set_option maxHeartbeats 400000 in` before a declaration is fine if the option is allowed."""
+    pos = 0
+    while True:
+        m = _OPTION_IN.match(code, pos)
+        if not m or m.group(2) not in policy.file_options:
+            return code
+        code = code[: m.start()] + m.group(1) + " " * (m.end() - m.start() - len(m.group(1))) + code[m.end():]
+        pos = m.end()
+
+
+def check_file(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
+    """Reasons a statement file sent to the service is unacceptable; [] if none.
+
+    Allowed: `import`, `open`, `set_option` with an option from `policy.file_options`,
+    `namespace`/`section`/`end`, `noncomputable section`, `universe`, `variable`, and
+    `theorem`/`lemma`/`example`/`def`/`abbrev` whose body is either missing (`sorry`, `by
+    sorry`, `by`) or passes `check_proof`. Everything else (axioms, instances, macros,
+    notation, attributes, `#` commands, options such as `debug.skipKernelTC`) is rejected.
+    """
+    from lean_env.theorem import split_commands  # theorem.py uses the guard's neighbours, not the guard
+
+    try:
+        commands = split_commands(text)
+    except LeanSyntaxError as e:
+        return [str(e)]
+    reasons: list[str] = []
+    for cmd in commands:
+        where = f"line {cmd.line}"
+        head = cmd.keyword
+        body_code = cmd.code
+        if head in ("import", "namespace", "section", "end", "universe"):
+            continue
+        if head == "open":
+            continue
+        if head == "set_option":
+            m = re.match(r"\s*set_option\s+([\w.]+)\s+(\S+)\s*(\bin\b)?", body_code)
+            if not m or m.group(1) not in policy.file_options:
+                name = m.group(1) if m else body_code.strip()[:40]
+                reasons.append(f"{where}: `set_option {name}` is not an allowed option in a statement file")
+            elif m.group(3):
+                reasons.append(f"{where}: `set_option ... in` before a command is not allowed in a statement file")
+            continue
+        if head == "variable":
+            reasons += [f"{where}: {r}" for r in _problems_in_code(cmd.text, body_code, policy,
+                                                                   allow=frozenset({"variable"}))]
+            continue
+        if head in ("theorem", "lemma", "example", "def", "abbrev"):
+            sig, body = _allowed_option_prefixes_blanked(cmd.signature_code, policy), cmd.body_code
+            sig_reasons = _problems_in_code(cmd.text, sig, policy, allow=frozenset({head, "noncomputable",
+                                                                                    "private", "protected"}))
+            reasons += [f"{where} (statement): {r}" for r in sig_reasons]
+            if body is not None and not cmd.proof_missing:
+                body_text = cmd.text[len(cmd.text) - len(body):]
+                body_reasons = _problems_in_code(body_text, body, policy)
+                reasons += [f"{where} (proof of {cmd.name}): {r}" for r in body_reasons]
+            continue
+        reasons.append(f"{where}: `{head}` commands are not allowed in a statement file")
+    return reasons

@@ -1,0 +1,152 @@
+"""MLA attention over the paged latent pool, for one engine step.
+
+The model calls `context.attend(layer_idx, attn, q_nope, q_pe, c_kv, k_pe)` for each layer with
+the projections of all N tokens of the step (many sequences flattened). The context writes the
+new latents into the pool, then:
+- sequences feeding one token (decode) use the absorbed path through `mla_decode` (the Triton
+  kernel via kernels.dispatch where that module exists, else the torch function below):
+  q_lat = q_nope·W_UK, scores = (q_lat·c_kvᵀ + q_pe·k_peᵀ)·scale, out = (softmax·c_kv)·W_UVᵀ;
+- sequences feeding several tokens (prefill chunks, recomputation) decompress their cached
+  prefix with W_UK/W_UV and attend causally (new tokens see the prefix and earlier new tokens).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import torch
+
+from model.serving.cache import LatentCachePool
+
+
+def mla_decode_torch(
+    q_latent: torch.Tensor,
+    q_pe: torch.Tensor,
+    cache: torch.Tensor,
+    block_table: torch.Tensor,
+    seq_lens: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """Absorbed MLA decode over a paged cache. q_latent [B,H,r], q_pe [B,H,d_r],
+    cache [num_blocks, block_size, r+d_r], block_table int32 [B, max_blocks], seq_lens int32 [B]
+    -> out_latent [B,H,r] (before W_UV)."""
+    r = q_latent.shape[-1]
+    batch, max_blocks = block_table.shape
+    block_size = cache.shape[1]
+    compute = torch.float32 if q_latent.dtype in (torch.float16, torch.bfloat16) else q_latent.dtype
+    rows = cache[block_table.long()].reshape(batch, max_blocks * block_size, -1).to(compute)  # [B, T, r+d_r]
+    # one product over whole rows: q·[c_kv | k_pe] = q_lat·c_kv + q_pe·k_pe, no sliced copies
+    query = torch.cat([q_latent, q_pe], dim=-1).to(compute)
+    scores = torch.bmm(query, rows.transpose(1, 2)) * scale  # [B, H, T]
+    positions = torch.arange(max_blocks * block_size, device=cache.device)
+    scores = scores.masked_fill((positions[None, :] >= seq_lens.long()[:, None])[:, None, :], float("-inf"))
+    probs = torch.softmax(scores, dim=-1)
+    return torch.bmm(probs, rows)[..., :r].to(q_latent.dtype)
+
+
+try:
+    from kernels import dispatch as _kernels
+except ImportError:  # the kernels package is optional for the engine
+    _kernels = None
+
+
+def mla_decode(q_latent, q_pe, cache, block_table, seq_lens, scale) -> torch.Tensor:
+    """The Triton kernel through kernels.dispatch where dispatch would run Triton (CUDA tensors,
+    TRITON_INTERPRET=1, or a forced backend); elsewhere mla_decode_torch, which batches all
+    sequences in one gather (dispatch's own torch twin loops over sequences: ~4-7x slower on
+    CPU at batch 64-256)."""
+    if _kernels is not None and _kernels.use_triton(q_latent, q_pe, cache):
+        return _kernels.mla_decode(q_latent, q_pe, cache, block_table, seq_lens, scale)
+    return mla_decode_torch(q_latent, q_pe, cache, block_table, seq_lens, scale)
+
+
+def mla_decode_source(device: torch.device) -> str:
+    """Which implementation decode attention uses for tensors on device (for reports)."""
+    if _kernels is not None and _kernels.use_triton(torch.empty(0, device=device)):
+        return "kernels.dispatch.mla_decode (Triton)"
+    return "model.serving.attention.mla_decode_torch"
+
+
+def mla_prefill(
+    q_nope: torch.Tensor,
+    q_pe: torch.Tensor,
+    context_rows: torch.Tensor,
+    w_uk: torch.Tensor,
+    w_uv: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """Causal attention of the last Q tokens of a sequence over all its T cached rows.
+    q_nope [Q,H,d_nope], q_pe [Q,H,d_r], context_rows [T, r+d_r] -> [Q,H,d_v]."""
+    r = w_uk.shape[-1]
+    num_new, num_ctx = q_nope.shape[0], context_rows.shape[0]
+    compute = torch.float32 if q_nope.dtype in (torch.float16, torch.bfloat16) else q_nope.dtype
+    c_kv = context_rows[:, :r].to(compute)
+    k_pe = context_rows[:, r:].to(compute)
+    k_nope = torch.einsum("tr,hdr->thd", c_kv, w_uk.to(compute))
+    value = torch.einsum("tr,hvr->thv", c_kv, w_uv.to(compute))
+    scores = torch.einsum("qhd,thd->hqt", q_nope.to(compute), k_nope)
+    scores = scores + torch.einsum("qhd,td->hqt", q_pe.to(compute), k_pe)
+    scores = scores * scale
+    query_pos = torch.arange(num_ctx - num_new, num_ctx, device=q_nope.device)
+    key_pos = torch.arange(num_ctx, device=q_nope.device)
+    scores = scores.masked_fill(key_pos[None, None, :] > query_pos[None, :, None], float("-inf"))
+    probs = torch.softmax(scores, dim=-1)
+    return torch.einsum("hqt,thv->qhv", probs, value).to(q_nope.dtype)
+
+
+@dataclass
+class PrefillSpan:
+    token_start: int  # first of this sequence's tokens in the step's flattened N
+    num_new_tokens: int
+    context_len: int  # cached + new tokens after this step
+    block_ids: torch.Tensor  # long, the blocks holding the context_len rows
+
+
+class AttentionContext:
+    """What one step's attention needs: where new rows go and which rows each sequence sees."""
+
+    def __init__(
+        self,
+        pool: LatentCachePool,
+        slot_mapping: torch.Tensor,
+        prefills: list[PrefillSpan],
+        decode_token_idx: torch.Tensor,
+        decode_block_table: torch.Tensor,
+        decode_seq_lens: torch.Tensor,
+    ) -> None:
+        self.pool = pool
+        self.slot_mapping = slot_mapping
+        self.prefills = prefills
+        self.decode_token_idx = decode_token_idx
+        self.decode_block_table = decode_block_table
+        self.decode_seq_lens = decode_seq_lens
+
+    def attend(
+        self,
+        layer_idx: int,
+        attn,
+        q_nope: torch.Tensor,
+        q_pe: torch.Tensor,
+        c_kv: torch.Tensor,
+        k_pe: torch.Tensor,
+    ) -> torch.Tensor:
+        self.pool.write(layer_idx, self.slot_mapping, c_kv, k_pe)
+        num_tokens, num_heads = q_nope.shape[0], q_nope.shape[1]
+        w_uk, w_uv = attn.w_uk, attn.w_uv
+        out = q_nope.new_empty(num_tokens, num_heads, w_uv.shape[1])
+        if self.decode_token_idx.numel():
+            idx = self.decode_token_idx
+            q_latent = torch.einsum("bhd,hdr->bhr", q_nope[idx], w_uk)
+            out_latent = mla_decode(
+                q_latent,
+                q_pe[idx].contiguous(),
+                self.pool.layers[layer_idx],
+                self.decode_block_table,
+                self.decode_seq_lens,
+                float(attn.softmax_scale),
+            )
+            out[idx] = torch.einsum("bhr,hvr->bhv", out_latent, w_uv).to(out.dtype)
+        for span in self.prefills:
+            rows = self.pool.gather(layer_idx, span.block_ids, span.context_len)
+            new = slice(span.token_start, span.token_start + span.num_new_tokens)
+            out[new] = mla_prefill(q_nope[new], q_pe[new], rows, w_uk, w_uv, float(attn.softmax_scale))
+        return out

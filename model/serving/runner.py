@@ -1,0 +1,76 @@
+"""Turns a scheduled batch into one model forward: flattened token ids and positions, and the
+AttentionContext that tells each attention layer where the tokens' latents go and what they see."""
+
+from __future__ import annotations
+
+import inspect
+
+import torch
+
+from model.serving.attention import AttentionContext, PrefillSpan
+from model.serving.cache import LatentCachePool
+from model.serving.scheduler import ScheduledSeq
+
+
+class ModelRunner:
+    def __init__(self, model: torch.nn.Module, pool: LatentCachePool, device: torch.device) -> None:
+        self.model = model
+        self.pool = pool
+        self.device = device
+        self.block_size = pool.block_size
+        self._takes_logit_rows = "logit_rows" in inspect.signature(model.forward).parameters
+
+    def build_context(self, batch: list[ScheduledSeq]) -> tuple[torch.Tensor, torch.Tensor, AttentionContext, list[int]]:
+        """(input_ids [1,N], positions [1,N], context, index in N of each sequence's last token)."""
+        bs = self.block_size
+        input_ids: list[int] = []
+        positions: list[int] = []
+        slots: list[int] = []
+        prefills: list[PrefillSpan] = []
+        decode_idx: list[int] = []
+        decode_tables: list[list[int]] = []
+        decode_lens: list[int] = []
+        last_token_idx: list[int] = []
+        for item in batch:
+            seq, n = item.seq, item.num_new_tokens
+            start = seq.num_computed_tokens
+            end = start + n
+            token_start = len(input_ids)
+            input_ids.extend(seq.token_ids[start:end])
+            positions.extend(range(start, end))
+            table = seq.block_table
+            slots.extend(table[p // bs] * bs + p % bs for p in range(start, end))
+            if n == 1:
+                decode_idx.append(token_start)
+                decode_tables.append(table[: -(-end // bs)])
+                decode_lens.append(end)
+            else:
+                blocks = torch.tensor(table[: -(-end // bs)], dtype=torch.long, device=self.device)
+                prefills.append(PrefillSpan(token_start, n, end, blocks))
+            last_token_idx.append(len(input_ids) - 1)
+
+        width = max((len(t) for t in decode_tables), default=0)
+        block_table = torch.zeros(len(decode_tables), width, dtype=torch.int32)
+        for row, table in enumerate(decode_tables):
+            block_table[row, : len(table)] = torch.tensor(table, dtype=torch.int32)
+        context = AttentionContext(
+            pool=self.pool,
+            slot_mapping=torch.tensor(slots, dtype=torch.long, device=self.device),
+            prefills=prefills,
+            decode_token_idx=torch.tensor(decode_idx, dtype=torch.long, device=self.device),
+            decode_block_table=block_table.to(self.device),
+            decode_seq_lens=torch.tensor(decode_lens, dtype=torch.int32, device=self.device),
+        )
+        ids = torch.tensor([input_ids], dtype=torch.long, device=self.device)
+        pos = torch.tensor([positions], dtype=torch.long, device=self.device)
+        return ids, pos, context, last_token_idx
+
+    @torch.inference_mode()
+    def run(self, batch: list[ScheduledSeq]) -> torch.Tensor:
+        """Logits [len(batch), vocab] at each scheduled sequence's last fed token."""
+        ids, pos, context, last_token_idx = self.build_context(batch)
+        if self._takes_logit_rows:  # skip the vocabulary projection of tokens whose logits are unused
+            rows = torch.tensor(last_token_idx, dtype=torch.long, device=self.device)
+            return self.model(ids, positions=pos, cache=context, logit_rows=rows)
+        logits = self.model(ids, positions=pos, cache=context)
+        return logits[0, last_token_idx]

@@ -1,0 +1,664 @@
+"""Supervised training of a small DeepSeek-V3-shaped policy on (prompt, tactic) pairs.
+
+The model is `model.deepseek.DeepseekForCausalLM` (MLA attention, MoE with shared experts,
+V3's sigmoid + noaux_tc router). Examples are DeepSeek-Prover-V1.5 prompts (`search.prompt.
+build_prompt`: header, statement, proof so far, `/- tactic state: … -/`) followed by the
+target completion: the tactic indented under the proof, then the closing ```` ``` ```` and eos.
+The loss is on the completion tokens only. Prompt and completion are tokenized separately,
+as the engine sees them at inference (the prompt alone, then generated tokens).
+
+Load balancing is DeepSeek-V3's auxiliary-loss-free scheme: a forward hook on each MoE gate
+counts the experts chosen for real (non-padding) tokens; after each optimizer step every
+layer's `e_score_correction_bias` moves by +γ for experts below the mean load and −γ for
+those above. The bias only changes which experts are selected, never the mixing weights.
+
+Output (Hugging Face layout, read back by `model.loader.load_model`): `config.json`,
+`model.safetensors` (HF tensor names: `kv_b_proj.weight`, per-expert `gate/up/down_proj`),
+`tokenizer.json`, `tokenizer_config.json`, and `training_log.json` (loss per step, expert load
+per layer). Seeded: the same `TrainConfig` gives the same weights on the same machine.
+
+    python -m model.train --out build/policy --steps 1000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import shutil
+import textwrap
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+from torch import Tensor
+
+from model.config import ModelConfig
+from model.deepseek import MLP, DeepseekForCausalLM, Gate, MoE, RMSNorm
+from model.tokenizer import TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, Tokenizer, load_tokenizer
+
+IGNORE_INDEX = -100
+COMPLETION_INDENT = "  "  # the prompt ends inside the proof block, indented like search.prompt
+CLOSING_FENCE = "\n```"   # what ends a completion (the engine stops on ```)
+TRAINING_LOG = "training_log.json"
+
+
+# =============================================================================== configuration
+
+@dataclass
+class TrainConfig:
+    """Everything one training run depends on; the run is a pure function of it (and the data)."""
+
+    out_dir: Path = Path("build/policy")
+    seed: int = 0
+    # data
+    curriculum_seed: int = 0
+    curriculum_per_family: int = 40
+    extra_examples: list[Path] = field(default_factory=list)  # JSONL written by `write_examples`
+    tokenizer_dir: Path | None = None  # None: train a BPE tokenizer into out_dir first
+    vocab_size: int = 4096
+    max_len: int = 384  # longer examples are dropped (and counted), never truncated
+    # model (DeepSeek-V3 shape, small)
+    hidden_size: int = 256
+    num_hidden_layers: int = 4
+    num_attention_heads: int = 4
+    q_lora_rank: int | None = 128
+    kv_lora_rank: int = 64
+    qk_nope_head_dim: int = 32
+    qk_rope_head_dim: int = 16
+    v_head_dim: int = 32
+    intermediate_size: int = 512
+    moe_intermediate_size: int = 128
+    n_routed_experts: int = 8
+    n_shared_experts: int = 1
+    num_experts_per_tok: int = 2
+    n_group: int = 4
+    topk_group: int = 2
+    first_k_dense_replace: int = 1
+    routed_scaling_factor: float = 1.0
+    max_position_embeddings: int = 1024
+    # optimisation
+    steps: int = 1000
+    batch_size: int = 16
+    learning_rate: float = 3e-3
+    min_lr_ratio: float = 0.1
+    warmup_steps: int = 50
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    init_std: float = 0.02
+    bias_update_speed: float = 1e-3  # DeepSeek-V3's γ
+    log_every: int = 10
+    save_dtype: str = "float32"  # or "bfloat16" (halves the file)
+
+    def __post_init__(self) -> None:
+        self.out_dir = Path(self.out_dir)
+        self.extra_examples = [Path(p) for p in self.extra_examples]
+        if self.tokenizer_dir is not None:
+            self.tokenizer_dir = Path(self.tokenizer_dir)
+        if self.save_dtype not in _SAVE_DTYPES:
+            raise ValueError(f"save_dtype must be one of {sorted(_SAVE_DTYPES)}, got {self.save_dtype!r}")
+        if self.steps < 0 or self.batch_size < 1 or self.max_len < 8:
+            raise ValueError(f"need steps >= 0, batch_size >= 1, max_len >= 8; got {self.steps}, "
+                             f"{self.batch_size}, {self.max_len}")
+
+    def model_config(self, vocab_size: int, bos_token_id: int | None, eos_token_id: int | None) -> ModelConfig:
+        config = ModelConfig(
+            model_type="deepseek_v3",
+            vocab_size=vocab_size,
+            hidden_size=self.hidden_size,
+            intermediate_size=self.intermediate_size,
+            num_hidden_layers=self.num_hidden_layers,
+            num_attention_heads=self.num_attention_heads,
+            q_lora_rank=self.q_lora_rank,
+            kv_lora_rank=self.kv_lora_rank,
+            qk_nope_head_dim=self.qk_nope_head_dim,
+            qk_rope_head_dim=self.qk_rope_head_dim,
+            v_head_dim=self.v_head_dim,
+            max_position_embeddings=self.max_position_embeddings,
+            n_routed_experts=self.n_routed_experts,
+            n_shared_experts=self.n_shared_experts,
+            num_experts_per_tok=self.num_experts_per_tok,
+            moe_intermediate_size=self.moe_intermediate_size,
+            first_k_dense_replace=self.first_k_dense_replace,
+            topk_method="noaux_tc",
+            scoring_func="sigmoid",
+            n_group=self.n_group,
+            topk_group=self.topk_group,
+            routed_scaling_factor=self.routed_scaling_factor,
+            norm_topk_prob=True,
+            bos_token_id=bos_token_id,
+            eos_token_id=eos_token_id,
+        )
+        config.validate()
+        return config
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["out_dir"] = str(self.out_dir)
+        d["extra_examples"] = [str(p) for p in self.extra_examples]
+        d["tokenizer_dir"] = None if self.tokenizer_dir is None else str(self.tokenizer_dir)
+        return d
+
+
+_SAVE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    steps: int
+    losses: list[float]  # mean completion-token loss of each step's batch
+    final_loss: float | None
+    expert_load: dict[int, list[float]]  # MoE layer -> fraction of routed slots per expert (last log window)
+    load_imbalance: dict[int, list[float]]  # MoE layer -> max/mean load at each log point
+    num_examples: int
+    dropped_too_long: int
+    parameters: int
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["out_dir"] = str(self.out_dir)
+        return d
+
+
+# =============================================================================== examples
+
+@dataclass(frozen=True)
+class SupervisedExample:
+    """One step of a proof: in `state` (reached by `proof_so_far`), `tactic` is what to write."""
+
+    name: str
+    header: str
+    formal_statement: str
+    proof_so_far: tuple[str, ...]
+    state: str
+    tactic: str
+    source: str = ""
+
+    def prompt(self) -> str:
+        from lean_env.theorem import Theorem
+        from lean_env.types import TacticState
+        from search.prompt import build_prompt
+
+        theorem = Theorem(self.name, self.header, self.formal_statement)
+        return build_prompt(theorem, list(self.proof_so_far), TacticState(self.state, 0))
+
+    def completion(self) -> str:
+        return completion_text(self.tactic)
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["proof_so_far"] = list(self.proof_so_far)
+        return d
+
+    @classmethod
+    def from_json(cls, row: dict[str, Any]) -> "SupervisedExample":
+        return cls(name=row["name"], header=row["header"], formal_statement=row["formal_statement"],
+                   proof_so_far=tuple(row.get("proof_so_far", ())), state=row["state"],
+                   tactic=row["tactic"], source=row.get("source", ""))
+
+
+def completion_text(tactic: str) -> str:
+    """The model's target after the prompt: the tactic as a proof line, then the closing fence.
+    `search.prompt.first_tactic` of this text gives `tactic` back."""
+    return textwrap.indent(tactic, COMPLETION_INDENT) + CLOSING_FENCE
+
+
+def write_examples(examples: Iterable[SupervisedExample], path: str | Path) -> int:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with path.open("w", encoding="utf-8") as f:
+        for ex in examples:
+            f.write(json.dumps(ex.to_json(), ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def read_examples(path: str | Path) -> list[SupervisedExample]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"examples file {path} does not exist; write it with model.train.write_examples")
+    with path.open(encoding="utf-8") as f:
+        return [SupervisedExample.from_json(json.loads(line)) for line in f if line.strip()]
+
+
+def curriculum_examples(items: Iterable[Any], env: Any = None) -> tuple[list[SupervisedExample], list[str]]:
+    """(state, tactic) steps of the curriculum's reference proofs, and the names whose proof failed.
+
+    With `env` (a `lean_env` ProofEnv) every step's state comes from replaying the proof; a
+    proof the env rejects contributes nothing. Without it, only the first step is used, with
+    the initial state printed by the embedded kernel's elaborator.
+    """
+    examples: list[SupervisedExample] = []
+    failed: list[str] = []
+    for item in items:
+        if env is None:
+            from lean_env.embedded.statement import elaborate_theorem
+
+            state = elaborate_theorem(item.formal_statement).goal.pretty()
+            examples.append(SupervisedExample(item.name, item.header, item.formal_statement, (), state,
+                                              item.tactics[0], "curriculum"))
+            continue
+        steps = replay_proof(env, item.name, item.header, item.formal_statement, item.tactics)
+        if steps is None:
+            failed.append(item.name)
+        else:
+            examples.extend(steps)
+    return examples, failed
+
+
+def replay_proof(env: Any, name: str, header: str, statement: str, tactics: Sequence[str],
+                 source: str = "curriculum") -> list[SupervisedExample] | None:
+    """Run `tactics` in a fresh session; the (state, tactic) steps if they finish the proof, else None."""
+    from lean_env.theorem import Theorem
+    from lean_env.types import ProofFinished, TacticState
+
+    theorem = Theorem(name, header, statement)
+    session, state = env.start(theorem)
+    steps: list[SupervisedExample] = []
+    try:
+        for i, tactic in enumerate(tactics):
+            steps.append(SupervisedExample(name, header, statement, tuple(tactics[:i]), state.pp, tactic, source))
+            result = session.run_tac(state, tactic)
+            if isinstance(result, ProofFinished):
+                return steps if i == len(tactics) - 1 else None
+            if not isinstance(result, TacticState):
+                return None
+            state = result
+        return None  # tactics ran out with goals open
+    finally:
+        session.close()
+
+
+def encode_example(tokenizer: Tokenizer, example: SupervisedExample, max_len: int) -> tuple[list[int], list[int]] | None:
+    """(input ids, labels): bos + prompt + completion + eos, labels only on completion + eos.
+    None when longer than max_len."""
+    if tokenizer.bos_token_id is None or tokenizer.eos_token_id is None:
+        raise ValueError("the tokenizer needs bos and eos tokens (tokenizer_config.json); train one with model.bpe")
+    prompt_ids = tokenizer.encode(example.prompt(), add_bos=True)
+    completion_ids = tokenizer.encode(example.completion(), add_bos=False) + [tokenizer.eos_token_id]
+    ids = prompt_ids + completion_ids
+    if len(ids) > max_len:
+        return None
+    return ids, [IGNORE_INDEX] * len(prompt_ids) + completion_ids
+
+
+@dataclass
+class Batch:
+    input_ids: Tensor  # [B, T]
+    labels: Tensor  # [B, T], IGNORE_INDEX off the completion
+    token_mask: Tensor  # [B, T] bool, False on padding
+
+
+def collate(encoded: Sequence[tuple[list[int], list[int]]], pad_id: int) -> Batch:
+    """Right-padded batch (causal attention: padding after a row never affects its tokens)."""
+    width = max(len(ids) for ids, _ in encoded)
+    input_ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(encoded), width), IGNORE_INDEX, dtype=torch.long)
+    mask = torch.zeros((len(encoded), width), dtype=torch.bool)
+    for row, (ids, labs) in enumerate(encoded):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        labels[row, : len(labs)] = torch.tensor(labs)
+        mask[row, : len(ids)] = True
+    return Batch(input_ids, labels, mask)
+
+
+def completion_loss(logits: Tensor, labels: Tensor) -> Tensor:
+    """Mean next-token cross-entropy over positions whose target is a completion token."""
+    return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1),
+                           ignore_index=IGNORE_INDEX)
+
+
+# =============================================================================== model set-up
+
+def init_weights(model: DeepseekForCausalLM, std: float, seed: int) -> None:
+    """Normal(0, std) matrices (output projections scaled by 1/sqrt(2·layers), as GPT-2), unit norms,
+    zero biases and zero router correction bias. The model's own constructor leaves weights empty."""
+    generator = torch.Generator().manual_seed(seed)
+    residual_std = std / math.sqrt(2 * model.config.num_hidden_layers)
+    with torch.no_grad():
+        for module_name, module in model.named_modules():
+            for pname, param in module.named_parameters(recurse=False):
+                if isinstance(module, RMSNorm):
+                    param.fill_(1.0)
+                elif param.dim() == 1:
+                    param.zero_()
+                else:
+                    is_output = (module_name.endswith("o_proj") or module_name.endswith("down_proj")
+                                 or pname == "down_proj")
+                    param.normal_(0.0, residual_std if is_output else std, generator=generator)
+            if isinstance(module, Gate) and module.e_score_correction_bias is not None:
+                module.e_score_correction_bias.zero_()
+    model.reset_non_persistent_buffers()
+
+
+def build_model(config: ModelConfig, init_std: float = 0.02, seed: int = 0) -> DeepseekForCausalLM:
+    model = DeepseekForCausalLM(config, attention_mode="naive")  # naive MLA: the cheaper one to train
+    init_weights(model, init_std, seed)
+    return model
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+# =============================================================================== load balancing
+
+class ExpertLoadMeter:
+    """Counts, per MoE layer, how many real tokens chose each expert (forward hooks on the gates).
+
+    Set `token_mask` ([B·T] bool, flattened like the gate's input) before a forward pass so
+    padding is not counted; None counts every token."""
+
+    def __init__(self, model: DeepseekForCausalLM):
+        self.gates: dict[int, Gate] = {}
+        self.counts: dict[int, Tensor] = {}
+        self.token_mask: Tensor | None = None
+        self._handles = []
+        for idx, layer in enumerate(model.model.layers):
+            if isinstance(layer.mlp, MoE):
+                gate = layer.mlp.gate
+                self.gates[idx] = gate
+                self.counts[idx] = torch.zeros(gate.weight.shape[0], dtype=torch.long)
+                self._handles.append(gate.register_forward_hook(self._hook(idx)))
+
+    def _hook(self, layer_idx: int):
+        def count(module: Gate, inputs: tuple[Tensor, ...], output: tuple[Tensor, Tensor]) -> None:
+            topk_idx = output[0].detach()
+            if self.token_mask is not None:
+                if self.token_mask.numel() != topk_idx.shape[0]:
+                    raise ValueError(f"token_mask has {self.token_mask.numel()} entries but layer {layer_idx}'s "
+                                     f"gate routed {topk_idx.shape[0]} tokens")
+                topk_idx = topk_idx[self.token_mask.reshape(-1)]
+            self.counts[layer_idx] += torch.bincount(topk_idx.reshape(-1), minlength=self.counts[layer_idx].numel())
+
+        return count
+
+    def take(self) -> dict[int, Tensor]:
+        """The counts since the last take, and reset."""
+        taken = {idx: c.clone() for idx, c in self.counts.items()}
+        for c in self.counts.values():
+            c.zero_()
+        return taken
+
+    def close(self) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+
+@torch.no_grad()
+def update_correction_bias(gates: dict[int, Gate], counts: dict[int, Tensor], speed: float) -> None:
+    """DeepSeek-V3: bias += γ for experts below the mean load, −γ above it, unchanged at the mean."""
+    for idx, gate in gates.items():
+        if gate.e_score_correction_bias is None:
+            raise ValueError(f"layer {idx}'s gate has no e_score_correction_bias (router is not noaux_tc)")
+        load = counts[idx].to(torch.float32)
+        if load.sum() == 0:
+            continue
+        gate.e_score_correction_bias += speed * torch.sign(load.mean() - load)
+
+
+def load_fractions(counts: Tensor) -> list[float]:
+    total = int(counts.sum())
+    return [0.0] * counts.numel() if total == 0 else [round(float(c) / total, 6) for c in counts]
+
+
+def imbalance(counts: Tensor) -> float:
+    """max/mean expert load: 1.0 is perfectly even; every token on the same k of E experts gives E/k."""
+    load = counts.to(torch.float32)
+    return float(load.max() / load.mean()) if load.sum() > 0 else 1.0
+
+
+# =============================================================================== saving
+
+def hf_state_dict(model: DeepseekForCausalLM, dtype: torch.dtype = torch.float32) -> dict[str, Tensor]:
+    """The model's tensors under Hugging Face DeepSeek names (the inverse of model.loader's mapping)."""
+    config = model.config
+    inter = config.moe_intermediate_size
+    out: dict[str, Tensor] = {}
+    state = model.state_dict()
+    for name, tensor in state.items():
+        keep32 = name.endswith("mlp.gate.weight") or name.endswith("e_score_correction_bias")
+        cast = (lambda t: t.detach().to(torch.float32 if keep32 else dtype).contiguous().clone())  # noqa: E731
+        if name == "lm_head.weight" and config.tie_word_embeddings:
+            continue
+        if name.endswith("self_attn.w_uk"):
+            prefix = name[: -len("w_uk")]
+            w_uv = state[prefix + "w_uv"]
+            per_head = torch.cat([tensor, w_uv], dim=1)  # [H, dn + dv, r]
+            out[prefix + "kv_b_proj.weight"] = cast(per_head.reshape(-1, per_head.shape[-1]))
+        elif name.endswith("self_attn.w_uv"):
+            continue
+        elif name.endswith("mlp.experts.gate_up_proj"):
+            prefix = name[: -len("gate_up_proj")]
+            for e in range(tensor.shape[0]):
+                out[f"{prefix}{e}.gate_proj.weight"] = cast(tensor[e, :inter])
+                out[f"{prefix}{e}.up_proj.weight"] = cast(tensor[e, inter:])
+        elif name.endswith("mlp.experts.down_proj"):
+            prefix = name[: -len("down_proj")]
+            for e in range(tensor.shape[0]):
+                out[f"{prefix}{e}.down_proj.weight"] = cast(tensor[e])
+        else:
+            out[name] = cast(tensor)
+    return out
+
+
+def save_checkpoint(model: DeepseekForCausalLM, out_dir: str | Path, tokenizer_dir: str | Path | None,
+                    dtype: torch.dtype = torch.float32) -> Path:
+    """Write config.json, model.safetensors and (copied from tokenizer_dir) the tokenizer files."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config = model.config.to_dict()
+    config["torch_dtype"] = str(dtype).removeprefix("torch.")
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    save_file(hf_state_dict(model, dtype), str(out / "model.safetensors"), metadata={"format": "pt"})
+    if tokenizer_dir is not None and Path(tokenizer_dir).resolve() != out.resolve():
+        for file_name in (TOKENIZER_FILE, TOKENIZER_CONFIG_FILE):
+            shutil.copyfile(Path(tokenizer_dir) / file_name, out / file_name)
+    return out
+
+
+# =============================================================================== the loop
+
+def learning_rate(step: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to min_lr_ratio × learning_rate."""
+    if step < config.warmup_steps:
+        return config.learning_rate * (step + 1) / config.warmup_steps
+    span = max(1, config.steps - config.warmup_steps)
+    progress = min(1.0, (step - config.warmup_steps) / span)
+    floor = config.min_lr_ratio
+    return config.learning_rate * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def prepare_tokenizer(config: TrainConfig) -> tuple[Tokenizer, Path]:
+    if config.tokenizer_dir is not None:
+        return load_tokenizer(config.tokenizer_dir), config.tokenizer_dir
+    from model.bpe import BpeConfig, default_corpus, train_bpe
+
+    corpus = default_corpus(config.curriculum_seed, config.curriculum_per_family)
+    return train_bpe(corpus, config.out_dir, BpeConfig(vocab_size=config.vocab_size)), config.out_dir
+
+
+def gather_examples(config: TrainConfig, env: Any = None) -> list[SupervisedExample]:
+    from model.curriculum import generate
+
+    examples, _ = curriculum_examples(generate(config.curriculum_seed, "train", config.curriculum_per_family), env)
+    for path in config.extra_examples:
+        examples.extend(read_examples(path))
+    return examples
+
+
+def train_on_examples(config: TrainConfig, examples: Sequence[SupervisedExample], tokenizer: Tokenizer,
+                      tokenizer_dir: Path | None, log=print) -> TrainResult:
+    """Train a fresh model on `examples`, save it to config.out_dir, return the metrics."""
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)
+    encoded, dropped = [], 0
+    for ex in examples:
+        pair = encode_example(tokenizer, ex, config.max_len)
+        if pair is None:
+            dropped += 1
+        else:
+            encoded.append(pair)
+    if not encoded:
+        raise ValueError(f"no training example fits max_len={config.max_len} ({dropped} dropped); raise max_len")
+    pad_id = tokenizer.token_to_id("<|pad|>")
+    pad_id = tokenizer.eos_token_id if pad_id is None else pad_id
+
+    model_config = config.model_config(tokenizer.vocab_size, tokenizer.bos_token_id, tokenizer.eos_token_id)
+    model = build_model(model_config, config.init_std, config.seed)
+    model.train()
+    meter = ExpertLoadMeter(model)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=config.learning_rate, betas=(0.9, 0.95))
+
+    order_rng = random.Random(config.seed)
+    order: list[int] = []
+    losses: list[float] = []
+    window = {idx: torch.zeros_like(c) for idx, c in meter.counts.items()}
+    imbalance_log: dict[int, list[float]] = {idx: [] for idx in meter.counts}
+    for step in range(config.steps):
+        if len(order) < config.batch_size:  # reshuffle per epoch (the tail carries over)
+            fresh = list(range(len(encoded)))
+            order_rng.shuffle(fresh)
+            order.extend(fresh)
+        picked, order = order[: config.batch_size], order[config.batch_size:]
+        batch = collate([encoded[i] for i in picked], pad_id)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, config)
+        meter.token_mask = batch.token_mask.reshape(-1)
+        logits = model(batch.input_ids)
+        loss = completion_loss(logits, batch.labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        counts = meter.take()
+        update_correction_bias(meter.gates, counts, config.bias_update_speed)
+        for idx, c in counts.items():
+            window[idx] += c
+        losses.append(loss.item())
+        if (step + 1) % config.log_every == 0 or step + 1 == config.steps:
+            for idx in window:
+                imbalance_log[idx].append(round(imbalance(window[idx]), 4))
+            load_text = " ".join(f"L{idx}:{imbalance(window[idx]):.2f}" for idx in window)
+            log(f"step {step + 1}/{config.steps} loss {loss.item():.4f} lr {learning_rate(step, config):.2e} "
+                f"load max/mean {load_text}")
+            last_window = {idx: c.clone() for idx, c in window.items()}
+            for c in window.values():
+                c.zero_()
+    meter.close()
+    model.eval()
+
+    expert_load = {idx: load_fractions(c) for idx, c in (last_window.items() if config.steps else window.items())}
+    save_checkpoint(model, config.out_dir, tokenizer_dir, _SAVE_DTYPES[config.save_dtype])
+    result = TrainResult(
+        out_dir=config.out_dir, steps=config.steps, losses=[round(x, 6) for x in losses],
+        final_loss=losses[-1] if losses else None, expert_load=expert_load, load_imbalance=imbalance_log,
+        num_examples=len(encoded), dropped_too_long=dropped, parameters=count_parameters(model),
+        seconds=round(time.perf_counter() - started, 2),
+    )
+    (config.out_dir / TRAINING_LOG).write_text(
+        json.dumps({"config": config.to_json(), "result": result.to_json()}, indent=1) + "\n")
+    return result
+
+
+def train(config: TrainConfig, env: Any = None, log=print) -> TrainResult:
+    """Tokenizer (trained unless `tokenizer_dir` is given), curriculum + extra examples, training, save.
+
+    `env` (optional ProofEnv) replays multi-step reference proofs for their intermediate states."""
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer, tokenizer_dir = prepare_tokenizer(config)
+    examples = gather_examples(config, env)
+    return train_on_examples(config, examples, tokenizer, tokenizer_dir, log)
+
+
+# =============================================================================== plots
+
+def plot_training(log_path: str | Path, out_dir: str | Path) -> list[Path]:
+    """Write `training_loss.png` and `expert_load.png` from a training_log.json."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = json.loads(Path(log_path).read_text())
+    result = data["result"]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(range(1, len(result["losses"]) + 1), result["losses"], linewidth=0.8)
+    ax.set_xlabel("step")
+    ax.set_ylabel("completion loss (nats/token)")
+    ax.set_title("policy training loss")
+    fig.tight_layout()
+    fig.savefig(out / "training_loss.png", dpi=120)
+    plt.close(fig)
+    written.append(out / "training_loss.png")
+
+    layers = sorted(result["expert_load"], key=int)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    every = data["config"]["log_every"]
+    for layer in layers:
+        series = result["load_imbalance"][layer]
+        axes[0].plot([every * (i + 1) for i in range(len(series))], series, label=f"layer {layer}")
+    axes[0].axhline(1.0, color="grey", linewidth=0.5)
+    axes[0].set_xlabel("step")
+    axes[0].set_ylabel("max / mean expert load")
+    axes[0].legend(fontsize=7)
+    width = 0.8 / max(1, len(layers))
+    for j, layer in enumerate(layers):
+        load = result["expert_load"][layer]
+        axes[1].bar([e + j * width for e in range(len(load))], load, width=width, label=f"layer {layer}")
+    axes[1].set_xlabel("expert")
+    axes[1].set_ylabel("share of routed tokens (last window)")
+    fig.tight_layout()
+    fig.savefig(out / "expert_load.png", dpi=120)
+    plt.close(fig)
+    written.append(out / "expert_load.png")
+    return written
+
+
+# =============================================================================== command line
+
+def _parse_args(argv: list[str] | None) -> tuple[TrainConfig, Path | None]:
+    parser = argparse.ArgumentParser(description="Train the small DeepSeek-V3-shaped prover policy.")
+    for f in fields(TrainConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "extra_examples":
+            parser.add_argument(flag, type=Path, nargs="*", default=[])
+        elif f.name in ("out_dir", "tokenizer_dir"):
+            parser.add_argument(flag, type=Path, default=f.default)
+        elif f.name == "q_lora_rank":
+            parser.add_argument(flag, type=int, default=f.default)
+        elif f.type in ("int", "float", "str") or isinstance(f.default, (int, float, str)):
+            parser.add_argument(flag, type=type(f.default), default=f.default)
+    parser.add_argument("--plots", type=Path, default=None, help="also write the loss/load PNGs here")
+    args = vars(parser.parse_args(argv))
+    plots = args.pop("plots")
+    return TrainConfig(**args), plots
+
+
+def main(argv: list[str] | None = None) -> None:
+    config, plots = _parse_args(argv)
+    result = train(config)
+    print(f"saved {result.out_dir} ({result.parameters:,} parameters, {result.num_examples} examples, "
+          f"final loss {result.final_loss}, {result.seconds}s)")
+    if plots is not None:
+        for path in plot_training(config.out_dir / TRAINING_LOG, plots):
+            print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""Prove one theorem (env + policy + search), or every open theorem of a .lean file.
+
+The search re-verifies each proof from scratch in a fresh environment and runs the guard
+before it reports "proved" (see `search`); this module never upgrades a result. Every record
+carries the name of the backend that checked it ("embedded kernel", "lean repl", "lean dojo").
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lean_env.theorem import Theorem
+from lean_env.types import LeanError, TacticTimeout
+from prover.config import ProverConfig
+from prover.metrics import ProverMetrics
+from prover.records import TheoremRecord
+
+
+class MeteredSession:
+    """A `ProofSession` that counts tactic calls, errors and timeouts into the prover metrics."""
+
+    def __init__(self, session: Any, metrics: ProverMetrics) -> None:
+        self._session = session
+        self._metrics = metrics
+        self.theorem = session.theorem
+
+    def run_tac(self, state: Any, tactic: str, timeout: float | None = None) -> Any:
+        self._metrics.tactic_calls.inc()
+        result = self._session.run_tac(state, tactic, timeout=timeout)
+        if isinstance(result, TacticTimeout):
+            self._metrics.tactic_timeouts.inc()
+        elif isinstance(result, LeanError):
+            self._metrics.tactic_errors.inc()
+        return result
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+class MeteredEnv:
+    """A `ProofEnv` whose sessions are metered; Lean restarts are read from the backend if it counts them."""
+
+    def __init__(self, env: Any, metrics: ProverMetrics) -> None:
+        self._env = env
+        self._metrics = metrics
+        self.backend = env.backend
+        self._restarts_seen = self._restarts()
+
+    def _restarts(self) -> int:
+        # ReplProofEnv.stats() counts process restarts; other backends may not count them.
+        stats = getattr(self._env, "stats", None)
+        value = stats().get("restarts", 0) if callable(stats) else getattr(self._env, "restarts", 0)
+        return value if isinstance(value, int) else 0
+
+    def start(self, theorem: Theorem) -> tuple[Any, Any]:
+        session, state = self._env.start(theorem)
+        return MeteredSession(session, self._metrics), state
+
+    def verify(self, theorem: Theorem, proof: str) -> Any:
+        return self._env.verify(theorem, proof)
+
+    def report_restarts(self) -> None:
+        now = self._restarts()
+        if now > self._restarts_seen:
+            self._metrics.lean_restarts.inc(now - self._restarts_seen)
+        self._restarts_seen = now
+
+    def close(self) -> None:
+        self._env.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._env, name)
+
+
+def load_local_engine(model_dir: Path) -> Any:
+    """An `AsyncEngine` over the checkpoint in `model_dir`, in this process (bf16 on a GPU if any)."""
+    import torch
+
+    from model.loader import load_model
+    from model.serving import AsyncEngine
+    from model.tokenizer import load_tokenizer
+
+    if torch.cuda.is_available():
+        model = load_model(model_dir, dtype=torch.bfloat16, device="cuda")
+    else:
+        model = load_model(model_dir)
+    return AsyncEngine(model, load_tokenizer(model_dir))
+
+
+@dataclass
+class ModelEngineFactory:
+    """Builds the engine where it runs (the policy server actor); picklable, holds only the path."""
+
+    model_dir: Path
+
+    def __call__(self) -> Any:
+        return load_local_engine(self.model_dir)
+
+
+class AgentSolver:
+    """Proves theorems in this process with one long-lived env, policy and event loop.
+
+    `engine` is given when the model runs elsewhere (a `cluster.RemoteEngine`); otherwise a
+    model policy loads the checkpoint here. The env is opened on first use, so constructing a
+    solver (e.g. to ship it to a Ray actor) is cheap.
+    """
+
+    def __init__(self, config: ProverConfig, *, engine: Any = None,
+                 engine_resolver: Callable[[], Any] | None = None) -> None:
+        self.config = config
+        self._engine = engine
+        self._engine_resolver = engine_resolver
+        self._metrics = ProverMetrics.disabled()
+        self._env: MeteredEnv | None = None
+        self._policy: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        # Ship only the settings: env, loop and engine are rebuilt in the receiving process.
+        return {"config": self.config, "engine_resolver": self._engine_resolver}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["config"], engine_resolver=state["engine_resolver"])
+
+    def attach_metrics(self, metrics: ProverMetrics) -> None:
+        self._metrics = metrics
+
+    @property
+    def backend(self) -> str:
+        return self._open()[0].backend
+
+    def _open(self) -> tuple[MeteredEnv, Any]:
+        if self._env is None:
+            from lean_env import open_env
+            from search.policy import make_policy
+
+            self._loop = asyncio.new_event_loop()
+            raw_env = open_env(self.config.env.kind, **self.config.env.options)
+            if hasattr(raw_env, "__enter__") and not hasattr(raw_env, "start"):
+                raw_env = raw_env.__enter__()
+            self._env = MeteredEnv(raw_env, self._metrics)
+            engine = None
+            if self.config.policy.uses_model:
+                engine = self._engine
+                if engine is None and self._engine_resolver is not None:
+                    engine = self._engine_resolver()
+                if engine is None:
+                    engine = load_local_engine(self.config.policy.model_dir)
+            self._policy = make_policy(self.config.policy.name, engine=engine)
+        return self._env, self._policy
+
+    def solve(self, theorem: Theorem) -> TheoremRecord:
+        from search import aprove
+
+        with self._lock:  # one search at a time per solver: one env, one loop
+            try:
+                env, policy = self._open()
+            except Exception as exc:
+                return TheoremRecord.error_record(
+                    theorem.name, f"could not open the {self.config.env.kind} environment: "
+                    f"{type(exc).__name__}: {exc}")
+            assert self._loop is not None
+            try:
+                result = self._loop.run_until_complete(aprove(
+                    theorem, env, policy,
+                    algorithm=self.config.search.algorithm,
+                    budget=self.config.budget.to_search_budget(),
+                ))
+                record = TheoremRecord.from_search_result(result)
+            except Exception as exc:
+                record = TheoremRecord.error_record(
+                    theorem.name, f"{type(exc).__name__}: {exc}", backend=env.backend)
+            env.report_restarts()
+            return record
+
+    def close(self) -> None:
+        if self._env is not None:
+            self._env.close()
+            self._env = None
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+
+
+# ----------------------------------------------------------------------------- whole files
+
+
+@dataclass
+class FileProof:
+    """The result of proving a .lean file: the new text and one record per open theorem."""
+
+    path: str | None
+    original_text: str
+    text: str
+    records: list[TheoremRecord]
+    backend: str
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def all_proved(self) -> bool:
+        return all(record.status == "proved" for record in self.records)
+
+    def report(self) -> dict:
+        return {
+            "file": self.path,
+            "checked_by": self.backend,
+            "theorems": len(self.records),
+            "proved": sum(record.status == "proved" for record in self.records),
+            "results": [record.model_dump() for record in self.records],
+            "settings": self.settings,
+        }
+
+
+def open_theorems(text: str, path: str | None = None) -> list[Any]:
+    """The theorems of a .lean file whose proof is missing (`sorry` or nothing after `:= by`).
+
+    Raises `lean_env.lean_text.LeanSyntaxError` (a ValueError, with line and column) on text
+    that cannot be split into commands."""
+    from lean_env.theorem import parse_lean_file
+
+    return list(parse_lean_file(text, path=path).sites)
+
+
+def prove_file(text: str, solver: AgentSolver | Any, *, path: str | None = None,
+               on_start: Callable[[Theorem], None] | None = None,
+               on_result: Callable[[TheoremRecord], None] | None = None) -> FileProof:
+    """Prove every open theorem of `text`; splice the proved ones back (every other byte kept)."""
+    from lean_env.theorem import parse_lean_file, splice_proofs
+
+    parsed = parse_lean_file(text, path=path)
+    records: list[TheoremRecord] = []
+    proofs: dict[str, str] = {}
+    for site in parsed.sites:
+        theorem = site.theorem
+        if on_start is not None:
+            on_start(theorem)
+        try:
+            record = solver.solve(theorem)
+        except Exception as exc:
+            record = TheoremRecord.error_record(theorem.name, f"{type(exc).__name__}: {exc}")
+        records.append(record)
+        if record.status == "proved" and record.proof:
+            proofs[theorem.name] = record.proof
+        if on_result is not None:
+            on_result(record)
+    backends = sorted({record.backend for record in records if record.backend})
+    new_text = splice_proofs(parsed, proofs) if proofs else text
+    settings = solver.config.model_dump(mode="json") if hasattr(solver, "config") else {}
+    return FileProof(path=path, original_text=text, text=new_text, records=records,
+                     backend=", ".join(backends), settings=settings)

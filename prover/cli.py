@@ -1,0 +1,298 @@
+"""`prover`: prove a .lean file, evaluate on miniF2F (locally or on Ray), serve the HTTP API.
+
+Exit codes of `prove`: 0 every open theorem proved, 1 some not, 2 bad usage or unreadable
+input (the message says what to fix). `eval` exits 0 when the run finished (whatever was
+proved), 2 on bad input, 130 when interrupted (the results file stays valid; rerun with
+--resume).
+"""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import uuid
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from prover.config import ClusterConfig, ConfigError, ProverConfig, theorem_deadline
+
+EXIT_ALL_PROVED = 0
+EXIT_SOME_UNPROVED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Lean 4 theorem prover: proof search with a policy, checked by a Lean backend.")
+console = Console(stderr=True)
+out = Console()
+
+
+class EnvChoice(str, Enum):
+    embedded = "embedded"
+    repl = "repl"
+    dojo = "dojo"
+
+
+class SearchChoice(str, Enum):
+    best_first = "best-first"
+    rmaxts = "rmaxts"
+
+
+class PolicyChoice(str, Enum):
+    hammer = "hammer"
+    model = "model"
+    mixed = "mixed"
+
+
+class Benchmark(str, Enum):
+    minif2f = "minif2f"
+
+
+# Options shared by `prove`, `eval` and `serve`.
+ENV_OPT = typer.Option(EnvChoice.embedded, "--env", help="Lean backend: embedded kernel, Lean REPL, or LeanDojo.")
+SEARCH_OPT = typer.Option(SearchChoice.best_first, "--search", help="Search algorithm.")
+POLICY_OPT = typer.Option(PolicyChoice.hammer, "--policy", help="Tactic source; model/mixed need --model.")
+MODEL_OPT = typer.Option(None, "--model", help="HF-layout checkpoint directory (config.json, *.safetensors, tokenizer.json).")
+TIME_OPT = typer.Option(60.0, "--time-limit", help="Seconds of search per theorem.")
+EXPANSIONS_OPT = typer.Option(64, "--max-expansions", help="Search expansions per theorem.")
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def build_config(env: EnvChoice, search: SearchChoice, policy: PolicyChoice, model: Optional[Path],
+                 time_limit: float, max_expansions: int) -> ProverConfig:
+    try:
+        return ProverConfig.build(env=env.value, search=search.value, policy=policy.value, model_dir=model,
+                                  time_limit_s=time_limit, max_expansions=max_expansions)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def backend_note(backend: str) -> str:
+    if "embedded" in backend:
+        return f"checked by: {backend} (this project's own checker for a fragment of Lean 4 + Mathlib, not Lean)"
+    return f"checked by: {backend}" if backend else "checked by: (no proof was checked)"
+
+
+@app.command()
+def prove(
+    file: Path = typer.Argument(..., help="The .lean file; theorems ending in `:= by sorry` or `:= by` are proved."),
+    out_path: Optional[Path] = typer.Option(None, "--out", help="Where to write the file with proofs (default FILE.proved.lean)."),
+    report: Optional[Path] = typer.Option(None, "--report", help="JSON report path (default FILE.report.json)."),
+    env: EnvChoice = ENV_OPT,
+    search: SearchChoice = SEARCH_OPT,
+    policy: PolicyChoice = POLICY_OPT,
+    model: Optional[Path] = MODEL_OPT,
+    time_limit: float = TIME_OPT,
+    max_expansions: int = EXPANSIONS_OPT,
+) -> None:
+    """Prove every theorem of FILE whose proof is missing; write the completed file and a report."""
+    from prover.agent import AgentSolver, open_theorems, prove_file
+    from prover.report import theorem_table
+
+    config = build_config(env, search, policy, model, time_limit, max_expansions)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read {file}: {exc}. Pass a readable UTF-8 .lean file.") from None
+    try:
+        pending = open_theorems(text, path=str(file))
+    except ValueError as exc:
+        raise fail(f"cannot parse {file}: {exc}") from None
+    out_path = out_path or file.with_suffix(".proved.lean")
+    report = report or file.with_suffix(".report.json")
+    if out_path.resolve() == file.resolve():
+        raise fail(f"--out {out_path} is the input file; choose another path (the input is never overwritten)")
+
+    solver = AgentSolver(config)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=console, transient=True)
+    try:
+        with progress:
+            task = progress.add_task("proving", total=len(pending))
+            outcome = prove_file(
+                text, solver, path=str(file),
+                on_start=lambda theorem: progress.update(task, description=f"proving {theorem.name}"),
+                on_result=lambda record: progress.advance(task),
+            )
+    finally:
+        solver.close()
+
+    for path in (out_path, report):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(outcome.text, encoding="utf-8")
+    report.write_text(json.dumps(outcome.report(), indent=2, default=str) + "\n", encoding="utf-8")
+
+    out.print(theorem_table(outcome.records, title=f"{file}"))
+    proved = sum(record.status == "proved" for record in outcome.records)
+    out.print(f"{proved}/{len(outcome.records)} proved; {backend_note(outcome.backend)}")
+    out.print(f"wrote {out_path} and {report}")
+    raise typer.Exit(EXIT_ALL_PROVED if outcome.all_proved else EXIT_SOME_UNPROVED)
+
+
+@app.command("eval")
+def evaluate(
+    benchmark: Benchmark = typer.Argument(Benchmark.minif2f, help="Benchmark name (data format of miniF2F JSONL)."),
+    split: str = typer.Option("valid", "--split", help="Split: reads ../shared/datasets/minif2f/<split>.jsonl."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Any JSONL file with name, header, formal_statement."),
+    workers: int = typer.Option(2, "--workers", help="Ray prover workers; 0 proves in this process without Ray."),
+    resume: bool = typer.Option(False, "--resume", help="Skip theorems already in OUT/results.jsonl."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (default build/eval/<benchmark>-<split>)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Join a Ray cluster ('auto' or host:port); default local Ray."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N theorems (quick runs)."),
+    names: Optional[str] = typer.Option(None, "--names", help="Comma-separated theorem names to run."),
+    env: EnvChoice = ENV_OPT,
+    search: SearchChoice = SEARCH_OPT,
+    policy: PolicyChoice = POLICY_OPT,
+    model: Optional[Path] = MODEL_OPT,
+    time_limit: float = TIME_OPT,
+    max_expansions: int = EXPANSIONS_OPT,
+) -> None:
+    """Prove a benchmark split; results.jsonl (one line per theorem), summary.json and proved.png in OUT."""
+    from prover.agent import AgentSolver
+    from prover.evaluate import (
+        PLOT_FILE, RESULTS_FILE, SUMMARY_FILE, DataError, LocalRunner, default_data_path, load_problems,
+        run_evaluation, summarize_by_source, write_summary,
+    )
+    from prover.report import plot_proved, source_table
+
+    config = build_config(env, search, policy, model, time_limit, max_expansions)
+    try:
+        cluster = ClusterConfig(workers=workers, address=address,
+                                theorem_deadline_s=theorem_deadline(config.budget))
+    except ValueError as exc:
+        raise fail(f"--workers {workers}: {exc}") from None
+    path = data or default_data_path(split)
+    try:
+        problems = load_problems(path)
+    except DataError as exc:
+        raise fail(str(exc)) from None
+    if names:
+        wanted = [n.strip() for n in names.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - {p.name for p in problems})
+        if unknown:
+            raise fail(f"--names: not in {path}: {', '.join(unknown)}")
+        problems = [p for p in problems if p.name in set(wanted)]
+    if limit is not None:
+        problems = problems[: max(limit, 0)]
+    out_dir = out_dir or Path("build") / "eval" / f"{benchmark.value}-{split if data is None else path.stem}"
+
+    runner: Any
+    if cluster.workers == 0:
+        runner = LocalRunner(AgentSolver(config))
+    else:
+        runner = _ray_runner(config, cluster)
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("proved {task.fields[proved]}"), console=console)
+    try:
+        with progress:
+            task = progress.add_task(f"{benchmark.value} {split}", total=len(problems), proved=0)
+            counts = {"proved": 0}
+
+            def on_result(record) -> None:
+                counts["proved"] += record.status == "proved"
+                progress.update(task, advance=1, proved=counts["proved"])
+
+            _sigterm_as_interrupt()
+            outcome = run_evaluation(problems, runner, out_dir, resume=resume, on_result=on_result)
+            progress.update(task, completed=len(outcome.records))
+    except DataError as exc:
+        raise fail(str(exc)) from None
+
+    outcome.extra["workers"] = cluster.workers
+    summary = write_summary(outcome, out_dir / SUMMARY_FILE, settings={
+        **config.model_dump(mode="json"), "data": str(path), "workers": cluster.workers})
+    plot_proved(outcome.records, out_dir / PLOT_FILE, title=f"{benchmark.value} {split}")
+    out.print(source_table(summarize_by_source(outcome.records), title=f"{benchmark.value} {split}: by source"))
+    checked = ", ".join(summary["checked_by"]) or "nothing"
+    out.print(f"{outcome.proved}/{outcome.total} proved ({outcome.skipped} from an earlier run); "
+              f"{backend_note(checked)}")
+    out.print(f"results: {out_dir / RESULTS_FILE}; summary: {out_dir / SUMMARY_FILE}; plot: {out_dir / PLOT_FILE}")
+    if outcome.interrupted:
+        console.print(f"[yellow]interrupted[/]: {len(outcome.records)}/{outcome.total} finished and saved; "
+                      "rerun the same command with --resume to continue")
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _sigterm_as_interrupt() -> None:
+    """`ray job stop` and schedulers send SIGTERM: stop like Ctrl-C, keeping the results file valid."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        pass
+
+
+def _ray_runner(config: ProverConfig, cluster: ClusterConfig) -> Any:
+    from prover.agent import AgentSolver, ModelEngineFactory
+    from prover.cluster import NamedEngine, ProverPool, connect, start_policy_server
+
+    connect(cluster.address, namespace=cluster.namespace)
+    run_id = uuid.uuid4().hex[:8]
+    resolver = server = None
+    if config.policy.uses_model:
+        import torch
+
+        name = f"prover-{run_id}-policy"
+        server = start_policy_server(ModelEngineFactory(config.policy.model_dir), name=name,
+                                     num_gpus=1.0 if torch.cuda.is_available() else 0.0)
+        resolver = NamedEngine(name=name, namespace=cluster.namespace, tokenizer_dir=config.policy.model_dir)
+    return ProverPool(AgentSolver(config, engine_resolver=resolver), cluster, run_id=run_id, policy_server=server)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; the API has no authentication."),
+    port: int = typer.Option(8000, "--port"),
+    address: Optional[str] = typer.Option(None, "--address", help="Join a Ray cluster; default local Ray."),
+    env: EnvChoice = ENV_OPT,
+    search: SearchChoice = SEARCH_OPT,
+    policy: PolicyChoice = POLICY_OPT,
+    model: Optional[Path] = MODEL_OPT,
+    time_limit: float = TIME_OPT,
+    max_expansions: int = EXPANSIONS_OPT,
+) -> None:
+    """Serve the HTTP API (POST /prove, GET /jobs/{id}, docs at /docs) on Ray Serve."""
+    from prover.agent import ModelEngineFactory
+    from prover.cluster import NamedEngine, connect, start_policy_server
+    from prover.service import deploy
+
+    config = build_config(env, search, policy, model, time_limit, max_expansions)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]warning[/]: binding {host}: anyone who can reach it can submit jobs (no authentication)")
+    namespace = ClusterConfig().namespace
+    connect(address, namespace=namespace)
+    resolver = server = None
+    if config.policy.uses_model:
+        import torch
+
+        server = start_policy_server(ModelEngineFactory(config.policy.model_dir), name="prover-serve-policy",
+                            num_gpus=1.0 if torch.cuda.is_available() else 0.0)
+        resolver = NamedEngine(name="prover-serve-policy", namespace=namespace, tokenizer_dir=config.policy.model_dir)
+    url = deploy(config, host=host, port=port, engine_resolver=resolver)
+    out.print(f"serving on {url} (docs: {url}/docs); Ctrl-C stops")
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        del server  # referenced until here: an unreferenced policy server actor would be collected
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

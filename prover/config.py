@@ -1,0 +1,177 @@
+"""Settings of a proving run, shared by the CLI, the batch evaluation and the HTTP service.
+
+One `ProverConfig` describes *how* theorems are proved: which Lean backend checks tactics,
+which search, which policy and what budget. It is built once (from CLI flags, an HTTP request
+or `PROVER_*` environment variables) and passed by value to Ray actors, so it must stay a
+plain, picklable pydantic model.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+EnvKind = Literal["embedded", "repl", "dojo"]
+SearchAlgorithm = Literal["best-first", "rmaxts"]
+PolicyName = Literal["hammer", "model", "mixed"]
+
+# The policy used when none is named: the hammer, until a trained checkpoint ships.
+DEFAULT_POLICY: PolicyName = "hammer"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or inconsistent; the message says which and how to fix it."""
+
+
+class EnvConfig(BaseModel):
+    """Which Lean backend runs tactics and re-checks proofs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: EnvKind = "embedded"
+    # Passed as keyword options to `lean_env.open_env` (e.g. a repl project path).
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SearchConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    algorithm: SearchAlgorithm = "best-first"
+
+
+class PolicyConfig(BaseModel):
+    """Where tactics come from. `model` and `mixed` need an HF-layout checkpoint directory."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: PolicyName = DEFAULT_POLICY
+    model_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _model_dir_when_needed(self) -> "PolicyConfig":
+        if self.name in ("model", "mixed") and self.model_dir is None:
+            raise ValueError(
+                f"policy '{self.name}' needs a checkpoint: pass --model DIR (an HF-layout "
+                "directory with config.json, *.safetensors and tokenizer.json), "
+                "or use --policy hammer"
+            )
+        return self
+
+    @property
+    def uses_model(self) -> bool:
+        return self.name in ("model", "mixed")
+
+
+class BudgetConfig(BaseModel):
+    """Per-theorem search budget (defaults: 60 s, 64 expansions)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    time_limit_s: float = Field(60.0, gt=0)
+    max_expansions: int = Field(64, ge=1)
+    max_env_calls: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1)
+    tactic_timeout_s: float = Field(10.0, gt=0)
+
+    def to_search_budget(self) -> Any:
+        """The search package's `SearchBudget` with these limits."""
+        from search import SearchBudget
+
+        return SearchBudget(
+            max_expansions=self.max_expansions,
+            time_limit_s=self.time_limit_s,
+            max_env_calls=self.max_env_calls,
+            max_tokens=self.max_tokens,
+            tactic_timeout_s=self.tactic_timeout_s,
+        )
+
+
+class ClusterConfig(BaseModel):
+    """How a batch run is spread over Ray. `workers=0` proves in-process, without Ray."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workers: int = Field(2, ge=0, le=1024)
+    address: str | None = None  # None: start a local Ray; "auto" or "host:port": join a cluster
+    cpus_per_worker: float = Field(1.0, ge=0)
+    # A theorem whose proving kills this many workers is recorded as an error.
+    max_worker_deaths: int = Field(3, ge=1)
+    # A worker still on one theorem after this long is killed and restarted (None: never).
+    # The search stops itself at its time limit; this catches a backend that hangs anyway.
+    theorem_deadline_s: float | None = Field(None, gt=0)
+    namespace: str = "lean-prover"
+
+
+def theorem_deadline(budget: "BudgetConfig") -> float:
+    """Generous wall time for one theorem on a worker: twice the search limit plus a minute
+    for starting Lean and re-verifying the proof."""
+    return 2 * budget.time_limit_s + 60.0
+
+
+class ProverConfig(BaseModel):
+    """Everything that decides how one theorem is proved."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        env: str | None = None,
+        search: str | None = None,
+        policy: str | None = None,
+        model_dir: str | Path | None = None,
+        time_limit_s: float | None = None,
+        max_expansions: int | None = None,
+        tactic_timeout_s: float | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> "ProverConfig":
+        """Explicit arguments win over `PROVER_*` environment variables, which win over defaults.
+
+        Raises `ConfigError` with a readable message on any bad value.
+        """
+        environ = dict(os.environ if environ is None else environ)
+
+        def pick(value: Any, var: str) -> Any:
+            return value if value is not None else environ.get(var)
+
+        raw: dict[str, Any] = {"env": {}, "search": {}, "policy": {}, "budget": {}}
+        for section, key, value in (
+            ("env", "kind", pick(env, "PROVER_ENV")),
+            ("search", "algorithm", pick(search, "PROVER_SEARCH")),
+            ("policy", "name", pick(policy, "PROVER_POLICY")),
+            ("policy", "model_dir", pick(model_dir, "PROVER_MODEL")),
+            ("budget", "time_limit_s", pick(time_limit_s, "PROVER_TIME_LIMIT")),
+            ("budget", "max_expansions", pick(max_expansions, "PROVER_MAX_EXPANSIONS")),
+            ("budget", "tactic_timeout_s", pick(tactic_timeout_s, "PROVER_TACTIC_TIMEOUT")),
+        ):
+            if value is not None:
+                raw[section][key] = value
+        try:
+            config = cls.model_validate(raw)
+        except ValidationError as exc:
+            raise ConfigError(describe_validation_error(exc)) from None
+        if config.policy.model_dir is not None and config.policy.uses_model:
+            if not Path(config.policy.model_dir).is_dir():
+                raise ConfigError(
+                    f"--model {config.policy.model_dir}: no such directory; pass the folder "
+                    "that holds the checkpoint's config.json"
+                )
+        return config
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, `where: what`, for people rather than for pydantic."""
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}")
+    return "; ".join(lines)

@@ -1,0 +1,91 @@
+"""Human-facing reports: result tables (rich) and the proved-vs-time / vs-expansions plot."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.table import Table
+
+from prover.records import TheoremRecord
+
+
+def theorem_table(records: Sequence[TheoremRecord], title: str = "Theorems") -> Table:
+    """One row per theorem, with the backend that checked it (never "Lean" for the embedded kernel)."""
+    table = Table(title=title)
+    table.add_column("theorem", no_wrap=True, max_width=32, overflow="ellipsis")
+    table.add_column("status", no_wrap=True)
+    table.add_column("time (s)", justify="right", no_wrap=True)
+    table.add_column("exp.", justify="right", no_wrap=True)
+    table.add_column("checked by", no_wrap=True)
+    table.add_column("proof / error", overflow="fold", min_width=16, max_width=60)
+    colors = {"proved": "green", "failed": "yellow", "error": "red"}
+    for record in records:
+        detail = record.proof if record.status == "proved" else (record.error or "")
+        table.add_row(
+            record.name,
+            f"[{colors[record.status]}]{record.status}[/]",
+            f"{record.time_s:.2f}",
+            str(record.expansions),
+            record.backend or "-",
+            (detail or "").strip(),
+        )
+    return table
+
+
+def source_table(by_source: dict[str, dict[str, int]], title: str = "By problem source") -> Table:
+    table = Table(title=title)
+    table.add_column("source")
+    for column in ("attempted", "proved", "failed", "error"):
+        table.add_column(column, justify="right")
+    table.add_column("proved %", justify="right")
+    totals = {"attempted": 0, "proved": 0, "failed": 0, "error": 0}
+    for source, row in by_source.items():
+        for key in totals:
+            totals[key] += row[key]
+        table.add_row(source, *(str(row[k]) for k in totals), _percent(row["proved"], row["attempted"]))
+    table.add_row("all", *(str(totals[k]) for k in totals), _percent(totals["proved"], totals["attempted"]),
+                  style="bold")
+    return table
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}" if whole else "-"
+
+
+def plot_proved(records: Sequence[TheoremRecord], path: Path, title: str = "theorems proved") -> Path:
+    """PNG with two panels: theorems proved within t seconds, and within n expansions.
+
+    Each curve is cumulative over the per-theorem cost of the proved theorems, i.e. what a
+    smaller budget would still have proved; the dashed line is the number attempted.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and in CI
+    import matplotlib.pyplot as plt
+
+    proved = [r for r in records if r.status == "proved"]
+    times = sorted(r.time_s for r in proved)
+    expansions = sorted(r.expansions for r in proved)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    panels = (
+        (left, times, [r.time_s for r in records], "time per theorem (s)"),
+        (right, expansions, [r.expansions for r in records], "expansions per theorem"),
+    )
+    for axis, values, all_costs, label in panels:
+        counts = list(range(1, len(values) + 1))
+        # Run the curve on to the largest cost spent on any theorem, so its final level shows.
+        x_end = max([*all_costs, *values, 1e-9]) * 1.05
+        axis.step([0, *values, x_end], [0, *counts, len(values)], where="post", label="proved")
+        axis.axhline(len(records), linestyle="--", color="grey", label="attempted")
+        axis.set_xlabel(label)
+        axis.set_ylabel("theorems proved")
+        axis.set_ylim(0, max(len(records), 1) * 1.05)
+        axis.legend(loc="lower right")
+        axis.grid(alpha=0.3)
+    figure.suptitle(f"{title}: {len(proved)}/{len(records)}")
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

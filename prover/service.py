@@ -1,0 +1,285 @@
+"""HTTP API (FastAPI on Ray Serve): submit a statement file, poll for the proof.
+
+    POST /prove      {"file": "<.lean text>"} or {"header": "...", "statement": "theorem … := by"},
+                     optional {"budget": {"time_limit_s": 30, "max_expansions": 32}}
+                     -> 202 {"job_id": "...", "status_url": "/jobs/<id>"}
+    GET  /jobs/{id}  -> {"status": "running" | "done" | "error", "results": [...], "proved_file": ...}
+    GET  /docs, /openapi.json  (generated OpenAPI docs)
+
+Inputs are validated by pydantic (sizes capped) and every statement file must pass
+`lean_env.guard.check_file` before anything is run. Jobs live in the memory of the one replica
+that accepted them (`num_replicas=1`); the proving itself runs as Ray tasks, or in threads when
+the app runs without Ray (tests, `TestClient`). Binds 127.0.0.1 unless told otherwise: there is
+no authentication, so do not expose it beyond a trusted network.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from prover.config import BudgetConfig, ProverConfig
+
+MAX_FILE_CHARS = 64_000
+MAX_HEADER_CHARS = 8_000
+MAX_STATEMENT_CHARS = 16_000
+MAX_THEOREMS_PER_JOB = 16
+MAX_TIME_LIMIT_S = 600.0
+MAX_EXPANSIONS = 1024
+MAX_OPEN_JOBS = 64
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+class BudgetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    time_limit_s: float = Field(60.0, gt=0, le=MAX_TIME_LIMIT_S)
+    max_expansions: int = Field(64, ge=1, le=MAX_EXPANSIONS)
+
+
+class ProveRequest(BaseModel):
+    """A whole statement file, or one statement with its header; never both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str | None = Field(None, max_length=MAX_FILE_CHARS,
+                             description="A .lean file; theorems ending in `:= by sorry` (or `:= by`) are proved.")
+    header: str | None = Field(None, max_length=MAX_HEADER_CHARS,
+                               description="Imports/opens the statement needs, e.g. `import Mathlib`.")
+    statement: str | None = Field(None, max_length=MAX_STATEMENT_CHARS,
+                                  description="`theorem name … := by` without a proof.")
+    budget: BudgetRequest = Field(default_factory=BudgetRequest)
+
+    @model_validator(mode="after")
+    def _one_input(self) -> "ProveRequest":
+        if (self.file is None) == (self.statement is None):
+            raise ValueError("send either `file` (a .lean text) or `statement` (with optional `header`), not both or neither")
+        if self.file is not None and self.header is not None:
+            raise ValueError("`header` goes with `statement`; a `file` carries its own header")
+        return self
+
+    def lean_text(self) -> str:
+        if self.file is not None:
+            return self.file
+        statement = self.statement.rstrip()
+        if not statement.endswith(":= by"):
+            raise ValueError("`statement` must end with `:= by` (the proof is what we find)")
+        return f"{(self.header or '').rstrip()}\n\n{statement}\n  sorry\n"
+
+
+class JobCreated(BaseModel):
+    job_id: str
+    status_url: str
+
+
+class JobStatus(BaseModel):
+    job_id: str
+    status: Literal["running", "done", "error"]
+    submitted_at: float
+    finished_at: float | None = None
+    checked_by: str | None = None
+    theorems: int = 0
+    proved: int = 0
+    results: list[dict[str, Any]] = Field(default_factory=list)
+    proved_file: str | None = None
+    error: str | None = None
+
+
+class Executor(Protocol):
+    def submit(self, text: str, config: ProverConfig) -> concurrent.futures.Future:
+        ...
+
+
+def prove_text(text: str, config: ProverConfig, engine_resolver: Any = None) -> dict[str, Any]:
+    """Prove the open theorems of one file (runs where the executor puts it)."""
+    from prover.agent import AgentSolver, prove_file
+
+    solver = AgentSolver(config, engine_resolver=engine_resolver)
+    try:
+        outcome = prove_file(text, solver)
+    finally:
+        solver.close()
+    return {**outcome.report(), "proved_file": outcome.text}
+
+
+class ThreadExecutor:
+    """Proves in threads of this process: for running the app without Ray."""
+
+    def __init__(self, max_workers: int = 2, engine_resolver: Any = None) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="prove-job")
+        self.engine_resolver = engine_resolver
+
+    def submit(self, text: str, config: ProverConfig) -> concurrent.futures.Future:
+        return self._pool.submit(prove_text, text, config, self.engine_resolver)
+
+
+class RayExecutor:
+    """Proves each job as a Ray task (1 CPU), so the HTTP replica only keeps the books.
+
+    With a model policy, `engine_resolver` (a `cluster.NamedEngine`) points the task's policy
+    at the shared `PolicyServer` actor instead of loading the model in every task."""
+
+    def __init__(self, engine_resolver: Any = None) -> None:
+        self.engine_resolver = engine_resolver
+
+    def submit(self, text: str, config: ProverConfig) -> concurrent.futures.Future:
+        import ray
+
+        task = ray.remote(num_cpus=1, max_retries=1)(prove_text)
+        return task.remote(text, config, self.engine_resolver).future()
+
+
+@dataclass
+class Job:
+    job_id: str
+    future: concurrent.futures.Future
+    submitted_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+
+    def status(self) -> JobStatus:
+        if not self.future.done():
+            return JobStatus(job_id=self.job_id, status="running", submitted_at=self.submitted_at)
+        if self.finished_at is None:
+            self.finished_at = time.time()
+        error = self.future.exception()
+        if error is not None:
+            return JobStatus(job_id=self.job_id, status="error", submitted_at=self.submitted_at,
+                             finished_at=self.finished_at, error=f"{type(error).__name__}: {error}"[:2000])
+        report = self.future.result()
+        return JobStatus(
+            job_id=self.job_id, status="done", submitted_at=self.submitted_at, finished_at=self.finished_at,
+            checked_by=report.get("checked_by") or None, theorems=report["theorems"], proved=report["proved"],
+            results=report["results"], proved_file=report["proved_file"],
+        )
+
+
+class JobManager:
+    """Jobs of this replica by id."""
+
+    def __init__(self, config: ProverConfig, executor: Executor) -> None:
+        self.config = config
+        self.executor = executor
+        self.jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def open_jobs(self) -> int:
+        return sum(not job.future.done() for job in self.jobs.values())
+
+    def submit(self, text: str, budget: BudgetRequest) -> Job:
+        config = self.config.model_copy(update={"budget": BudgetConfig(
+            **{**self.config.budget.model_dump(), "time_limit_s": budget.time_limit_s,
+               "max_expansions": budget.max_expansions})})
+        with self._lock:
+            if self.open_jobs() >= MAX_OPEN_JOBS:
+                raise HTTPException(429, f"{MAX_OPEN_JOBS} jobs are already running; retry when some finish")
+            job = Job(job_id=uuid.uuid4().hex, future=self.executor.submit(text, config))
+            self.jobs[job.job_id] = job
+        return job
+
+
+@dataclass
+class ManagerFactory:
+    """Builds the job manager inside the process that serves requests (picklable for Ray Serve)."""
+
+    config: ProverConfig
+    use_ray: bool
+    engine_resolver: Any = None
+
+    def __call__(self) -> JobManager:
+        executor: Executor
+        if self.use_ray:
+            executor = RayExecutor(self.engine_resolver)
+        else:
+            executor = ThreadExecutor(engine_resolver=self.engine_resolver)
+        return JobManager(self.config, executor)
+
+
+def check_statement_file(text: str) -> list[str]:
+    """Problems that make a statement file unacceptable (empty list: fine to prove)."""
+    from lean_env.guard import check_file
+
+    problems = list(check_file(text))
+    if problems:
+        return problems
+    from prover.agent import open_theorems
+
+    try:
+        pending = open_theorems(text)
+    except ValueError as exc:
+        return [f"could not read the .lean text: {exc}"]
+    if not pending:
+        return ["no theorem without a proof found: end each statement with `:= by sorry` or `:= by`"]
+    if len(pending) > MAX_THEOREMS_PER_JOB:
+        return [f"{len(pending)} theorems to prove; at most {MAX_THEOREMS_PER_JOB} per job"]
+    return []
+
+
+_MANAGER_LOCK = threading.Lock()
+
+
+def get_manager(request: Request) -> JobManager:
+    """The replica's job manager, built on first use (the app is pickled to the replica without it)."""
+    state = request.app.state
+    with _MANAGER_LOCK:
+        if state.manager is None:
+            state.manager = state.manager_factory()
+    return state.manager
+
+
+def build_app(factory: ManagerFactory) -> FastAPI:
+    app = FastAPI(
+        title="Lean prover",
+        version="0.1.0",
+        description="Submit Lean 4 statements; a proof search fills in the proofs. Each result names the "
+                    "backend that checked it (the embedded kernel is not Lean).",
+    )
+    app.state.manager_factory = factory
+    app.state.manager = None
+    @app.post("/prove", status_code=202, response_model=JobCreated)
+    def prove(body: ProveRequest, jobs: JobManager = Depends(get_manager)) -> JobCreated:
+        try:
+            text = body.lean_text()
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        problems = check_statement_file(text)
+        if problems:
+            raise HTTPException(422, {"error": "statement file rejected", "problems": problems})
+        job = jobs.submit(text, body.budget)
+        return JobCreated(job_id=job.job_id, status_url=f"/jobs/{job.job_id}")
+
+    @app.get("/jobs/{job_id}", response_model=JobStatus)
+    def job_status(job_id: str, jobs: JobManager = Depends(get_manager)) -> JobStatus:
+        job = jobs.jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id!r} on this server (jobs are kept in memory until it restarts)")
+        return job.status()
+
+    @app.get("/healthz")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def deploy(config: ProverConfig, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+           name: str = "prover", blocking: bool = False, engine_resolver: Any = None) -> str:
+    """Run the API on Ray Serve (Ray must be initialised); returns the base URL."""
+    from ray import serve
+
+    app = build_app(ManagerFactory(config=config, use_ray=True, engine_resolver=engine_resolver))
+
+    @serve.deployment(name="ProverService", num_replicas=1, ray_actor_options={"num_cpus": 0})
+    @serve.ingress(app)
+    class ProverService:
+        """Job book-keeping only; proofs run as separate Ray tasks."""
+
+    serve.start(http_options={"host": host, "port": port})
+    serve.run(ProverService.bind(), name=name, route_prefix="/", blocking=blocking)
+    return f"http://{host}:{port}"

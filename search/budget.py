@@ -1,0 +1,113 @@
+"""Search budgets and the meter that enforces them exactly.
+
+Every costly step reserves its unit *before* it happens (`try_expansion`, `try_env_call`,
+`try_tokens`), so no limit is ever exceeded, not even by one, whatever the concurrency.
+Results already paid for are always kept: a proof found by the call that used the last unit
+counts (ReProver's discard-at-the-limit bug cannot happen here).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass
+class SearchBudget:
+    """Limits for one theorem. `None` = unlimited.
+
+    - `max_expansions`: best-first: nodes expanded (one policy request + its tactics);
+      RMaxTS: rollouts started.
+    - `time_limit_s`: wall time of the search (env start included, final verification not).
+    - `max_env_calls`: `run_tac` calls.
+    - `max_tokens`: generated tokens of the candidates the search accepts.
+    - `tactic_timeout_s`: per tactic, passed to `run_tac` (cut to the time left).
+    """
+
+    max_expansions: int | None = 64
+    time_limit_s: float | None = 60.0
+    max_env_calls: int | None = None
+    max_tokens: int | None = None
+    tactic_timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_expansions", "max_env_calls", "max_tokens"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"SearchBudget.{name} must be >= 0 or None, got {value}")
+        if self.time_limit_s is not None and self.time_limit_s < 0:
+            raise ValueError(f"SearchBudget.time_limit_s must be >= 0 or None, got {self.time_limit_s}")
+        if self.tactic_timeout_s <= 0:
+            raise ValueError(f"SearchBudget.tactic_timeout_s must be > 0, got {self.tactic_timeout_s}")
+
+
+class BudgetMeter:
+    """Counts what the search used and says no once a limit would be crossed."""
+
+    def __init__(self, budget: SearchBudget, clock: Callable[[], float] = time.monotonic):
+        self.budget = budget
+        self._clock = clock
+        self.started = clock()
+        self.expansions = 0
+        self.env_calls = 0
+        self.tokens = 0
+        self.exhausted_reason: str | None = None
+
+    def elapsed(self) -> float:
+        return self._clock() - self.started
+
+    def time_left(self) -> float | None:
+        if self.budget.time_limit_s is None:
+            return None
+        return self.budget.time_limit_s - self.elapsed()
+
+    def _refuse(self, reason: str) -> bool:
+        if self.exhausted_reason is None:
+            self.exhausted_reason = reason
+        return False
+
+    def _time_ok(self) -> bool:
+        left = self.time_left()
+        return left is None or left > 0 or self._refuse("time limit")
+
+    def try_expansion(self) -> bool:
+        if not self._time_ok():
+            return False
+        limit = self.budget.max_expansions
+        if limit is not None and self.expansions >= limit:
+            return self._refuse("expansion limit")
+        self.expansions += 1
+        return True
+
+    def try_env_call(self) -> bool:
+        if not self._time_ok():
+            return False
+        limit = self.budget.max_env_calls
+        if limit is not None and self.env_calls >= limit:
+            return self._refuse("env call limit")
+        self.env_calls += 1
+        return True
+
+    def try_tokens(self, count: int) -> bool:
+        limit = self.budget.max_tokens
+        if limit is not None and self.tokens + count > limit:
+            return self._refuse("token limit")
+        self.tokens += count
+        return True
+
+    def can_continue(self) -> bool:
+        """False once time, expansions or env calls are spent (tokens are checked per candidate)."""
+        if not self._time_ok():
+            return False
+        limit = self.budget.max_expansions
+        if limit is not None and self.expansions >= limit:
+            return self._refuse("expansion limit")
+        if self.budget.max_env_calls is not None and self.env_calls >= self.budget.max_env_calls:
+            return self._refuse("env call limit")
+        # Tokens are not checked here: a policy that generates none (the hammer) never runs out.
+        return True
+
+    def tactic_timeout(self) -> float:
+        left = self.time_left()
+        timeout = self.budget.tactic_timeout_s
+        return timeout if left is None else max(0.001, min(timeout, left))

@@ -1,0 +1,55 @@
+"""What a policy is asked and what it answers (shared by every policy and both searches)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Protocol, runtime_checkable
+
+from lean_env.theorem import Theorem
+from lean_env.types import TacticState
+
+
+@dataclass(frozen=True)
+class PolicyRequest:
+    """Propose next tactics for `state`, reached from the theorem's start by `proof_so_far`."""
+
+    theorem: Theorem
+    proof_so_far: list[str] = field(hash=False)
+    state: TacticState
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One proposed tactic. `logprob` orders candidates (higher = better); `tokens` is what
+    generating it cost (0 for policies that generate nothing). `continuation` holds the tactics
+    a model wrote after this one in the same completion (the rest of its proof attempt): RMaxTS
+    rolls them out after `tactic`; best-first ignores them."""
+
+    tactic: str
+    logprob: float
+    tokens: int = 0
+    continuation: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class Policy(Protocol):
+    async def propose(self, requests: list[PolicyRequest], k: int) -> list[list[Candidate]]:
+        """For each request, up to `k` distinct candidates, best first."""
+        ...
+
+
+def dedupe_best_first(candidates: list[Candidate], k: int) -> list[Candidate]:
+    """Distinct tactics (whitespace-normalised), each with its best log-prob, best first, at most
+    `k`. The tokens of dropped duplicates are charged to the kept one, so none go uncounted."""
+    best: dict[str, Candidate] = {}
+    spent: dict[str, int] = {}
+    for cand in candidates:
+        key = " ".join(cand.tactic.split())
+        spent[key] = spent.get(key, 0) + cand.tokens
+        if key not in best or cand.logprob > best[key].logprob:
+            best[key] = cand
+    ranked = sorted(best.items(), key=lambda item: -item[1].logprob)
+    kept = [replace(c, tokens=spent[key]) for key, c in ranked[:k]]
+    dropped_tokens = sum(spent[key] for key, _ in ranked[k:])
+    if kept and dropped_tokens:
+        kept[0] = replace(kept[0], tokens=kept[0].tokens + dropped_tokens)
+    return kept

@@ -1,0 +1,64 @@
+"""Policies: who proposes the next tactics.
+
+`Policy` is a protocol (`async propose(requests, k) -> list[list[Candidate]]`); the searches
+send many requests per call so a model-backed policy sees batches. Three implementations:
+`HammerPolicy` (fixed tactic list), `ModelPolicy` (the engine, DeepSeek-Prover prompt format)
+and `MixedPolicy` (several policies merged by score).
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import replace
+from typing import Any, Sequence
+
+from search.candidates import Candidate, Policy, PolicyRequest, dedupe_best_first
+from search.hammer import HammerPolicy, hammer_tactics
+from search.model_policy import ModelPolicy
+from search.prompt import build_prompt, first_tactic
+
+__all__ = [
+    "Candidate", "Policy", "PolicyRequest", "HammerPolicy", "ModelPolicy", "MixedPolicy",
+    "make_policy", "hammer_tactics", "build_prompt", "first_tactic", "POLICY_NAMES",
+]
+
+POLICY_NAMES = ("hammer", "model", "mixed")
+
+
+class MixedPolicy:
+    """Asks every policy, adds log(weight) to each candidate's log-prob, keeps the best k.
+
+    Weights are normalised to sum to 1 (default: equal), so a candidate's score is the
+    log-probability of "pick this policy, then this tactic"."""
+
+    def __init__(self, policies: Sequence[Policy], weights: Sequence[float] | None = None):
+        if not policies:
+            raise ValueError("MixedPolicy needs at least one policy")
+        weights = list(weights) if weights is not None else [1.0] * len(policies)
+        if len(weights) != len(policies) or any(w <= 0 for w in weights):
+            raise ValueError(f"MixedPolicy weights must be one positive number per policy, got {weights}")
+        total = sum(weights)
+        self.policies = list(policies)
+        self.log_weights = [math.log(w / total) for w in weights]
+
+    async def propose(self, requests: list[PolicyRequest], k: int) -> list[list[Candidate]]:
+        answers = await asyncio.gather(*(p.propose(requests, k) for p in self.policies))
+        merged: list[list[Candidate]] = []
+        for i in range(len(requests)):
+            pool = [replace(c, logprob=c.logprob + lw)
+                    for answer, lw in zip(answers, self.log_weights) for c in answer[i]]
+            merged.append(dedupe_best_first(pool, k))
+        return merged
+
+
+def make_policy(name: str, *, engine: Any = None, **model_options: Any) -> Policy:
+    """"hammer" | "model" | "mixed" (model + hammer). The last two need a serving engine."""
+    if name == "hammer":
+        return HammerPolicy()
+    if name in ("model", "mixed"):
+        if engine is None:
+            raise ValueError(f"policy {name!r} needs a serving engine (pass engine=AsyncEngine(...)); "
+                             "use policy 'hammer' to search without a model")
+        model = ModelPolicy(engine, **model_options)
+        return model if name == "model" else MixedPolicy([model, HammerPolicy()])
+    raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")

@@ -1,0 +1,121 @@
+"""Prove one theorem: start a session, search, then re-verify the proof from scratch.
+
+A proof is reported only if `guard.check_proof` finds nothing forbidden in it AND
+`env.verify` accepts it in a fresh environment. If the search's tree holds a proof that fails
+either check, that is logged and the next distinct proof in the tree is tried (up to
+`MAX_PROOFS_TO_VERIFY`); none passing means "failed", never "proved".
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import textwrap
+import time
+from typing import Callable, Literal
+
+from lean_env.env import ProofEnv
+from lean_env.theorem import Theorem
+from search.best_first import best_first_search
+from search.budget import BudgetMeter, SearchBudget
+from search.candidates import Policy
+from search.result import SearchResult
+from search.rmaxts import rmaxts_search
+from search.runner import TacticRunner, guard_reasons
+from search.tree import NodeStatus, ProofTree
+
+log = logging.getLogger(__name__)
+
+ALGORITHMS = ("best-first", "rmaxts")
+MAX_PROOFS_TO_VERIFY = 3
+PROOF_INDENT = "  "
+
+
+def render_proof(tactics: list[str]) -> str:
+    """The tactic block that follows `:= by`: each tactic on its own line(s), indented two
+    spaces (a multi-line tactic keeps its inner indentation relative to its first line)."""
+    if not tactics:
+        raise ValueError("an empty tactic list is not a proof")
+    return "\n".join(textwrap.indent(t, PROOF_INDENT) for t in tactics)
+
+
+async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, *,
+                 algorithm: Literal["best-first", "rmaxts"] = "best-first",
+                 budget: SearchBudget | None = None, length_normalized: bool = False,
+                 concurrency: int = 8, num_candidates: int = 16, rollout_depth: int = 4,
+                 seed: int = 0, clock: Callable[[], float] = time.monotonic) -> SearchResult:
+    """Search for a proof of `theorem`; never raises for a failed search (status "error" instead).
+
+    `num_candidates` = tactics asked per policy request; `rollout_depth` = most tactics per
+    RMaxTS rollout; `seed` = RMaxTS sampling; `clock` = the time source of the budget (tests)."""
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown search algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+    if concurrency < 1 or num_candidates < 1:
+        raise ValueError(f"concurrency and num_candidates must be >= 1, got {concurrency} and {num_candidates}")
+    budget = budget or SearchBudget()
+    meter = BudgetMeter(budget, clock)
+    backend = getattr(env, "backend", "unknown")
+
+    def finish(status: str, *, proof: str | None = None, error: str | None = None,
+               tree: ProofTree | None = None, stop_reason: str | None = None,
+               verify_failures: list[str] | None = None) -> SearchResult:
+        return SearchResult(name=theorem.name, status=status, proof=proof, time_s=meter.elapsed(),
+                            expansions=meter.expansions, env_calls=meter.env_calls, tokens=meter.tokens,
+                            backend=backend, error=error, tree=tree, algorithm=algorithm,
+                            stop_reason=stop_reason, verify_failures=verify_failures or [])
+
+    try:
+        session, root = await asyncio.to_thread(env.start, theorem)
+    except Exception as exc:
+        log.warning("%s: could not start a proof session: %s", theorem.name, exc)
+        return finish("error", error=f"could not start a proof session: {type(exc).__name__}: {exc}")
+
+    tree = ProofTree(root)
+    runner = TacticRunner(session, meter)
+    try:
+        if algorithm == "best-first":
+            stop_reason = await best_first_search(tree, theorem, policy, runner, meter,
+                                                  num_candidates=num_candidates, concurrency=concurrency,
+                                                  length_normalized=length_normalized)
+        else:
+            stop_reason = await rmaxts_search(tree, theorem, policy, runner, meter,
+                                              num_candidates=num_candidates, concurrency=concurrency,
+                                              rollout_depth=rollout_depth, seed=seed)
+    except Exception as exc:
+        log.exception("%s: search failed", theorem.name)
+        return finish("error", error=f"search failed: {type(exc).__name__}: {exc}", tree=tree)
+    finally:
+        try:
+            await runner.drain()
+            await asyncio.to_thread(session.close)
+        except Exception as exc:  # closing is best effort; the result stands
+            log.warning("%s: closing the session failed: %s", theorem.name, exc)
+
+    if tree.root_status is not NodeStatus.PROVED:
+        return finish("failed", tree=tree, stop_reason=stop_reason)
+
+    failures: list[str] = []
+    for tactics in tree.proofs(limit=MAX_PROOFS_TO_VERIFY):
+        proof = render_proof(tactics)
+        reasons = guard_reasons(proof)
+        if reasons:
+            failures.append(f"guard rejected {proof!r}: {'; '.join(reasons)}")
+            log.warning("%s: %s", theorem.name, failures[-1])
+            continue
+        try:
+            verdict = await asyncio.to_thread(env.verify, theorem, proof)
+        except Exception as exc:
+            failures.append(f"verification of {proof!r} raised {type(exc).__name__}: {exc}")
+            log.warning("%s: %s", theorem.name, failures[-1])
+            continue
+        if verdict.ok:
+            return finish("proved", proof=proof, tree=tree, stop_reason="proved",
+                          verify_failures=failures)
+        failures.append(f"re-verification rejected {proof!r}: {' | '.join(verdict.messages)[:500]}")
+        log.warning("%s: %s", theorem.name, failures[-1])
+    return finish("failed", tree=tree, stop_reason="verification failed", verify_failures=failures,
+                  error="the search found proofs but none passed re-verification and the guard")
+
+
+def prove(theorem: Theorem, env: ProofEnv, policy: Policy, **options) -> SearchResult:
+    """Synchronous `aprove` (runs its own event loop; call it from plain threads, not from async code)."""
+    return asyncio.run(aprove(theorem, env, policy, **options))

@@ -1,0 +1,226 @@
+"""RMaxTS (DeepSeek-Prover-V1.5): Monte-Carlo tree search with an intrinsic reward for new nodes.
+
+One iteration: walk down from the root by discounted UCB to a node, roll out a proof
+continuation from it, truncate at the first failing tactic, keep every surviving step as a node
+(truncate-and-resume), and back up reward 1 if the rollout added a node, else 0.
+
+A continuation is what the policy wrote: a model candidate carries the rest of its sampled
+proof (`Candidate.continuation`), which is run tactic by tactic; a policy without one (the
+hammer) is asked again at each new state, up to `rollout_depth` asks. At each ask, one
+candidate not yet tried at that state is sampled in proportion to exp(logprob); the others
+are kept for later rollouts from the same state.
+
+Selection at a node chooses between "roll out from here" and each child that is not FAILED.
+Statistics are discounted (γ = 0.99): R ← γR + r, N ← γN + 1, so stale successes fade.
+Rollouts in flight count as reward-0 visits (virtual loss), which spreads concurrent rollouts
+over the tree. A node whose candidates are all tried is marked expanded, so it can become FAILED.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from dataclasses import dataclass
+
+from lean_env.theorem import Theorem
+from search.batcher import PolicyBatcher
+from search.best_first import affordable
+from search.budget import BudgetMeter
+from search.candidates import Candidate, Policy, PolicyRequest
+from search.runner import TacticRunner, guard_reasons
+from search.tree import QED, NodeStatus, Outcome, ProofTree
+
+GAMMA = 0.99
+
+
+@dataclass
+class UcbStats:
+    reward: float = 0.0
+    visits: float = 0.0
+    in_flight: int = 0
+
+    def effective_visits(self) -> float:
+        return self.visits + self.in_flight
+
+    def update(self, reward: float, gamma: float = GAMMA) -> None:
+        self.reward = gamma * self.reward + reward
+        self.visits = gamma * self.visits + 1.0
+
+
+def ucb_score(stats: UcbStats, total: float, exploration: float) -> float:
+    n = stats.effective_visits()
+    if n == 0:
+        return math.inf  # never tried: try it first
+    mean = stats.reward / n
+    return mean + exploration * math.sqrt(2 * math.log(max(total, 2)) / max(n, 0.01))
+
+
+class RMaxTS:
+    def __init__(self, tree: ProofTree, theorem: Theorem, policy: Policy, runner: TacticRunner,
+                 meter: BudgetMeter, *, num_candidates: int = 16, concurrency: int = 8,
+                 rollout_depth: int = 4, exploration: float = 1.0, seed: int = 0):
+        self.tree = tree
+        self.theorem = theorem
+        self.runner = runner
+        self.meter = meter
+        self.concurrency = max(1, concurrency)
+        self.rollout_depth = max(1, rollout_depth)
+        self.exploration = exploration
+        self.batcher = PolicyBatcher(policy, num_candidates, max_batch=self.concurrency)
+        self.rng = random.Random(seed)
+        self.arrive: dict[str, UcbStats] = {}  # stats of moving into a node
+        self.stay: dict[str, UcbStats] = {}    # stats of rolling out from a node
+        self.tried: dict[str, set[str]] = {}
+        self.pool: dict[str, list[Candidate]] = {}  # untried candidates from the last answer
+        self.stop_reason: str | None = None
+
+    # ---- selection ------------------------------------------------------------------------
+    def _options(self, node: str) -> list[tuple[str, str]]:
+        options: list[tuple[str, str]] = []
+        if not self.tree.graph.nodes[node]["expanded"]:
+            options.append(("stay", node))
+        for child in self.tree.graph.successors(node):
+            if child != QED and self.tree.status(child) is not NodeStatus.FAILED:
+                options.append(("move", child))
+        return options
+
+    def _stats(self, option: tuple[str, str]) -> UcbStats:
+        table = self.stay if option[0] == "stay" else self.arrive
+        return table.setdefault(option[1], UcbStats())
+
+    def select(self) -> list[tuple[str, str]] | None:
+        """The chosen options from the root down to a "stay"; None if nothing is left to try."""
+        node, path, seen = self.tree.root, [], set()
+        while True:
+            seen.add(node)
+            options = [o for o in self._options(node) if o[0] == "stay" or o[1] not in seen]
+            if not options:
+                return None  # only when the root is settled: an open node always has an option
+            total = sum(self._stats(o).effective_visits() for o in options)
+            best = max(options, key=lambda o: ucb_score(self._stats(o), total, self.exploration))
+            path.append(best)
+            if best[0] == "stay":
+                return path
+            node = best[1]
+
+    # ---- one iteration --------------------------------------------------------------------
+    async def _iterate(self) -> bool:
+        """One selection + rollout + backup. False when the search should stop."""
+        if self.tree.root_status is not NodeStatus.OPEN or not self.meter.can_continue():
+            return False
+        path = self.select()
+        if path is None:
+            self.stop_reason = self.stop_reason or "exhausted"
+            return False
+        if not self.meter.try_expansion():
+            return False
+        for option in path:
+            self._stats(option).in_flight += 1
+        try:
+            reward = await self._rollout(path[-1][1])
+        finally:
+            for option in path:
+                self._stats(option).in_flight -= 1
+        for option in path:
+            self._stats(option).update(reward)
+        return True
+
+    async def _rollout(self, start: str) -> float:
+        """Run one proof continuation from `start`; reward 1 if it added a node."""
+        node, added, asks = start, False, 0
+        ahead: list[str] = []  # tactics the model already wrote for the states after this one
+        while self.tree.status(node) is NodeStatus.OPEN:
+            if ahead:
+                # The rest of a sampled proof: its cost and score sit on the first tactic.
+                tactic, logprob, tokens = ahead.pop(0), 0.0, 0
+            else:
+                if asks >= self.rollout_depth:
+                    break
+                asks += 1
+                cand = await self._next_candidate(node)
+                if cand is None:
+                    break
+                tactic, logprob, tokens = cand.tactic, cand.logprob, int(cand.tokens)
+                ahead = list(cand.continuation)
+            self.tried.setdefault(node, set()).add(tactic)
+            reasons = guard_reasons(tactic)
+            if reasons:
+                self.tree.add_failure(node, tactic, logprob, Outcome.REJECTED, "; ".join(reasons))
+                break
+            result = await self.runner.run(self.tree.state(node), tactic)
+            if result is None:
+                self.stop_reason = self.stop_reason or self.meter.exhausted_reason
+                break
+            step = self.tree.add_result(node, tactic, logprob, result, tokens)
+            if step.outcome is not Outcome.STATE:
+                break  # proved, or truncated at the first failing tactic
+            added = added or step.is_new
+            node = step.node
+        return 1.0 if added else 0.0
+
+    async def _next_candidate(self, node: str) -> Candidate | None:
+        """An untried candidate for `node`: left over from the policy's last answer there, else
+        a fresh answer; None (and the node marked expanded) when the policy has nothing new."""
+        tried = self.tried.setdefault(node, set())
+        pool = [c for c in self.pool.get(node, []) if c.tactic not in tried]
+        if not pool:
+            request = PolicyRequest(self.theorem, self.tree.path_tactics(node), self.tree.state(node))
+            answer = await self._ask(request)
+            if answer is None:
+                return None
+            pool = [c for c in answer if c.tactic not in tried]
+            if not pool:
+                self.tree.mark_expanded(node)
+                return None
+        cand = self._sample(pool)
+        self.pool[node] = [c for c in pool if c is not cand]
+        return cand
+
+    async def _ask(self, request: PolicyRequest) -> list[Candidate] | None:
+        left = self.meter.time_left()
+        try:
+            answer = await asyncio.wait_for(self.batcher.ask(request), timeout=left)
+        except asyncio.TimeoutError:
+            self.meter.exhausted_reason = self.meter.exhausted_reason or "time limit"
+            return None
+        for cand in answer:
+            if not isinstance(cand, Candidate) or not isinstance(cand.tactic, str):
+                raise ValueError(f"policy returned {cand!r}; expected search.policy.Candidate")
+        kept, all_fitted = affordable(answer, self.meter)
+        if not all_fitted:
+            self.stop_reason = self.stop_reason or "token limit"
+        return kept
+
+    def _sample(self, candidates: list[Candidate]) -> Candidate:
+        """Sample proportionally to exp(logprob) (stable softmax)."""
+        top = max(c.logprob for c in candidates)
+        weights = [math.exp(c.logprob - top) for c in candidates]
+        return self.rng.choices(candidates, weights=weights, k=1)[0]
+
+    # ---- driver ---------------------------------------------------------------------------
+    async def _worker(self) -> None:
+        while self.stop_reason != "token limit" and await self._iterate():
+            pass
+
+    async def run(self) -> str:
+        workers = [asyncio.ensure_future(self._worker()) for _ in range(self.concurrency)]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await self.batcher.aclose()
+        if self.tree.root_status is NodeStatus.PROVED:
+            return "proved"
+        if self.tree.root_status is NodeStatus.FAILED:
+            return "exhausted"
+        return self.stop_reason or self.meter.exhausted_reason or "exhausted"
+
+
+async def rmaxts_search(tree: ProofTree, theorem: Theorem, policy: Policy, runner: TacticRunner,
+                        meter: BudgetMeter, *, num_candidates: int = 16, concurrency: int = 8,
+                        rollout_depth: int = 4, seed: int = 0) -> str:
+    search = RMaxTS(tree, theorem, policy, runner, meter, num_candidates=num_candidates,
+                    concurrency=concurrency, rollout_depth=rollout_depth, seed=seed)
+    return await search.run()

@@ -1,0 +1,86 @@
+"""The REPL protocol through a real server process (`python -m lean_env.embedded`)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat"
+STMT = "theorem t (x y : ℝ) (h₀ : x + y = 10) (h₁ : x - y = 2) : x = 6 ∧ y = 4 := by"
+
+
+class Server:
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "lean_env.embedded"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, encoding="utf-8")
+
+    def raw(self, text: str) -> str:
+        self.proc.stdin.write(text)
+        self.proc.stdin.flush()
+        lines = []
+        while True:
+            line = self.proc.stdout.readline()
+            assert line != "", "server closed its output"
+            if line == "\n":
+                return "".join(lines)
+            lines.append(line)
+
+    def call(self, req: dict) -> dict:
+        return json.loads(self.raw(json.dumps(req) + "\n\n"))
+
+    def close(self):
+        self.proc.stdin.close()
+        return self.proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    assert s.close() == 0
+
+
+def test_header_then_sorry_then_tactics(server):
+    assert server.call({"cmd": HEADER}) == {"env": 0}
+    r = server.call({"cmd": STMT + "\n  sorry", "env": 0})
+    assert r["env"] == 1
+    (sorry,) = r["sorries"]
+    assert sorry["goal"] == "x y : ℝ\nh₀ : x + y = 10\nh₁ : x - y = 2\n⊢ x = 6 ∧ y = 4"
+    assert sorry["pos"] == {"line": 2, "column": 2} and sorry["endPos"] == {"line": 2, "column": 7}
+    assert any(m["severity"] == "warning" and "declaration uses 'sorry'" in m["data"] for m in r["messages"])
+    root = sorry["proofState"]
+    a = server.call({"tactic": "constructor", "proofState": root})
+    assert a["goals"] == ["case left\nx y : ℝ\nh₀ : x + y = 10\nh₁ : x - y = 2\n⊢ x = 6",
+                          "case right\nx y : ℝ\nh₀ : x + y = 10\nh₁ : x - y = 2\n⊢ y = 4"]
+    assert a["proofStatus"] == "Incomplete: open goals remain"
+    b = server.call({"tactic": "all_goals linarith", "proofState": a["proofState"]})
+    assert b["goals"] == [] and b["proofStatus"] == "Completed"
+    # any old proof state can be reused
+    c = server.call({"tactic": "exact ⟨by linarith, by linarith⟩", "proofState": root})
+    assert c["proofStatus"] == "Completed"
+    bad = server.call({"tactic": "linarith", "proofState": root})
+    assert bad["message"].startswith("Lean error:") and "linarith failed" in bad["message"]
+    s = server.call({"tactic": "sorry", "proofState": root})
+    assert s["goals"] == [] and s["proofStatus"] == "Incomplete: contains sorry"
+
+
+def test_whole_proof_and_errors(server):
+    ok = server.call({"cmd": HEADER + "\n" + STMT + "\n  constructor <;> linarith"})
+    assert "messages" not in ok and "sorries" not in ok
+    bad = server.call({"cmd": STMT + "\n  constructor\n  · linarith", "env": 0})
+    (m,) = bad["messages"]
+    assert m["severity"] == "error" and m["data"].startswith("unsolved goals\ncase right")
+    assert m["pos"]["line"] == 1
+
+
+def test_protocol_errors(server):
+    assert server.call({"tactic": "intro x", "proofState": 10_000}) == {"message": "Unknown proof state."}
+    assert server.call({"cmd": "theorem x : 1 = 1 := by rfl", "env": 999}) == {"message": "Unknown environment."}
+    assert "not supported" in server.call({"pickleTo": "a.olean", "env": 0})["message"]
+    r = server.call({"cmd": "import Mathlib", "env": 0})
+    assert r["messages"][0]["severity"] == "error"
+    unsupported = server.call({"cmd": "theorem t (x : ℝ) (h : Real.log x = 0) : x = 1 := by\n  sorry", "env": 0})
+    assert "unsupported construct: Real.log" in unsupported["messages"][0]["data"]
+    # responses are pretty-printed, followed by exactly one blank line
+    text = server.raw(json.dumps({"cmd": "theorem q : 2 + 2 = 4 := by\n  norm_num", "env": 0}) + "\n\n")
+    assert text.startswith("{\n") and json.loads(text) == {"env": json.loads(text)["env"]}

@@ -1,0 +1,41 @@
+"""Settings: defaults, PROVER_* environment overrides, and readable errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prover.config import ConfigError, ProverConfig
+
+
+def test_defaults_are_embedded_best_first_hammer_60s() -> None:
+    config = ProverConfig.build(environ={})
+    assert (config.env.kind, config.search.algorithm, config.policy.name) == ("embedded", "best-first", "hammer")
+    assert config.budget.time_limit_s == 60.0 and config.budget.max_expansions == 64
+
+
+def test_arguments_beat_environment_which_beats_defaults() -> None:
+    environ = {"PROVER_SEARCH": "rmaxts", "PROVER_TIME_LIMIT": "5", "PROVER_MAX_EXPANSIONS": "7"}
+    config = ProverConfig.build(max_expansions=3, environ=environ)
+    assert config.search.algorithm == "rmaxts" and config.budget.time_limit_s == 5.0
+    assert config.budget.max_expansions == 3
+
+
+@pytest.mark.parametrize("policy", ["model", "mixed"])
+def test_model_policy_without_checkpoint_says_pass_model(policy: str) -> None:
+    with pytest.raises(ConfigError, match="--model DIR"):
+        ProverConfig.build(policy=policy, environ={})
+
+
+def test_missing_model_dir_and_bad_values_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such directory"):
+        ProverConfig.build(policy="model", model_dir=tmp_path / "absent", environ={})
+    with pytest.raises(ConfigError, match="budget.time_limit_s"):
+        ProverConfig.build(time_limit_s=-1, environ={})
+    with pytest.raises(ConfigError, match="env.kind"):
+        ProverConfig.build(env="lean3", environ={})
+
+
+def test_budget_maps_to_search_budget() -> None:
+    budget = ProverConfig.build(time_limit_s=2.5, max_expansions=9, environ={}).budget.to_search_budget()
+    assert (budget.time_limit_s, budget.max_expansions, budget.tactic_timeout_s) == (2.5, 9, 10.0)

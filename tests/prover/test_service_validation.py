@@ -1,0 +1,68 @@
+"""The HTTP API's input checks, without Ray: pydantic validation, size limits, the guard on
+statement files, unknown jobs, and the OpenAPI document."""
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from prover.config import ProverConfig
+from prover.service import MAX_FILE_CHARS, ManagerFactory, build_app
+
+HEADER = "import Mathlib\n\nopen Real\n"
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    app = build_app(ManagerFactory(config=ProverConfig(), use_ray=False))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("malicious, reason", [
+    ("axiom cheat : (1 : ℕ) = 2\n\ntheorem t : (1 : ℕ) = 2 := by\n  sorry\n", "axiom"),
+    ("set_option debug.skipKernelTC true\n\ntheorem t : (1 : ℕ) = 2 := by\n  sorry\n", "debug.skipKernelTC"),
+    ('#eval IO.Process.run {cmd := "sh"}\n\ntheorem t : (1 : ℕ) = 2 := by\n  sorry\n', "#eval"),
+    ("theorem t : (1 : ℕ) = 2 := by\n  native_decide\n\ntheorem u : True := by\n  sorry\n", "native"),
+])
+def test_malicious_statement_file_is_rejected(client: TestClient, malicious: str, reason: str) -> None:
+    response = client.post("/prove", json={"file": HEADER + malicious})
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail["error"] == "statement file rejected"
+    assert any(reason in problem for problem in detail["problems"]), detail
+
+
+def test_statement_smuggling_a_command_is_rejected(client: TestClient) -> None:
+    statement = "theorem t : (1 : ℕ) = 2 := by\n  sorry\n\naxiom cheat : False\n\ntheorem u : True := by"
+    response = client.post("/prove", json={"header": HEADER, "statement": statement})
+    assert response.status_code == 422
+    assert any("axiom" in problem for problem in response.json()["detail"]["problems"])
+
+
+@pytest.mark.parametrize("body, needle", [
+    ({"file": "x" * (MAX_FILE_CHARS + 1)}, "at most"),
+    ({"file": "theorem t : True := by sorry", "statement": "theorem t : True := by"}, "not both"),
+    ({}, "not both or neither"),
+    ({"statement": "theorem t : True := by", "budget": {"time_limit_s": 10_000}}, "less than or equal"),
+    ({"statement": "theorem t : True := by", "budget": {"max_expansions": 0}}, "greater than or equal"),
+    ({"statement": "theorem t : True := by", "colour": "red"}, "Extra inputs"),
+])
+def test_bad_requests_are_refused_with_the_reason(client: TestClient, body: dict, needle: str) -> None:
+    response = client.post("/prove", json=body)
+    assert response.status_code == 422
+    assert needle in response.text
+
+
+def test_statement_without_by_and_file_without_open_theorem(client: TestClient) -> None:
+    response = client.post("/prove", json={"statement": "theorem t : True := trivial"})
+    assert response.status_code == 422 and ":= by" in response.text
+    response = client.post("/prove", json={"file": HEADER + "\ntheorem t : True := by\n  trivial\n"})
+    assert response.status_code == 422 and "no theorem without a proof" in response.text
+
+
+def test_unknown_job_is_404_and_openapi_is_served(client: TestClient) -> None:
+    assert client.get("/jobs/does-not-exist").status_code == 404
+    spec = client.get("/openapi.json").json()
+    assert {"/prove", "/jobs/{job_id}"} <= set(spec["paths"])
+    assert "ProveRequest" in spec["components"]["schemas"]
+    assert client.get("/docs").status_code == 200

@@ -1,0 +1,91 @@
+"""Many concurrent callers, one step loop: correct results, real batching, isolated errors."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from model.serving import AsyncEngine, EngineConfig, SamplingParams
+
+GREEDY = SamplingParams(temperature=0, max_tokens=6, ignore_eos=True)
+
+
+@pytest.fixture
+def async_engine(model64):
+    engine = AsyncEngine(model64, config=EngineConfig(block_size=4, num_blocks=256))
+    yield engine
+    engine.shutdown()
+
+
+def test_concurrent_asyncio_callers_are_batched_and_correct(async_engine, model64, reference, make_prompts):
+    prompts = make_prompts([3, 8, 13, 5, 11, 2, 9, 16], seed=21)
+
+    async def main():
+        return await asyncio.gather(*(async_engine.submit(p, GREEDY) for p in prompts))
+
+    outs = asyncio.run(main())
+    for prompt, out in zip(prompts, outs):
+        assert out.prompt_token_ids == prompt
+        assert out.outputs[0].token_ids == reference(model64, prompt, 6)[0]
+    # the eight callers shared steps: some step ran several of their sequences at once
+    assert max(async_engine.stats.batch_sizes) >= 4
+
+
+def test_threads_and_a_bad_caller(async_engine, model64, reference, make_prompts):
+    prompts = make_prompts([4, 7, 10, 6, 12, 5], seed=22)
+    results: dict[int, object] = {}
+    start = threading.Barrier(len(prompts) + 1)
+
+    def call(i: int) -> None:
+        start.wait()
+        if i == 2:
+            try:
+                async_engine.submit_sync(prompts[i], SamplingParams(top_p=0))
+            except ValueError as e:
+                results[i] = e
+            return
+        results[i] = async_engine.submit_sync(prompts[i], GREEDY, timeout=120)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(prompts))]
+    for t in threads:
+        t.start()
+    with pytest.raises(ValueError, match="^prompt:"):
+        async_engine.submit_sync([], GREEDY)
+    start.wait()
+    for t in threads:
+        t.join()
+    assert isinstance(results[2], ValueError) and str(results[2]).startswith("top_p:")
+    for i, prompt in enumerate(prompts):
+        if i != 2:
+            assert results[i].outputs[0].token_ids == reference(model64, prompt, 6)[0]
+
+
+def test_requests_joining_a_running_batch(async_engine, model64, reference, make_prompts):
+    long_prompt, late = make_prompts([6, 5], seed=23)
+
+    async def main():
+        first = asyncio.ensure_future(async_engine.submit(long_prompt, SamplingParams(temperature=0, max_tokens=40, ignore_eos=True)))
+        while async_engine.stats.num_steps < 3:  # the first request is decoding
+            await asyncio.sleep(0.001)
+        second = await async_engine.submit(late, GREEDY)
+        assert not first.done()  # the late request joined and left while the first was running
+        return await first, second
+
+    first, second = asyncio.run(main())
+    assert first.outputs[0].token_ids == reference(model64, long_prompt, 40)[0]
+    assert second.outputs[0].token_ids == reference(model64, late, 6)[0]
+    assert 2 in async_engine.stats.batch_sizes
+
+
+def test_flush_and_shutdown(model64, make_prompts):
+    engine = AsyncEngine(model64, config=EngineConfig(block_size=4, num_blocks=64))
+    (prompt,) = make_prompts([9], seed=24)
+    engine.submit_sync(prompt, GREEDY)
+    assert engine.submit_sync(prompt, GREEDY).num_cached_tokens == 8
+    engine.flush()
+    assert engine.submit_sync(prompt, GREEDY).num_cached_tokens == 0
+    engine.shutdown()
+    with pytest.raises(RuntimeError, match="shut down"):
+        engine.submit_sync(prompt, GREEDY)
