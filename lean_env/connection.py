@@ -53,6 +53,11 @@ def _wait_for(fd: int, event: int, deadline: Deadline) -> bool:
     return bool(poller.poll(max(0.0, min(0.05, deadline.remaining_wall())) * 1000))
 
 
+def _kill_if_owner(owner_pid: int, pid: int) -> None:
+    if os.getpid() == owner_pid:  # a forked child exiting must not kill its parent's processes
+        kill_tree(pid, pid)
+
+
 class ReplConnection:
     """One REPL process. Not thread-safe: callers hold a lock around `request`."""
 
@@ -86,7 +91,7 @@ class ReplConnection:
         self.requests = 0
         # Ctrl-C, an exception that skipped close(), or a dropped env: leave no Lean behind
         # (runs when the connection is garbage-collected or at interpreter exit)
-        self._finalizer = weakref.finalize(self, kill_tree, self.pid, self.pid)
+        self._finalizer = weakref.finalize(self, _kill_if_owner, os.getpid(), self.pid)
 
     @property
     def stderr_tail(self) -> str:

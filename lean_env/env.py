@@ -40,9 +40,6 @@ class ProofEnv(Protocol):
         ...
 
 
-_COMMON_OPTIONS = ("pool_size", "tactic_timeout", "command_timeout", "memory_limit", "header_reuse")
-
-
 def open_env(kind: str = "embedded", **options: Any) -> ProofEnv:
     """Open a pool of Lean processes.
 

@@ -52,7 +52,7 @@ _HASH_COMMAND = re.compile(r"#[A-Za-z_][\w.]*")
 _HASH_COMMANDS = {"#eval", "#exit", "#print", "#check", "#reduce", "#synth", "#guard", "#guard_msgs", "#help",
                   "#lint", "#find", "#simp", "#norm_num", "#conv", "#whnf", "#time", "#exact?", "#align",
                   "#adaptation_note", "#where", "#check_failure", "#guard_expr", "#leansearch", "#loogle"}
-_ADMIT_WORDS = re.compile(r"\bsorry\b|\badmit\b")
+_OPEN_META = re.compile(r"\bopen\s+(?:[\w.]+\s+)*(Lean|Elab|Meta)\b")
 
 
 def _tokens(code: str):
@@ -86,6 +86,8 @@ def _problems_in_code(text: str, code: str, policy: GuardPolicy, *, allow: froze
         # `#s` is Finset.card notation; a `#word` opening a line is a command
         if word in _HASH_COMMANDS or (at_line_start and len(word) > 2):
             add(m.start(), word, "is a command, not part of a proof")
+    for m in _OPEN_META.finditer(code):
+        add(m.start(), m.group(0), "opens Lean's meta-level namespaces in a proof")
     for m in re.finditer(r"@\[", code):
         add(m.start(), "@[", "changes attributes")
     for m in re.finditer(r"\+native\b|\bnative\s*:=", code):
@@ -106,12 +108,12 @@ def check_proof(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
     # A proof line less indented than the first one would leave the tactic block.
     lines = [ln for ln in scanned.code.split("\n") if ln.strip()]
     base = len(lines[0]) - len(lines[0].lstrip())
-    for i, ln in enumerate(lines[1:], start=2):
+    for ln in lines[1:]:
         if len(ln) - len(ln.lstrip()) < base:
             reasons.append(f"a proof line is indented less than the first line ({ln.strip()[:40]!r}): "
                            "it would end the tactic block")
             break
-    if re.search(r"[)\]}⟩]", scanned.code) and not _balanced(scanned.code):
+    if not _balanced(scanned.code):
         reasons.append("unbalanced brackets: the proof could close the statement's own brackets")
     return reasons
 

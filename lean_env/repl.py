@@ -23,7 +23,7 @@ from lean_env.connection import ReplConnection, ReplCrash, ReplFailure, ReplTime
 from lean_env.guard import DEFAULT_POLICY, GuardPolicy, check_proof
 from lean_env.protocol import (CommandResponse, ErrorResponse, ProtocolError, Response, errors_of, judge_command,
                                judge_tactic, parse_response)
-from lean_env.theorem import Theorem, format_proof_block, statement_changes
+from lean_env.theorem import Theorem, format_proof_block, split_commands, statement_changes
 from lean_env.types import LeanError, TacticResult, TacticState, TacticTimeout, Verdict
 
 __all__ = ["ReplConnection", "ReplCrash", "ReplFailure", "ReplTimeout", "TheoremStartError", "ReplayError",
@@ -57,6 +57,9 @@ class ReplOptions:
     recycle_rss: int | None = None  # restart a process whose memory (RSS) grew past this, between requests
     crash_retries: int = 1  # how often a request is retried on a fresh process after a crash
     check_axioms: bool = True  # `#print axioms` after a whole-proof check (the real REPL only)
+    # verify in a new process each time (slow: re-imports the header) instead of the header's env
+    # id in a pooled process; env ids are immutable, so both check against the same environment
+    verify_fresh_process: bool = False
     guard_policy: GuardPolicy = field(default_factory=lambda: DEFAULT_POLICY)
 
 
@@ -323,27 +326,35 @@ class ReplProofEnv:
         changed = statement_changes(theorem.statement, text)
         if changed:
             return Verdict(False, self.backend, tuple(changed))
+        is_example = split_commands(text)[0].keyword == "example"
         with self.lock:
             if self._closed:
                 raise RuntimeError("this ProofEnv is closed")
-            worker = self._workers[self._next_verifier % len(self._workers)]
-            self._next_verifier += 1
+            if self.options.verify_fresh_process:
+                worker = _Worker(-1, self.options)
+            else:
+                worker = self._workers[self._next_verifier % len(self._workers)]
+                self._next_verifier += 1
         problems: list[str] = []
-        for _ in range(self.options.crash_retries + 1):
-            try:
-                with worker.lock:
-                    worker.maybe_recycle()
-                    return self._verify_on(worker, theorem, text)
-            except TheoremStartError as e:
-                return Verdict(False, self.backend, (str(e),))
-            except ReplTimeout as e:
-                return Verdict(False, self.backend, (f"whole-proof check timed out: {e}",))
-            except ReplCrash as e:
-                worker.discard()
-                problems.append(f"Lean process crashed during the whole-proof check: {e}")
-        return Verdict(False, self.backend, tuple(problems))
+        try:
+            for _ in range(self.options.crash_retries + 1):
+                try:
+                    with worker.lock:
+                        worker.maybe_recycle()
+                        return self._verify_on(worker, theorem, text, is_example)
+                except TheoremStartError as e:
+                    return Verdict(False, self.backend, (str(e),))
+                except ReplTimeout as e:
+                    return Verdict(False, self.backend, (f"whole-proof check timed out: {e}",))
+                except ReplCrash as e:
+                    worker.discard()
+                    problems.append(f"Lean process crashed during the whole-proof check: {e}")
+            return Verdict(False, self.backend, tuple(problems))
+        finally:
+            if worker.index < 0:
+                worker.close()
 
-    def _verify_on(self, worker: _Worker, theorem: Theorem, text: str) -> Verdict:
+    def _verify_on(self, worker: _Worker, theorem: Theorem, text: str, is_example: bool) -> Verdict:
         o = self.options
         env_id = worker.header_env(theorem.header)
         resp = worker.request(_command_request(text, theorem.header, env_id), o.command_timeout)
@@ -351,7 +362,7 @@ class ReplProofEnv:
         if not judgement.complete:
             return Verdict(False, self.backend, judgement.problems)
         assert isinstance(resp, CommandResponse)
-        if o.check_axioms and not theorem.statement.lstrip().startswith("example"):
+        if o.check_axioms and not is_example:  # an example has no name to ask about
             axioms_resp = worker.request({"cmd": f"#print axioms {theorem.name}", "env": resp.env}, o.command_timeout)
             bad = self._nonstandard_axioms(axioms_resp, theorem.name)
             if bad:

@@ -4,9 +4,16 @@ One readable file, in the spirit of DeepSeek-V3's `inference/model.py`. Index le
   b batch, t query tokens, s key tokens, h heads, d per-head dim, r kv_lora_rank (latent),
   n flattened tokens, e experts, k experts per token, m hidden size.
 
-Numerical building blocks (`rms_norm`, `apply_rope`, `route`, `routed_experts`,
+Numerical building blocks (`rms_norm`, `add_rms_norm`, `apply_rope`, `route`, `routed_experts`,
 `mla_attention_naive`, `mla_attention_absorb`) are plain functions so faster twins (Triton
 kernels) can replace them without touching the modules.
+
+Kernels: RMSNorm (with the residual add fused), RoPE and the routed experts go through
+`kernels.dispatch` when it would run Triton (CUDA tensors, `TRITON_INTERPRET=1`, or
+`dispatch.backend("triton")`) and the dtypes suit the kernels (float16/bfloat16/float32, one dtype
+per op). Everywhere else, and always while autograd records (training), the plain functions of this
+file run; they are the torch path the kernels reproduce. float64 always stays on the plain
+functions (the kernels would compute it in float32), so float64 checks stay exact.
 
 Attention modes (one flag, same numbers):
   * `naive`  - decompress per-head keys/values from the latent with kv_b_proj's halves.
@@ -27,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from kernels import dispatch
 from model.config import ModelConfig, YarnScaling
 
 AttentionMode = Literal["naive", "absorb"]
@@ -49,6 +57,20 @@ class LatentCache(Protocol):
         ...
 
 
+# Dtypes the Triton kernels take. float64 stays on the plain functions (see the module docstring).
+KERNEL_DTYPES: tuple[torch.dtype, ...] = (torch.float16, torch.bfloat16, torch.float32)
+
+
+def _kernels_take(x: Tensor, *same_dtype: Tensor, others: tuple[Tensor, ...] = ()) -> bool:
+    """True when `kernels.dispatch` would run Triton for these tensors and the dtypes suit it.
+
+    `x` and `same_dtype` must share one of KERNEL_DTYPES; `others` (indices, float32 tables)
+    only take part in dispatch's choice (device, autograd)."""
+    if x.dtype not in KERNEL_DTYPES or any(t.dtype != x.dtype for t in same_dtype):
+        return False
+    return dispatch.use_triton(x, *same_dtype, *others)
+
+
 def _normal(*shape: int, dtype: torch.dtype | None = None) -> Tensor:
     """A freshly initialised weight (a no-op cost on the meta device the loader builds on)."""
     return torch.empty(*shape, dtype=dtype).normal_(0.0, INIT_STD)
@@ -69,14 +91,31 @@ def rms_norm(x: Tensor, weight: Tensor, eps: float) -> Tensor:
     return weight * x32.to(input_dtype)
 
 
+def add_rms_norm(x: Tensor, residual: Tensor, weight: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    """(rms_norm(x + residual), x + residual): the pre-norm block's residual add and its norm."""
+    summed = x + residual
+    return rms_norm(summed, weight, eps), summed
+
+
 class RMSNorm(nn.Module):
+    """`norm(x)` -> normed x; `norm(x, residual)` -> (normed x + residual, x + residual).
+
+    Through the fused Triton kernel when `kernels.dispatch` runs Triton (see the module docstring).
+    """
+
     def __init__(self, dim: int, eps: float = 1e-6):
         super().__init__()
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(dim))
 
-    def forward(self, x: Tensor) -> Tensor:
-        return rms_norm(x, self.weight, self.eps)
+    def forward(self, x: Tensor, residual: Tensor | None = None) -> Tensor | tuple[Tensor, Tensor]:
+        if residual is None:
+            if _kernels_take(x, self.weight):
+                return dispatch.rmsnorm(x.contiguous(), self.weight, self.eps)
+            return rms_norm(x, self.weight, self.eps)
+        if _kernels_take(x, self.weight, residual):
+            return dispatch.rmsnorm(x.contiguous(), self.weight, self.eps, residual.contiguous())
+        return add_rms_norm(x, residual, self.weight, self.eps)
 
 
 # =============================================================================== RoPE (YaRN)
@@ -276,9 +315,26 @@ class MultiHeadLatentAttention(nn.Module):
         kv = self.kv_a_proj_with_mqa(x)
         c_kv, k_pe = kv.split([self.kv_lora_rank, self.qk_rope_head_dim], dim=-1)
         c_kv = self.kv_a_layernorm(c_kv)
-        q_pe = apply_rope(q_pe, cos.unsqueeze(-2), sin.unsqueeze(-2), self.rope_interleave)
-        k_pe = apply_rope(k_pe, cos, sin, self.rope_interleave)
+        q_pe, k_pe = self.rope(q_pe, k_pe, cos, sin)
         return q_nope, q_pe, c_kv, k_pe
+
+    def rope(self, q_pe: Tensor, k_pe: Tensor, cos: Tensor, sin: Tensor) -> tuple[Tensor, Tensor]:
+        """Rotate q_pe [..., H, dr] and k_pe [..., dr] (cos/sin [..., dr/2]); both come out half-split."""
+        if not _kernels_take(q_pe, k_pe, others=(cos, sin)):
+            q_pe = apply_rope(q_pe, cos.unsqueeze(-2), sin.unsqueeze(-2), self.rope_interleave)
+            return q_pe, apply_rope(k_pe, cos, sin, self.rope_interleave)
+        # Flatten the tokens so cos/sin are 2-D [N, dr/2] tables: the kernel then indexes one table row
+        # per token instead of copying the tables out to every head.
+        lead, half = k_pe.shape[:-1], cos.shape[-1]
+        cos_rows = cos.expand(*lead, half).reshape(-1, half)
+        sin_rows = sin.expand(*lead, half).reshape(-1, half)
+        # DeepSeek's interleaved pairs are read as pairs and written half-split, as apply_rope does.
+        layout = dict(interleaved=self.rope_interleave, write_half_split=self.rope_interleave, token_axis=0)
+        q_rot = dispatch.apply_rope(
+            q_pe.reshape(-1, self.num_heads, self.qk_rope_head_dim), cos_rows, sin_rows, **layout
+        )
+        k_rot = dispatch.apply_rope(k_pe.reshape(-1, self.qk_rope_head_dim), cos_rows, sin_rows, **layout)
+        return q_rot.view(q_pe.shape), k_rot.view(k_pe.shape)
 
     def forward(self, x: Tensor, cos: Tensor, sin: Tensor, cache: LatentCache | None = None) -> Tensor:
         """x [B, T, m] -> [B, T, m]. Without cache: causal attention within each row."""
@@ -448,6 +504,8 @@ class Experts(nn.Module):
         self.down_proj = nn.Parameter(_normal(n, hidden, inter))
 
     def forward(self, x: Tensor, topk_idx: Tensor, topk_weight: Tensor) -> Tensor:
+        if _kernels_take(x, self.gate_up_proj, self.down_proj, others=(topk_idx, topk_weight)):
+            return dispatch.fused_moe(x, self.gate_up_proj, self.down_proj, topk_idx, topk_weight)
         return routed_experts(x, self.gate_up_proj, self.down_proj, topk_idx, topk_weight)
 
 
@@ -483,9 +541,21 @@ class DecoderLayer(nn.Module):
             config.hidden_size, config.intermediate_size
         )
 
-    def forward(self, x: Tensor, cos: Tensor, sin: Tensor, cache: LatentCache | None) -> Tensor:
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, cache)
-        return x + self.mlp(self.post_attention_layernorm(x))
+    def forward(
+        self, hidden: Tensor, residual: Tensor | None, cos: Tensor, sin: Tensor, cache: LatentCache | None
+    ) -> tuple[Tensor, Tensor]:
+        """The residual stream after this layer is `mlp_out + residual`; returns (mlp_out, residual).
+
+        Keeping the last add open lets it fuse with the next norm (RMSNorm with a residual). For
+        the first layer pass residual=None and the embeddings as `hidden`.
+        """
+        if residual is None:
+            residual, normed = hidden, self.input_layernorm(hidden)
+        else:
+            normed, residual = self.input_layernorm(hidden, residual)
+        attn_out = self.self_attn(normed, cos, sin, cache)
+        normed, residual = self.post_attention_layernorm(attn_out, residual)
+        return self.mlp(normed), residual
 
 
 class DeepseekModel(nn.Module):
@@ -503,9 +573,12 @@ class DeepseekModel(nn.Module):
     def forward(self, input_ids: Tensor, positions: Tensor, cache: LatentCache | None) -> Tensor:
         x = self.embed_tokens(input_ids)
         cos, sin = self.rotary_emb(positions)
+        residual: Tensor | None = None
         for layer in self.layers:
-            x = layer(x, cos, sin, cache)
-        return self.norm(x)
+            x, residual = layer(x, residual, cos, sin, cache)
+        if residual is None:  # no layers
+            return self.norm(x)
+        return self.norm(x, residual)[0]
 
 
 class DeepseekForCausalLM(nn.Module):

@@ -42,11 +42,11 @@ async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, *,
                  algorithm: Literal["best-first", "rmaxts"] = "best-first",
                  budget: SearchBudget | None = None, length_normalized: bool = False,
                  concurrency: int = 8, num_candidates: int = 16, rollout_depth: int = 4,
-                 seed: int = 0, clock: Callable[[], float] = time.monotonic) -> SearchResult:
+                 clock: Callable[[], float] = time.monotonic) -> SearchResult:
     """Search for a proof of `theorem`; never raises for a failed search (status "error" instead).
 
-    `num_candidates` = tactics asked per policy request; `rollout_depth` = most tactics per
-    RMaxTS rollout; `seed` = RMaxTS sampling; `clock` = the time source of the budget (tests)."""
+    `num_candidates` = tactics asked per policy request; `rollout_depth` = most policy asks per
+    RMaxTS rollout; `clock` = the time source of the budget (tests)."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown search algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
     if concurrency < 1 or num_candidates < 1:
@@ -79,7 +79,7 @@ async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, *,
         else:
             stop_reason = await rmaxts_search(tree, theorem, policy, runner, meter,
                                               num_candidates=num_candidates, concurrency=concurrency,
-                                              rollout_depth=rollout_depth, seed=seed)
+                                              rollout_depth=rollout_depth)
     except Exception as exc:
         log.exception("%s: search failed", theorem.name)
         return finish("error", error=f"search failed: {type(exc).__name__}: {exc}", tree=tree)

@@ -6,9 +6,9 @@ continuation from it, truncate at the first failing tactic, keep every surviving
 
 A continuation is what the policy wrote: a model candidate carries the rest of its sampled
 proof (`Candidate.continuation`), which is run tactic by tactic; a policy without one (the
-hammer) is asked again at each new state, up to `rollout_depth` asks. At each ask, one
-candidate not yet tried at that state is sampled in proportion to exp(logprob); the others
-are kept for later rollouts from the same state.
+hammer) is asked again at each new state, up to `rollout_depth` asks. At each ask, the most
+likely candidate not yet tried at that state is taken; the others are kept for later rollouts
+from the same state (the policy is asked again only when they are used up).
 
 Selection at a node chooses between "roll out from here" and each child that is not FAILED.
 Statistics are discounted (γ = 0.99): R ← γR + r, N ← γN + 1, so stale successes fade.
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 from dataclasses import dataclass
 
 from lean_env.theorem import Theorem
@@ -58,7 +57,7 @@ def ucb_score(stats: UcbStats, total: float, exploration: float) -> float:
 class RMaxTS:
     def __init__(self, tree: ProofTree, theorem: Theorem, policy: Policy, runner: TacticRunner,
                  meter: BudgetMeter, *, num_candidates: int = 16, concurrency: int = 8,
-                 rollout_depth: int = 4, exploration: float = 1.0, seed: int = 0):
+                 rollout_depth: int = 4, exploration: float = 1.0):
         self.tree = tree
         self.theorem = theorem
         self.runner = runner
@@ -67,11 +66,11 @@ class RMaxTS:
         self.rollout_depth = max(1, rollout_depth)
         self.exploration = exploration
         self.batcher = PolicyBatcher(policy, num_candidates, max_batch=self.concurrency)
-        self.rng = random.Random(seed)
         self.arrive: dict[str, UcbStats] = {}  # stats of moving into a node
         self.stay: dict[str, UcbStats] = {}    # stats of rolling out from a node
         self.tried: dict[str, set[str]] = {}
         self.pool: dict[str, list[Candidate]] = {}  # untried candidates from the last answer
+        self.pending: dict[str, int] = {}  # tactics running from each node right now
         self.stop_reason: str | None = None
 
     # ---- selection ------------------------------------------------------------------------
@@ -147,11 +146,18 @@ class RMaxTS:
             if reasons:
                 self.tree.add_failure(node, tactic, logprob, Outcome.REJECTED, "; ".join(reasons))
                 break
-            result = await self.runner.run(self.tree.state(node), tactic)
+            self.pending[node] = self.pending.get(node, 0) + 1
+            try:
+                result = await self.runner.run(self.tree.state(node), tactic)
+            finally:
+                self.pending[node] -= 1
             if result is None:
-                self.stop_reason = self.stop_reason or self.meter.exhausted_reason
+                if self.tree.root_status is NodeStatus.OPEN:
+                    self.stop_reason = self.stop_reason or self.meter.exhausted_reason
                 break
             step = self.tree.add_result(node, tactic, logprob, result, tokens)
+            if self.tree.root_status is NodeStatus.PROVED:
+                self.runner.stop()  # rollouts still queued for the session need not run
             if step.outcome is not Outcome.STATE:
                 break  # proved, or truncated at the first failing tactic
             added = added or step.is_new
@@ -170,9 +176,10 @@ class RMaxTS:
                 return None
             pool = [c for c in answer if c.tactic not in tried]
             if not pool:
-                self.tree.mark_expanded(node)
+                if not self.pending.get(node):  # tactics still running here may yet add children
+                    self.tree.mark_expanded(node)
                 return None
-        cand = self._sample(pool)
+        cand = self._pick(pool)
         self.pool[node] = [c for c in pool if c is not cand]
         return cand
 
@@ -191,11 +198,11 @@ class RMaxTS:
             self.stop_reason = self.stop_reason or "token limit"
         return kept
 
-    def _sample(self, candidates: list[Candidate]) -> Candidate:
-        """Sample proportionally to exp(logprob) (stable softmax)."""
-        top = max(c.logprob for c in candidates)
-        weights = [math.exp(c.logprob - top) for c in candidates]
-        return self.rng.choices(candidates, weights=weights, k=1)[0]
+    @staticmethod
+    def _pick(candidates: list[Candidate]) -> Candidate:
+        """The most likely untried candidate: a model's candidates are samples already, and a
+        fixed list like the hammer's is then tried in its order, one rollout at a time."""
+        return max(candidates, key=lambda c: c.logprob)
 
     # ---- driver ---------------------------------------------------------------------------
     async def _worker(self) -> None:
@@ -220,7 +227,7 @@ class RMaxTS:
 
 async def rmaxts_search(tree: ProofTree, theorem: Theorem, policy: Policy, runner: TacticRunner,
                         meter: BudgetMeter, *, num_candidates: int = 16, concurrency: int = 8,
-                        rollout_depth: int = 4, seed: int = 0) -> str:
+                        rollout_depth: int = 4) -> str:
     search = RMaxTS(tree, theorem, policy, runner, meter, num_candidates=num_candidates,
-                    concurrency=concurrency, rollout_depth=rollout_depth, seed=seed)
+                    concurrency=concurrency, rollout_depth=rollout_depth)
     return await search.run()

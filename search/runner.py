@@ -28,21 +28,27 @@ class TacticRunner:
         self.meter = meter
         self._turn = asyncio.Lock()
         self._in_flight: asyncio.Future | None = None
+        self._stopped = False
         self.backend_errors = 0
 
     async def run(self, state: TacticState, tactic: str) -> TacticResult | None:
-        """The tactic's result, or None when the budget refused the call (nothing was run).
+        """The tactic's result, or None when the budget refused the call or the search was
+        stopped (nothing was run).
 
         The budget is charged and the tactic timeout computed only once this call has the
         session, so waiting behind other calls can neither overspend nor overrun the clock."""
         async with self._turn:
-            if not self.meter.try_env_call():
+            if self._stopped or not self.meter.try_env_call():
                 return None
             timeout = self.meter.tactic_timeout()
             # A thread cannot be cancelled: if our caller is, the call still finishes, and
             # `drain` lets the owner wait for it before closing the session.
             self._in_flight = asyncio.ensure_future(asyncio.to_thread(self._run, state, tactic, timeout))
             return await asyncio.shield(self._in_flight)
+
+    def stop(self) -> None:
+        """Refuse (without charging) every call not yet started: the search is settled."""
+        self._stopped = True
 
     async def drain(self) -> None:
         """Wait for a backend call that is still running (after a cancellation)."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .errors import KernelError
 from .goals import Goal, pretty_goals
+from .lemmas import lemma_instances
 from .statement import elaborate_theorem
 from .tactics import load_all  # noqa: F401  (registers every tactic)
 from .tactics.engine import Message, SorryRecord, TacticContext, run_block, run_by_block
@@ -97,8 +98,15 @@ def _check_decl(src: str, start: int, end: int, res: CommandResult, lemmas: dict
             ctx.messages.append(Message("error", p, end, e.message))
     res.messages.extend(ctx.messages)
     res.sorries.extend(ctx.sorries)
+    name_pos = src.find(th.name, syn.keyword_end) if th.name != "_example" else syn.decl_pos
+    name_end = name_pos + len(th.name) if th.name != "_example" else syn.keyword_end
     if ctx.explicit_sorry:
-        name_end = syn.keyword_end
-        res.messages.append(Message("warning", syn.decl_pos, name_end, "declaration uses 'sorry'"))
-    if th.name != "_example":
+        res.messages.append(Message("warning", name_pos, name_end, "declaration uses 'sorry'"))
+    if th.name == "_example":
+        return
+    if th.name in lemmas or lemma_instances(th.name):
+        res.messages.append(Message("error", name_pos, name_end, f"'{th.name}' has already been declared"))
+        return
+    clean = not ctx.explicit_sorry and not any(m.severity == "error" for m in ctx.messages)
+    if clean:  # stricter than Lean: a declaration with errors is not available to later ones
         res.lemmas[th.name] = statement_prop(th.goal)

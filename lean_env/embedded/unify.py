@@ -29,11 +29,15 @@ def match(pattern: Term, target: Term, metas: set[str], subst: dict[str, Term]) 
             return False
         subst[pattern.name] = target
         return True
-    if (isinstance(pattern, Op) and pattern.op == "+" and pattern.ty == "ℕ" and isinstance(target, Num)
-            and isinstance(pattern.args[1], Num) and target.value >= pattern.args[1].value):
-        # Lean unifies `?n + 2 =?= 9` in ℕ by literal offsets: ?n := 7
-        from fractions import Fraction
-        return match(pattern.args[0], Num(Fraction(target.value - pattern.args[1].value), "ℕ"), metas, subst)
+    if (isinstance(pattern, Op) and pattern.op == "+" and pattern.ty == "ℕ" and isinstance(pattern.args[1], Num)
+            and target.ty == "ℕ" and not (isinstance(target, Op) and target.op == "+" and target.args[1] == pattern.args[1])):
+        # Lean unifies `?n + 2 =?= 9` (or `=?= 7 + 1`, a closed literal term) in ℕ: ?n := 7
+        value = _closed_nat_value(target)
+        if value is not None:
+            if value < pattern.args[1].value:
+                return False
+            from fractions import Fraction
+            return match(pattern.args[0], Num(Fraction(value - pattern.args[1].value), "ℕ"), metas, subst)
     if type(pattern) is not type(target):
         return False
     if isinstance(pattern, Var):
@@ -62,6 +66,19 @@ def match(pattern: Term, target: Term, metas: set[str], subst: dict[str, Term]) 
     if isinstance(pattern, BigOp):
         return pattern == target
     return pattern == target
+
+
+def _closed_nat_value(t: Term):
+    from .arith.evaluate import NotEvaluable, evaluate
+    from .terms import free_vars
+    if isinstance(t, Num):
+        return t.value
+    if free_vars(t) or not isinstance(t, Op) or t.op not in ("+", "*"):
+        return None
+    try:
+        return evaluate(t)
+    except NotEvaluable:
+        return None
 
 
 def instantiate(t: Term, subst: dict[str, Term]) -> Term:

@@ -53,7 +53,8 @@ def test_rw_simp_calc_and_lemmas():
     assert accepted("theorem t (f : ℝ → ℝ) (h₀ : ∀ x, f x = 2 * x + 1) : f 3 = 7 := by", "simp_all")
     assert accepted("theorem t (a b : ℝ) (h : a = b + 1) : a > b := by",
                     "calc\n    a = b + 1 := h\n    _ > b := by linarith")
-    assert accepted("theorem t (x : ℝ) (h : 3 * x = 12) : x = 4 := by", "field_simp at h ⊢\n  linarith")
+    assert accepted("theorem t (x : ℝ) (hx : x ≠ 0) (h : 3 / x = 1) : x = 3 := by", "field_simp at h\n  linarith")
+    assert not accepted("theorem t (x : ℝ) (h : 3 / x = 1) : x = 3 := by", "field_simp at h\n  linarith")
     assert accepted("theorem t (x : ℤ) (h : 2 ≤ x ∧ x ≤ 4) (h2 : x ≠ 3) (h3 : x ≠ 2) : x = 4 := by",
                     "interval_cases x <;> simp_all")
 

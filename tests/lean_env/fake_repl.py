@@ -21,7 +21,7 @@ $FAKE_REPL_STATE_DIR):
 - `grow_memory`                 allocate until RLIMIT_AS stops it (MemoryError, exit 1)
 - `leak:MB`                     keep MB megabytes alive, then act like `have leak`
 - `spawn_child`                 start a grandchild `sleep`, then hang (tests tree killing)
-Commands: without `env` = header (error if it contains `header_error`, sorry warning if it
+Commands: a cue such as `crash_once:T` anywhere in the text misbehaves as for tactics; without `env` = header (error if it contains `header_error`, sorry warning if it
 contains `header_sorry`); `STATEMENT := by\n  sorry` opens a proof state whose goal is
 `⊢ <type of the statement>` (error if the statement contains `bad_statement`); any other
 text after `:= by` is checked by running its lines as tactics; `#print axioms NAME` answers
@@ -150,6 +150,9 @@ def goal_of(statement: str) -> str:
 
 def command(req: dict) -> dict:
     text = req["cmd"]
+    for cue in ("crash_once:", "hang_once:"):
+        if cue in text:  # e.g. a statement `theorem crash_once:s1 ...` dies the first time
+            misbehave(cue + text.split(cue, 1)[1].split()[0])
     new_env = len(envs)
     if "env" not in req and ":= by" in text:  # header and theorem in one command (no header reuse)
         envs[new_env] = text

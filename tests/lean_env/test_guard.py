@@ -56,6 +56,8 @@ EXPLOITS = {
     "unbalanced bracket": "exact h)\n(x : ℕ",
     "stop": "stop\nsimp",
     "Lean meta": "exact Lean.Elab.Term.elabTerm",
+    "open Lean": "open Lean Elab in\nexact foo",
+    "unclosed bracket": "exact (foo",
     "by_elab": "exact by_elab pure (Lean.mkConst ``True.intro)",
     "empty": "   ",
     "unterminated comment": "simp /- oops",
@@ -117,3 +119,20 @@ def test_statement_files_with_forbidden_commands_are_rejected(text, word):
 def test_statement_file_that_does_not_scan_is_rejected_with_position():
     [reason] = check_file("import Mathlib\ntheorem t : True := by\n  /- never closed\n")
     assert "3:2" in reason
+
+
+def test_published_minif2f_proofs_pass_the_guard_and_parse_as_proved():
+    from lean_env.theorem import parse_lean_file
+
+    statements = {json.loads(line)["name"]: json.loads(line)
+                  for line in (MINIF2F / "valid.jsonl").read_text().splitlines()}
+    rows = [json.loads(line) for line in (MINIF2F / "valid_proofs.jsonl").read_text().splitlines()]
+    assert len(rows) == 100
+    for row in rows:
+        statement = statements[row["name"]]
+        proof = row["proof"].lstrip()
+        assert check_proof(proof[2:] if proof.startswith("by") else proof) == [], row["name"]
+        text = (statement["header"] + (row.get("preamble") or "") + "\n"
+                + statement["formal_statement"].removesuffix(" by").rstrip() + row["proof"] + "\n")
+        assert parse_lean_file(text).sites == (), row["name"]
+        assert check_file(text) == [], row["name"]

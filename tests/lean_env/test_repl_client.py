@@ -276,3 +276,29 @@ def test_a_dropped_env_is_cleaned_up_by_the_garbage_collector(fake, theorem):
     while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
         assert time.monotonic() < deadline, "the REPL process outlived its dropped env"
         time.sleep(0.05)
+
+
+def test_start_survives_a_crash_while_opening_the_theorem(fake):
+    with fake.open() as env:
+        session, root = env.start(Theorem("t", HEADER, "theorem t (crash_once:s1 : ℕ) : True := by"))
+        assert root.pp == "⊢ True"
+        assert isinstance(session.run_tac(root, "done"), ProofFinished)
+        assert env.stats()["restarts"] == 1
+
+
+def test_verify_survives_a_crash_and_reports_a_hang_as_not_ok(fake):
+    with fake.open(command_timeout=1.0) as env:
+        crashy = Theorem("v", HEADER, "theorem v (crash_once:v1 : ℕ) : True := by")
+        assert env.verify(crashy, "done").ok
+        hangs = Theorem("w", HEADER, "theorem w (hang_once:w1 : ℕ) : True := by")
+        verdict = env.verify(hangs, "done")
+        assert not verdict.ok and "timed out" in verdict.messages[0]
+        assert env.verify(hangs, "done").ok  # the next check runs on a fresh process
+
+
+def test_verify_in_a_fresh_process_leaves_the_pool_alone(fake, theorem):
+    with fake.open(verify_fresh_process=True) as env:
+        assert env.verify(theorem, "done").ok
+        assert not env.verify(theorem, "have a").ok
+        assert env.stats()["live"] == 0
+    assert len({r["pid"] for r in fake.requests()}) == 2

@@ -4,6 +4,7 @@ The model is random, so its tactics are nonsense: what is checked is the plumbin
 completions cut to tactics, guard, token accounting, batching in the engine) and that the
 search ends FAILED without an exception.
 """
+import pytest
 import torch
 
 from model.config import ModelConfig
@@ -30,7 +31,8 @@ class ByteTokenizer:
         return bytes(t for t in token_ids if t < 256).decode("utf-8", errors="replace")
 
 
-def test_model_policy_drives_the_real_engine_and_the_search_fails_cleanly():
+@pytest.mark.parametrize("algorithm", ["best-first", "rmaxts"])
+def test_model_policy_drives_the_real_engine_and_the_search_fails_cleanly(algorithm):
     torch.manual_seed(0)
     model = DeepseekForCausalLM(ModelConfig.from_dict(TINY)).eval()
     with torch.no_grad():  # as the serving tests do: defined, varied random weights
@@ -41,7 +43,7 @@ def test_model_policy_drives_the_real_engine_and_the_search_fails_cleanly():
     try:
         policy = ModelPolicy(engine, samples=3, max_tokens=12, temperature=1.0)
         env = FakeEnv(chain_world(3))
-        result = prove(THEOREM, env, policy, concurrency=2, num_candidates=3,
+        result = prove(THEOREM, env, policy, algorithm=algorithm, concurrency=2, num_candidates=3,
                        budget=SearchBudget(max_expansions=3, time_limit_s=None, max_env_calls=20))
         stats = engine.stats
         assert result.status == "failed" and result.error is None, result

@@ -106,6 +106,7 @@ def test_model_policy_samples_cuts_dedupes_guards_and_counts_tokens():
     assert out[0][0].logprob == -0.5
     assert out[0][0].continuation == () and out[1][0].continuation == ()
     # the kept "linarith" is the best-scored sample (the one without a continuation)
+    assert sum(c.tokens for c in out[0]) == 5 + 9 + 3 + 2 + 1 + 4  # every generated token is charged
 
 
 def test_model_policy_keeps_the_rest_of_the_sampled_proof_up_to_a_guard_failure():
@@ -114,7 +115,6 @@ def test_model_policy_keeps_the_rest_of_the_sampled_proof_up_to_a_guard_failure(
     out = run(ModelPolicy(engine, samples=2).propose([PolicyRequest(THM, [], STATE)], k=2))[0]
     assert out[0] == Candidate("intro x", -1.0, 7, ("have h : 0 ≤ x ^ 2 := by\n  positivity",))
     assert out[1] == Candidate("constructor", -2.0, 5, ("· linarith",))
-    assert sum(c.tokens for c in out[0]) == 5 + 9 + 3 + 2 + 1 + 4  # every generated token is charged
 
 
 def test_model_policy_encodes_and_decodes_itself_when_the_engine_has_no_tokenizer():

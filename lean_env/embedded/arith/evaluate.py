@@ -13,7 +13,7 @@ from ..terms import App, BigOp, Conn, Num, Op, Quant, Rel, Term, Var
 from .poly import exact_sqrt, int_divmod
 
 MAX_BITS = 400000  # refuse to build numbers larger than 2^400000: not a decision, just a cap
-MAX_EXPANSION = 2000
+MAX_EXPANSION = 100000
 
 
 class NotEvaluable(Exception):

@@ -271,7 +271,7 @@ def t_omega(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
 @tactic("decide")
 def t_decide(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     g = goals[0]
-    if any(isinstance(t, Op) and t.ty in ("ℝ",) for t in subterms(g.target)):
+    if any(t.ty == "ℝ" for t in subterms(g.target)):  # Real's order/equality are not decidable
         raise TacticFailed("failed to synthesize\n  Decidable (" + pp(g.target) + ")")
     try:
         ok = holds(g.target)
@@ -364,7 +364,7 @@ def split_fraction(g: Goal, extra: list[Term], t: Term) -> tuple[Term, Term]:
             n2, d2 = split_fraction(g, extra, a[1])
             if d1 == d2:
                 return Op(t.op, (n1, n2), t.ty), d1
-            return Op(t.op, (_mul(n1, d2), _mul(n2, d1)), t.ty), _mul(d1, d2)
+            return Op(t.op, (_mul(n1, d2), _mul(d1, n2) if isinstance(n2, Num) and n2.value == 1 else _mul(n2, d1)), t.ty), _mul(d1, d2)
         if t.op == "*":
             n1, d1 = split_fraction(g, extra, a[0])
             n2, d2 = split_fraction(g, extra, a[1])
@@ -387,10 +387,10 @@ def field_simp_prop(g: Goal, extra: list[Term], p: Term) -> Term:
     if isinstance(p, Rel) and p.lhs.ty in ("ℚ", "ℝ") and p.op in ("=", "≠"):
         n1, d1 = split_fraction(g, extra, p.lhs)
         n2, d2 = split_fraction(g, extra, p.rhs)
+        if d1 == d2:  # a / d = c / d ↔ a = c when d ≠ 0
+            return Rel(p.op, n1, n2)
         # a / b = c / d ↔ a * d = c * b when b ≠ 0 and d ≠ 0 (checked by split_fraction)
-        lhs, rhs = _mul(n1, d2), _mul(n2, d1)
-        norm = Normalizer(p.lhs.ty)
-        return Rel(p.op, to_term(norm.norm(lhs), p.lhs.ty), to_term(norm.norm(rhs), p.lhs.ty))
+        return Rel(p.op, _mul(n1, d2), _mul(n2, d1))
     if isinstance(p, Conn) and p.op in ("∧", "∨", "¬"):
         return Conn(p.op, tuple(field_simp_prop(g, extra, a) for a in p.args))
     return p

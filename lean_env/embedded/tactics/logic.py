@@ -666,3 +666,30 @@ def t_rename_i(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     for idx, n in zip(inacc[-len(names):] if names else [], names):
         hyps[idx] = replace(hyps[idx], name=n)
     return (replace(g, hyps=tuple(hyps)),) + goals[1:]
+
+
+@tactic("by_cases")
+def t_by_cases(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
+    g = goals[0]
+    colon = find_top_level(args, 0, len(args), ":")
+    name = args[:colon].strip() if colon >= 0 else "h"
+    prop_text = args[colon + 1:] if colon >= 0 else args
+    prop = proof_terms(ctx, g).prop_of_text(prop_text, off + (colon + 1 if colon >= 0 else 0))
+    # excluded middle: the goal holds if it holds under P and under ¬P
+    return (replace(g.add_hyp(name, prop), tag="pos"), replace(g.add_hyp(name, Conn("¬", (prop,))), tag="neg")) + goals[1:]
+
+
+@tactic("revert")
+def t_revert(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
+    g = goals[0]
+    for name in reversed(args.split()):
+        h = g.lookup(name)
+        if h is None:
+            raise TacticFailed(f"unknown identifier '{name}'")
+        if h.is_var:
+            if any(name in free_vars(p) for n, p in g.props()):
+                raise Unsupported("revert of a variable that hypotheses mention (revert them first)")
+            g = g.remove_hyp(name).with_target(Quant("∀", name, h.value, g.target))
+        else:
+            g = g.remove_hyp(name).with_target(Conn("→", (h.value, g.target)))
+    return (g,) + goals[1:]

@@ -327,7 +327,9 @@ def arith_step(t: Term, full: bool) -> Term | None:
 
 
 def _is_permutation(rule: Rule) -> bool:
-    return bool(rule.metas) and free_vars(rule.lhs) == free_vars(rule.rhs) and _size(rule.lhs) == _size(rule.rhs)
+    """`a * b = b * a`-like rules (rhs is an instance of lhs): rewritten only when the term
+    decreases in a fixed order, so simp terminates (Lean's ordered rewriting)."""
+    return bool(rule.metas) and match(rule.lhs, rule.rhs, set(rule.metas), {})
 
 
 def _size(t: Term) -> int:
@@ -397,7 +399,9 @@ class Simplifier:
         if t2 != t:
             return t2
         for rule in self.rules:
-            if free_vars(t) & bound and (free_vars(rule.lhs) - set(rule.metas)):
+            # rewriting under a binder is fine unless the rule mentions a variable of the same
+            # name as a bound one (it would be captured)
+            if bound and ((free_vars(rule.lhs) | free_vars(rule.rhs)) - set(rule.metas)) & bound:
                 continue
             subst: dict[str, Term] = {}
             if match(rule.lhs, t, set(rule.metas), subst):

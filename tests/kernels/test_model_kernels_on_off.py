@@ -1,0 +1,147 @@
+"""The model gives the same logits with kernels on (Triton, interpreted on CPU) and off (torch).
+
+ON: the autouse conftest fixture sets TRITON_INTERPRET=1, so `kernels.dispatch` runs the Triton
+kernels; a spy on the kernel launches proves RMSNorm (plain and residual-fused), RoPE and the
+fused MoE really ran, and that no twin ran in their place. OFF: `dispatch.backend("torch")`, and
+the spy proves no Triton kernel ran. Shapes are tiny: the interpreter is slow.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterator
+
+import pytest
+import torch
+
+from kernels import dispatch
+from kernels import fused_moe as moe_module
+from kernels import rmsnorm as norm_module
+from kernels import rope as rope_module
+from kernels.launch import TritonKernel
+from model.config import ModelConfig
+from model.deepseek import DeepseekForCausalLM
+
+REL_TOL, ABS_TOL = 1e-4, 1e-5
+
+YARN = {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 16, "mscale": 0.9, "mscale_all_dim": 0.8}
+BASE = dict(
+    vocab_size=48, hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=2,
+    kv_lora_rank=16, qk_nope_head_dim=8, qk_rope_head_dim=8, v_head_dim=8, max_position_embeddings=64,
+    n_routed_experts=4, n_shared_experts=1, num_experts_per_tok=2, moe_intermediate_size=16,
+    first_k_dense_replace=1, rope_scaling=YARN,
+)
+CONFIGS = {
+    # V2 shape: no q LoRA, softmax + group-limited routing, interleaved rope pairs
+    "v2_qproj_grouped_yarn": dict(
+        BASE, model_type="deepseek_v2", q_lora_rank=None, topk_method="group_limited_greedy",
+        n_group=2, topk_group=1, routed_scaling_factor=1.5,
+    ),
+    # V3 shape: q LoRA, sigmoid + noaux_tc with a correction bias, renormalised weights
+    "v3_qlora_noaux_yarn": dict(
+        BASE, model_type="deepseek_v3", q_lora_rank=24, n_group=2, topk_group=1,
+        routed_scaling_factor=2.5, norm_topk_prob=True,
+    ),
+}
+TRITON_KERNELS = {"_rmsnorm_kernel", "_rope_kernel", "_moe_gate_up_kernel", "_moe_down_kernel"}
+
+
+def tiny_model(name: str, seed: int) -> DeepseekForCausalLM:
+    torch.manual_seed(seed)
+    model = DeepseekForCausalLM(ModelConfig.from_dict(CONFIGS[name]))
+    with torch.no_grad():
+        for param_name, param in model.named_parameters():
+            if param.dim() >= 2:  # large enough that routing and attention are far from uniform
+                param.normal_(0.0, 1.0 if "embed" in param_name else 0.3)
+            else:  # norm weights away from 1, so a norm that ignored its weight would show
+                param.uniform_(0.5, 1.5)
+        for buffer_name, buffer in model.named_buffers():
+            if buffer_name.endswith("e_score_correction_bias"):
+                buffer.normal_(0.0, 0.2)
+    return model.eval()
+
+
+class LaunchSpy:
+    """Counts Triton kernel launches (by kernel name) and calls of the kernels' torch twins."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.launches: Counter[str] = Counter()
+        self.twin_calls: Counter[str] = Counter()
+        original_getitem = TritonKernel.__getitem__
+        spy = self
+
+        def counting_getitem(kernel: TritonKernel, grid: Any) -> Any:
+            spy.launches[kernel.__name__] += 1
+            return original_getitem(kernel, grid)
+
+        monkeypatch.setattr(TritonKernel, "__getitem__", counting_getitem)
+        for module, twin in (
+            (norm_module, "rmsnorm_reference"),
+            (rope_module, "apply_rope_reference"),
+            (moe_module, "fused_moe_reference"),
+        ):
+            monkeypatch.setattr(module, twin, self._counted(twin, getattr(module, twin)))
+
+    def _counted(self, name: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            self.twin_calls[name] += 1
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    def reset(self) -> None:
+        self.launches.clear()
+        self.twin_calls.clear()
+
+
+@pytest.fixture
+def spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[LaunchSpy]:
+    yield LaunchSpy(monkeypatch)
+
+
+def assert_close(on: torch.Tensor, off: torch.Tensor, what: str) -> None:
+    assert on.shape == off.shape and on.dtype == off.dtype == torch.float32
+    assert torch.isfinite(on).all(), f"{what}: kernels-on logits are not finite"
+    error = (on - off).abs()
+    allowed = torch.maximum(torch.full_like(off, ABS_TOL), REL_TOL * off.abs())
+    worst = float((error - allowed).max())
+    assert worst <= 0, f"{what}: max abs logit error {float(error.max()):.3g} exceeds tolerance"
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_model_logits_match_with_kernels_on_and_off(name: str, spy: LaunchSpy) -> None:
+    model = tiny_model(name, seed=3)
+    # Two rows, different positions per row (the engine's flattened layout has arbitrary ones).
+    tokens = torch.randint(0, CONFIGS[name]["vocab_size"], (2, 5), generator=torch.Generator().manual_seed(5))
+    positions = torch.tensor([[0, 1, 2, 3, 4], [7, 8, 9, 10, 11]])
+
+    with torch.inference_mode():
+        with dispatch.backend("torch"):
+            off = model(tokens, positions)
+        assert not spy.launches, f"kernels off, yet Triton ran: {dict(spy.launches)}"
+        assert not spy.twin_calls, f"kernels off: the model should use its own functions, not {dict(spy.twin_calls)}"
+
+        on = model(tokens, positions)
+    layers = CONFIGS[name]["num_hidden_layers"]
+    norms_per_layer = 3 if CONFIGS[name]["q_lora_rank"] else 2  # kv_a, (q_a), and the block norms
+    expected_norms = layers * (norms_per_layer + 2) + 1
+    assert spy.launches["_rmsnorm_kernel"] == expected_norms, dict(spy.launches)
+    assert spy.launches["_rope_kernel"] == 2 * layers, dict(spy.launches)  # q_pe and k_pe
+    moe_layers = layers - CONFIGS[name]["first_k_dense_replace"]
+    assert spy.launches["_moe_gate_up_kernel"] == spy.launches["_moe_down_kernel"] == moe_layers
+    assert not spy.twin_calls, f"kernels on, yet a torch twin ran: {dict(spy.twin_calls)}"
+    assert_close(on, off, name)
+
+
+def test_training_and_float64_stay_on_the_torch_path(spy: LaunchSpy) -> None:
+    """Autograd (training) and float64 never reach the kernels, even with the interpreter on."""
+    model = tiny_model("v3_qlora_noaux_yarn", seed=4)
+    tokens = torch.tensor([[1, 2, 3]])
+    logits = model(tokens)  # grad enabled, parameters require grad
+    logits.sum().backward()
+    assert model.lm_head.weight.grad is not None
+    with torch.no_grad():
+        model64 = model.double()
+        out64 = model64(tokens)
+    assert out64.dtype == torch.float64
+    assert not spy.launches, f"Triton ran for autograd or float64: {dict(spy.launches)}"
