@@ -94,17 +94,16 @@ def cpu_name() -> str:
 
 
 def table(tallies: dict[str, Tally], wall_s: float, limit: int | None) -> list[str]:
+    """The section body: budget, one row per search, what each proved."""
     b = BUDGET
+    subset = f"the first {limit} theorems of " if limit else ""
     lines = [
-        "## Proof search (miniF2F-valid, embedded kernel, hammer policy)",
-        "",
-        f"Command: `python -m benchmarks.search_bench{f' --limit {limit}' if limit else ''}` · "
-        f"machine: {cpu_name()} ({os.cpu_count()} cores), date {time.strftime('%Y-%m-%d %H:%M')}, "
-        f"wall {wall_s:.0f} s.",
+        f"Data: {subset}miniF2F-valid ({DATA.name}); embedded kernel; hammer policy; wall {wall_s:.0f} s.",
         f"Budget per theorem: {b.max_expansions} expansions (RMaxTS: rollouts), {b.max_env_calls} env calls, "
         f"{b.time_limit_s:.0f} s, tactic timeout {b.tactic_timeout_s:.0f} s; {NUM_CANDIDATES} candidates per "
-        f"request, concurrency {CONCURRENCY}. Every proof re-verified from scratch by the embedded kernel "
-        "(not by Lean) and checked by the guard.",
+        f"request, concurrency {CONCURRENCY}. Every proof is re-verified from scratch by the embedded kernel "
+        "(not by Lean) and checked by the guard. Rates are per second of search time on theorems the "
+        "kernel could open.",
         "",
         "| search | theorems | proved | not opened (outside kernel fragment) | failed | expansions/s | env calls/s |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -115,19 +114,29 @@ def table(tallies: dict[str, Tally], wall_s: float, limit: int | None) -> list[s
                      f"{per_s(t.expansions)} | {per_s(t.env_calls)} |")
     lines.append("")
     for alg, t in tallies.items():
-        lines.append(f"Proved by {alg}: {', '.join(t.proved_names) or 'none'}.")
-    lines.append("")
+        lines.append(f"Proved by {alg} ({t.proved}): {', '.join(t.proved_names) or 'none'}.")
+        lines.append("")
     return lines
 
 
-def main(limit: int | None = None) -> str:
+def body(limit: int | None = None) -> list[str]:
     started = time.monotonic()
     tallies = bench(limit)
-    return "\n".join(table(tallies, time.monotonic() - started, limit))
+    return table(tallies, time.monotonic() - started, limit)
 
 
 def run(out_lines: list[str], limit: int | None = None) -> None:
-    out_lines.extend(main(limit).splitlines())
+    """For `benchmarks/run.py`, which adds the heading, command, machine and date itself."""
+    out_lines.extend(body(limit))
+
+
+def main(limit: int | None = None) -> str:
+    """The whole markdown section, with heading, command, machine and date."""
+    command = f"python -m benchmarks.search_bench{f' --limit {limit}' if limit else ''}"
+    head = ["## Proof search", "",
+            f"Command: `{command}`. Machine: {cpu_name()}, {os.cpu_count()} cores. "
+            f"Date: {time.strftime('%Y-%m-%d %H:%M')}.", ""]
+    return "\n".join(head + body(limit))
 
 
 if __name__ == "__main__":

@@ -8,20 +8,24 @@ exact rational/integer evaluation of its *rendered text* (so a printing mistake 
 false statement through), by brute force over residues, or by evaluation on a grid large enough
 to prove a polynomial identity. A check that fails raises `CurriculumError` (a generator bug).
 
-Determinism: `generate(seed, split, per_family)` depends only on its arguments. The held-out
-split uses its own random stream and its own name prefix, and drops any statement whose text
-(up to the name) also occurs in the train split of the same seed.
+Determinism: `generate(seed, split, per_family)` depends only on its arguments. Splits are
+disjoint by construction: a statement (its text after `theorem NAME`) belongs to the held-out
+split exactly when a fixed hash of that text falls in HELDOUT_FRACTION of the hash range, so no
+train item of ANY seed or size can equal a held-out item of any seed. The held-out split also
+has its own random stream and name prefix (`curriculum_heldout_…`).
 
     python -m model.curriculum --seed 0 --per-family 20 --split train --out build/curriculum.jsonl
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from fractions import Fraction
+from functools import lru_cache
 from itertools import product
 from math import gcd
 from pathlib import Path
@@ -32,6 +36,7 @@ MINIF2F_HEADER = "import Mathlib\n\nset_option maxHeartbeats 0\n\nopen BigOperat
 SPLITS = ("train", "heldout")
 NAME_PREFIX = {"train": "curriculum", "heldout": "curriculum_heldout"}
 PROOF_INDENT = "  "
+HELDOUT_BUCKETS = (0,)  # of 5 hash buckets: a fifth of all statements are held out
 
 
 class CurriculumError(AssertionError):
@@ -51,11 +56,15 @@ class CurriculumItem:
     informal_statement: str = ""
     source: str = ""
     informal_proof: str = ""
-    proof: str = field(default="")
+
+    @property
+    def proof(self) -> str:
+        """The reference proof as the block after `:= by` (the miniF2F `proof` field)."""
+        return render_tactics(self.tactics)
 
     def to_json(self) -> dict:
         row = asdict(self)
-        row["proof"] = render_tactics(self.tactics)
+        row["proof"] = self.proof
         return row
 
     @classmethod
@@ -79,7 +88,8 @@ Value = Fraction
 Env = dict[str, "Value | Callable[[Value], Value]"]
 
 
-def _tokens(text: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[str, ...]:
     out, pos = [], 0
     text = text.rstrip()
     while pos < len(text):
@@ -88,7 +98,7 @@ def _tokens(text: str) -> list[str]:
             raise CurriculumError(f"evaluator: cannot read {text[pos:]!r}")
         out.append(m.group(m.lastindex))
         pos = m.end()
-    return out
+    return tuple(out)
 
 
 class _Evaluator:
@@ -335,15 +345,23 @@ def linear_inequality(rng: random.Random) -> _Draft:
 
 
 def quadratic_inequality(rng: random.Random) -> _Draft:
-    if rng.random() < 0.5:
-        m, n = rng.randint(1, 4), rng.randint(1, 4)
+    shape = rng.randrange(3)
+    if shape == 0:  # m²a² + n²b² ≥ 2mn·ab
+        m, n = rng.randint(1, 6), rng.randint(1, 6)
         square = f"{linear_text({'a': m, 'b': -n})}"
         lhs = f"{linear_text({'a ^ 2': m * m, 'b ^ 2': n * n})}"
         rhs = f"{2 * m * n} * a * b"
         variables = ["a", "b"]
         hint = f"sq_nonneg ({square})"
-    else:
-        k = _nonzero(rng, -6, 6)
+    elif shape == 1:  # (ma + nb)² ≥ 4mn·ab
+        m, n = rng.randint(1, 6), rng.randint(1, 6)
+        square = f"{linear_text({'a': m, 'b': -n})}"
+        lhs = f"({linear_text({'a': m, 'b': n})}) ^ 2"
+        rhs = f"{4 * m * n} * a * b"
+        variables = ["a", "b"]
+        hint = f"sq_nonneg ({square})"
+    else:  # a² + k² ≥ 2k·a
+        k = _nonzero(rng, -12, 12)
         square = linear_text({"a": 1}, -k)
         lhs, rhs = f"a ^ 2 + {k * k}", f"{2 * k} * a" if k > 0 else f"-{2 * abs(k)} * a"
         variables = ["a"]
@@ -532,6 +550,12 @@ def _body(statement: str) -> str:
     return statement.split(" ", 2)[2] if statement.count(" ") >= 2 else statement
 
 
+def split_of(statement: str) -> str:
+    """The split a statement belongs to, from a fixed hash of its text after `theorem NAME`."""
+    digest = hashlib.sha256(_body(statement).encode("utf-8")).digest()
+    return "heldout" if digest[0] % 5 in HELDOUT_BUCKETS else "train"
+
+
 def _draw(seed: int, split: str, per_family: int, families: Iterable[str]) -> list[CurriculumItem]:
     items, seen = [], set()
     for family in families:
@@ -540,12 +564,12 @@ def _draw(seed: int, split: str, per_family: int, families: Iterable[str]) -> li
         count = 0
         while count < per_family:
             attempts += 1
-            if attempts > 50 * per_family + 50:
+            if attempts > 60 * per_family + 100:
                 break  # the family's space is small; keep what is distinct
             draft = FAMILIES[family](rng)
             name = f"{NAME_PREFIX[split]}_{seed}_{family}_{count}"
             statement = draft.statement(name)
-            if _body(statement) in seen:
+            if _body(statement) in seen or split_of(statement) != split:
                 continue
             seen.add(_body(statement))
             items.append(CurriculumItem(
@@ -562,7 +586,7 @@ def generate(seed: int = 0, split: str = "train", per_family: int = 10,
              families: Iterable[str] | None = None) -> list[CurriculumItem]:
     """`per_family` true theorems per family (fewer if a family's space runs out), deterministic.
 
-    The held-out split never repeats a train statement of the same seed and `per_family`.
+    Train and held-out items never share a statement, whatever the seeds and sizes (`split_of`).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -570,11 +594,7 @@ def generate(seed: int = 0, split: str = "train", per_family: int = 10,
     unknown = [f for f in chosen if f not in FAMILIES]
     if unknown:
         raise ValueError(f"unknown families {unknown}; known: {', '.join(FAMILIES)}")
-    items = _draw(seed, split, per_family, chosen)
-    if split == "heldout":
-        train_bodies = {_body(i.formal_statement) for i in _draw(seed, "train", per_family, chosen)}
-        items = [i for i in items if _body(i.formal_statement) not in train_bodies]
-    return items
+    return _draw(seed, split, per_family, chosen)
 
 
 def write_jsonl(items: Iterable[CurriculumItem], path: str | Path) -> int:

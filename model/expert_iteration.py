@@ -209,7 +209,7 @@ def run_round(round_index: int, checkpoint: Path, problems: Sequence[Problem], e
     train_config = replace(config.base, out_dir=round_dir / MODEL_DIR,
                            extra_examples=[*config.base.extra_examples, steps_path],
                            tokenizer_dir=_tokenizer_dir(checkpoint, config.base))
-    trained = (retrain or train)(train_config)
+    trained = retrain(train_config) if retrain is not None else train(train_config, env=env)
     report = RoundReport(round_index, train_config.out_dir, len(problems), sum(proved_by_source.values()),
                          proved_by_source, len(dedupe(new_steps)), len(all_steps), trained)
     (round_dir / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")

@@ -273,20 +273,25 @@ def serve(
         console.print(f"[yellow]warning[/]: binding {host}: anyone who can reach it can submit jobs (no authentication)")
     namespace = ClusterConfig().namespace
     connect(address, namespace=namespace)
+    _sigterm_as_interrupt()  # after Ray's own handlers are in place, so ours wins
     resolver = server = None
-    if config.policy.uses_model:
-        import torch
-
-        server = start_policy_server(ModelEngineFactory(config.policy.model_dir), name="prover-serve-policy",
-                            num_gpus=1.0 if torch.cuda.is_available() else 0.0)
-        resolver = NamedEngine(name="prover-serve-policy", namespace=namespace, tokenizer_dir=config.policy.model_dir)
-    url = deploy(config, host=host, port=port, engine_resolver=resolver)
-    out.print(f"serving on {url} (docs: {url}/docs); Ctrl-C stops")
     try:
+        if config.policy.uses_model:
+            import torch
+
+            server = start_policy_server(ModelEngineFactory(config.policy.model_dir), name="prover-serve-policy",
+                                         num_gpus=1.0 if torch.cuda.is_available() else 0.0)
+            resolver = NamedEngine(name="prover-serve-policy", namespace=namespace,
+                                   tokenizer_dir=config.policy.model_dir)
+        url = deploy(config, host=host, port=port, engine_resolver=resolver)
+        out.print(f"serving on {url} (docs: {url}/docs); Ctrl-C stops")
         signal.pause()
     except KeyboardInterrupt:
-        pass
+        console.print("stopping the HTTP service")
     finally:
+        from ray import serve as ray_serve
+
+        ray_serve.shutdown()
         del server  # referenced until here: an unreferenced policy server actor would be collected
 
 

@@ -5,6 +5,10 @@ the tactics that reached them, optionally divided by their length as in BFS-Prov
 policy for all of them in one call, then runs each node's candidates in order, stopping at the
 first that finishes the proof. The search ends when the root is PROVED or FAILED, the queue is
 empty, or a budget says no; a proof found by the last allowed call is kept.
+
+Concurrency is on the policy side: `concurrency` nodes go to the policy as one batch. Their
+tactics then run on the theorem's one session in turn (a Lean REPL process answers one request
+at a time), in a worker thread, so the event loop stays free for other searches sharing it.
 """
 from __future__ import annotations
 

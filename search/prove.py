@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import textwrap
 import time
 from typing import Callable, Literal
 
@@ -21,23 +20,12 @@ from search.candidates import Policy
 from search.result import SearchResult
 from search.rmaxts import rmaxts_search
 from search.runner import TacticRunner, guard_reasons
-from search.tree import NodeStatus, ProofTree
+from search.tree import NodeStatus, ProofTree, render_proof
 
 log = logging.getLogger(__name__)
 
 ALGORITHMS = ("best-first", "rmaxts")
 MAX_PROOFS_TO_VERIFY = 3
-PROOF_INDENT = "  "
-
-
-def render_proof(tactics: list[str]) -> str:
-    """The tactic block that follows `:= by`: each tactic on its own line(s), indented two
-    spaces (a multi-line tactic keeps its inner indentation relative to its first line)."""
-    if not tactics:
-        raise ValueError("an empty tactic list is not a proof")
-    return "\n".join(textwrap.indent(t, PROOF_INDENT) for t in tactics)
-
-
 async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, *,
                  algorithm: Literal["best-first", "rmaxts"] = "best-first",
                  budget: SearchBudget | None = None, length_normalized: bool = False,

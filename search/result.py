@@ -13,6 +13,7 @@ class SearchResult:
     "proved", i.e. after `env.verify` and `guard.check_proof` both accepted it.
     "failed" = budget spent or tree exhausted without a verified proof; "error" = the search
     could not run (environment would not start, the policy crashed); `error` says why.
+    `time_s` is the wall time of the whole call (session start and re-verification included).
     `stop_reason` says which limit ended the search ("expansion limit", "time limit", "env call
     limit", "token limit", "exhausted", "proved"), `verify_failures` lists proofs the search
     found that re-verification or the guard rejected."""

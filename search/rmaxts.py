@@ -71,12 +71,15 @@ class RMaxTS:
         self.tried: dict[str, set[str]] = {}
         self.pool: dict[str, list[Candidate]] = {}  # untried candidates from the last answer
         self.pending: dict[str, int] = {}  # tactics running from each node right now
+        self.dry: set[str] = set()  # the policy had nothing untried here; expanded once idle
+        self.rollouts_in_flight = 0
+        self._rollout_done = asyncio.Event()
         self.stop_reason: str | None = None
 
     # ---- selection ------------------------------------------------------------------------
     def _options(self, node: str) -> list[tuple[str, str]]:
         options: list[tuple[str, str]] = []
-        if not self.tree.graph.nodes[node]["expanded"]:
+        if not self.tree.graph.nodes[node]["expanded"] and node not in self.dry:
             options.append(("stay", node))
         for child in self.tree.graph.successors(node):
             if child != QED and self.tree.status(child) is not NodeStatus.FAILED:
@@ -94,7 +97,7 @@ class RMaxTS:
             seen.add(node)
             options = [o for o in self._options(node) if o[0] == "stay" or o[1] not in seen]
             if not options:
-                return None  # only when the root is settled: an open node always has an option
+                return None  # the root is settled, or every option waits on running tactics
             total = sum(self._stats(o).effective_visits() for o in options)
             best = max(options, key=lambda o: ucb_score(self._stats(o), total, self.exploration))
             path.append(best)
@@ -109,17 +112,26 @@ class RMaxTS:
             return False
         path = self.select()
         if path is None:
+            if self.rollouts_in_flight:
+                # Nothing to try until a running rollout reports back (no lost wake-up: nothing
+                # else runs between select() and wait()).
+                self._rollout_done.clear()
+                await self._rollout_done.wait()
+                return True
             self.stop_reason = self.stop_reason or "exhausted"
             return False
         if not self.meter.try_expansion():
             return False
         for option in path:
             self._stats(option).in_flight += 1
+        self.rollouts_in_flight += 1
         try:
             reward = await self._rollout(path[-1][1])
         finally:
             for option in path:
                 self._stats(option).in_flight -= 1
+            self.rollouts_in_flight -= 1
+            self._rollout_done.set()
         for option in path:
             self._stats(option).update(reward)
         return True
@@ -151,6 +163,8 @@ class RMaxTS:
                 result = await self.runner.run(self.tree.state(node), tactic)
             finally:
                 self.pending[node] -= 1
+                if not self.pending[node] and node in self.dry:
+                    self.tree.mark_expanded(node)  # the policy had nothing new, and now nothing runs
             if result is None:
                 if self.tree.root_status is NodeStatus.OPEN:
                     self.stop_reason = self.stop_reason or self.meter.exhausted_reason
@@ -176,7 +190,9 @@ class RMaxTS:
                 return None
             pool = [c for c in answer if c.tactic not in tried]
             if not pool:
-                if not self.pending.get(node):  # tactics still running here may yet add children
+                if self.pending.get(node):
+                    self.dry.add(node)  # tactics still running here may yet add children
+                else:
                     self.tree.mark_expanded(node)
                 return None
         cand = self._pick(pool)
@@ -209,6 +225,14 @@ class RMaxTS:
         while self.stop_reason != "token limit" and await self._iterate():
             pass
 
+    def _record_stats(self) -> None:
+        """Leave the discounted statistics on the tree's nodes, for export and inspection."""
+        for node, data in self.tree.graph.nodes(data=True):
+            for name, table in (("arrive", self.arrive), ("stay", self.stay)):
+                if node in table:
+                    data[f"rmaxts_{name}_visits"] = round(table[node].visits, 6)
+                    data[f"rmaxts_{name}_reward"] = round(table[node].reward, 6)
+
     async def run(self) -> str:
         workers = [asyncio.ensure_future(self._worker()) for _ in range(self.concurrency)]
         try:
@@ -218,6 +242,7 @@ class RMaxTS:
                 w.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             await self.batcher.aclose()
+            self._record_stats()
         if self.tree.root_status is NodeStatus.PROVED:
             return "proved"
         if self.tree.root_status is NodeStatus.FAILED:

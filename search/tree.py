@@ -14,6 +14,7 @@ has been fully expanded and every child is FAILED (no children at all counts); O
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterator
@@ -23,6 +24,15 @@ import networkx as nx
 from lean_env.types import LeanError, ProofFinished, ProofGivenUp, TacticResult, TacticState, TacticTimeout
 
 QED = "<QED>"  # the terminal node every finished proof points to; no Lean goal prints like this
+PROOF_INDENT = "  "
+
+
+def render_proof(tactics: list[str]) -> str:
+    """The tactic block that follows `:= by`: each tactic on its own line(s), indented two
+    spaces (a multi-line tactic keeps its inner indentation relative to its first line)."""
+    if not tactics:
+        raise ValueError("an empty tactic list is not a proof")
+    return "\n".join(textwrap.indent(t, PROOF_INDENT) for t in tactics)
 
 
 class NodeStatus(str, Enum):
@@ -189,6 +199,11 @@ class ProofTree:
 
     def proof_tactics(self) -> list[str] | None:
         return next(self.proofs(limit=1), None)
+
+    def proof_text(self) -> str | None:
+        """The shortest proof as the indented block that follows `:= by` (not yet re-verified)."""
+        tactics = self.proof_tactics()
+        return render_proof(tactics) if tactics else None
 
     # ---- queries used by the searches -------------------------------------------------------
     def path_tactics(self, node: str) -> list[str]:

@@ -14,7 +14,7 @@ from fractions import Fraction
 from .errors import ElabError, Unsupported
 from .syntax import Binder, Syn
 from .terms import (
-    NUMERIC, RANK, Arrow, App, BigOp, Conn, Num, Op, Quant, Rel, Term, Type, Var, FALSE, TRUE,
+    NUMERIC, RANK, Arrow, App, BigOp, Conn, Num, Op, Pred, Quant, Rel, Term, Type, Var, FALSE, TRUE,
 )
 
 ARITH_BINOPS = {"+", "-", "*", "/", "%"}
@@ -24,6 +24,7 @@ SQRT_NAMES = {"Real.sqrt", "sqrt"}
 ABS_NAMES = {"abs", "|"}
 GCD_NAMES = {"Nat.gcd": "gcd", "gcd": "gcd", "Nat.lcm": "lcm", "lcm": "lcm", "Int.gcd": "gcd"}
 FACT_NAMES = {"Nat.factorial", "factorial"}
+PREDICATES = {"Nat.Prime": "Nat.Prime", "Prime": "Prime"}
 
 
 def join(a: Type | None, b: Type | None) -> Type | None:
@@ -297,10 +298,17 @@ class Elaborator:
             return Rel(s.val, self.elab(s.kids[0], ty), self.elab(s.kids[1], ty))
         if k in ("forall", "exists"):
             return self.quant(s)
+        if k == "ident" and s.val.endswith(".Prime") and s.val[: -len(".Prime")] in self.ctx.types:
+            base = Syn("ident", s.pos, s.end - 6, s.val[: -len(".Prime")])
+            return Pred("Nat.Prime", (self.elab(base, "ℕ"),))
         if k == "ident":
             if s.val in self.ctx.types:
                 raise ElabError(f"type expected, '{s.val}' is not a proposition", s.pos)
             raise Unsupported(f"predicate {s.val}", s.pos)
+        if k == "app" and s.kids[0].kind == "ident" and s.kids[0].val in PREDICATES and len(s.kids) == 2:
+            return Pred(PREDICATES[s.kids[0].val], (self.elab(s.kids[1], "ℕ"),))
+        if k == "ident" and s.val.endswith(".Prime") and s.val[: -len(".Prime")] in self.ctx.types:
+            return Pred("Nat.Prime", (self.elab(Syn("ident", s.pos, s.end - 6, s.val[: -len(".Prime")]), "ℕ"),))
         if k == "app" and s.kids[0].kind == "ident":
             name = s.kids[0].val
             raise Unsupported(f"predicate {name}", s.pos)

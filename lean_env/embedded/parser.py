@@ -40,7 +40,7 @@ ASCII_REL = {"<=": "≤", ">=": "≥", "!=": "≠", "->": "→"}
 UNSUPPORTED_NAMES = {
     "Real.pi": "π (Real.pi)", "π": "π (Real.pi)", "Real.log": "Real.log", "Real.logb": "Real.logb",
     "Real.exp": "Real.exp", "Real.sin": "trig (Real.sin)", "Real.cos": "trig (Real.cos)",
-    "Real.tan": "trig (Real.tan)", "Nat.Prime": "Nat.Prime", "Prime": "Prime",
+    "Real.tan": "trig (Real.tan)",
     "Finset.card": "Finset.card", "Finset.filter": "Finset.filter", "Int.floor": "Int.floor",
     "Int.ceil": "Int.ceil", "Nat.floor": "Nat.floor", "IsLeast": "IsLeast",
     "IsGreatest": "IsGreatest", "Nat.divisors": "Nat.divisors", "Set": "Set notation",

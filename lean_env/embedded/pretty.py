@@ -5,7 +5,7 @@ what its position needs (Lean's parenthesizer does the same with the notations' 
 """
 from __future__ import annotations
 
-from .terms import App, Arrow, BigOp, Conn, Num, Op, Quant, Rel, Term, Type, Var, free_vars
+from .terms import App, Arrow, BigOp, Conn, Num, Op, Pred, Quant, Rel, Term, Type, Var, free_vars
 
 MAX = 1024
 ATOM = 1100
@@ -80,6 +80,10 @@ def _pp(t: Term) -> tuple[str, int]:
         return _infix(_pp(t.args[0]), t.op, _pp(t.args[1]), prec, lp, rp)
     if isinstance(t, Quant):
         return _pp_quant(t), 0
+    if isinstance(t, Pred):
+        if t.name == "Nat.Prime":  # field notation, `(a + b).Prime`
+            return _wrap(_pp(t.args[0]), ATOM) + ".Prime", APP
+        return t.name + " " + " ".join(_wrap(_pp(a), MAX) for a in t.args), APP
     if isinstance(t, BigOp):
         if t.kind == "range":
             fs = f"Finset.range {_wrap(_pp(t.hi), ATOM)}"

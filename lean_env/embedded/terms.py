@@ -131,6 +131,19 @@ class BigOp(Term):
         return tuple(t for t in (self.lo, self.hi, self.body) if t is not None)
 
 
+@dataclass(frozen=True)
+class Pred(Term):
+    """An opaque predicate of numbers with a decidable meaning on literals: `Nat.Prime n`
+    (printed `n.Prime`) and `Prime n` on ℕ. Arithmetic procedures treat it as an atom."""
+
+    name: str
+    args: tuple[Term, ...]
+    ty: Type = "Prop"
+
+    def children(self) -> tuple[Term, ...]:
+        return self.args
+
+
 TRUE = Conn("True", ())
 FALSE = Conn("False", ())
 
@@ -203,6 +216,8 @@ def rebuild(t: Term, kids: list[Term]) -> Term:
         return Rel(t.op, kids[0], kids[1])
     if isinstance(t, Conn):
         return Conn(t.op, tuple(kids))
+    if isinstance(t, Pred):
+        return Pred(t.name, tuple(kids))
     if isinstance(t, Quant):
         return Quant(t.kind, t.var, t.vty, kids[0])
     if isinstance(t, BigOp):

@@ -50,6 +50,11 @@ def test_precedence_and_special_notation():
     assert pretty(s).splitlines()[-1] == "⊢ ¬7 ∣ a ∧ (-x) ^ 2 = -x ^ 2 + |x - 1| * √(x + 1) ∨ n ! = 3!"
 
 
+def test_prime_prints_with_field_notation():
+    s = "theorem t (a b : ℕ) (h₀ : Nat.Prime a) (h₁ : Nat.Prime (a + b)) : Nat.Prime b := by"
+    assert pretty(s) == "a b : ℕ\nh₀ : a.Prime\nh₁ : (a + b).Prime\n⊢ b.Prime"
+
+
 def test_unsupported_constructs_are_rejected_with_position():
     stmt = "theorem t (x : ℝ) (h : Real.log x = 1) : x > 0 := by"
     with pytest.raises(Unsupported) as e:

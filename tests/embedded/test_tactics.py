@@ -66,6 +66,13 @@ def test_ring_and_decide():
     assert not accepted("theorem t : 2004 % 12 = 1 := by", "decide")
 
 
+def test_prime_predicate_is_decided_on_literals_only():
+    assert accepted("theorem t : Nat.Prime 97 := by", "norm_num")
+    assert not accepted("theorem t : Nat.Prime 91 := by", "norm_num")
+    assert not accepted("theorem t (p : ℕ) (h : Nat.Prime p) : p ≥ 3 := by", "omega")
+    assert accepted("theorem t (p : ℕ) (h : Nat.Prime p) (h2 : p = 4) : False := by", "subst h2\n  norm_num at h")
+
+
 def test_sorry_is_never_a_proof():
     assert not accepted(LIN, "sorry")
     assert not accepted(LIN, "have h : x = 6 := by sorry\n  exact h")

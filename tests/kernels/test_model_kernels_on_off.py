@@ -3,7 +3,8 @@
 ON: the autouse conftest fixture sets TRITON_INTERPRET=1, so `kernels.dispatch` runs the Triton
 kernels; a spy on the kernel launches proves RMSNorm (plain and residual-fused), RoPE and the
 fused MoE really ran, and that no twin ran in their place. OFF: `dispatch.backend("torch")`, and
-the spy proves no Triton kernel ran. Shapes are tiny: the interpreter is slow.
+the spy proves no Triton kernel ran. The serving engine gets the same check (greedy tokens and
+logprobs), its paged MLA decode kernel included. Shapes are tiny: the interpreter is slow.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 
 from kernels import dispatch
 from kernels import fused_moe as moe_module
+from kernels import mla_decode as mla_module
 from kernels import rmsnorm as norm_module
 from kernels import rope as rope_module
 from kernels.launch import TritonKernel
@@ -42,8 +44,12 @@ CONFIGS = {
         BASE, model_type="deepseek_v3", q_lora_rank=24, n_group=2, topk_group=1,
         routed_scaling_factor=2.5, norm_topk_prob=True,
     ),
+    # V3 without q LoRA, every layer MoE, half-split rope layout, no YaRN
+    "v3_qproj_noaux_halfsplit": dict(
+        BASE, model_type="deepseek_v3", q_lora_rank=None, n_group=2, topk_group=1, first_k_dense_replace=0,
+        rope_interleave=False, rope_scaling=None, routed_scaling_factor=2.5, norm_topk_prob=False,
+    ),
 }
-TRITON_KERNELS = {"_rmsnorm_kernel", "_rope_kernel", "_moe_gate_up_kernel", "_moe_down_kernel"}
 
 
 def tiny_model(name: str, seed: int) -> DeepseekForCausalLM:
@@ -67,6 +73,7 @@ class LaunchSpy:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.launches: Counter[str] = Counter()
         self.twin_calls: Counter[str] = Counter()
+        self.fused_norms = 0  # Triton RMSNorm calls with the residual add fused in
         original_getitem = TritonKernel.__getitem__
         spy = self
 
@@ -79,8 +86,16 @@ class LaunchSpy:
             (norm_module, "rmsnorm_reference"),
             (rope_module, "apply_rope_reference"),
             (moe_module, "fused_moe_reference"),
+            (mla_module, "mla_decode_reference"),
         ):
             monkeypatch.setattr(module, twin, self._counted(twin, getattr(module, twin)))
+        triton_rmsnorm = norm_module.rmsnorm
+
+        def counting_rmsnorm(x: Any, weight: Any, eps: float, residual: Any = None, **kwargs: Any) -> Any:
+            spy.fused_norms += residual is not None
+            return triton_rmsnorm(x, weight, eps, residual, **kwargs)
+
+        monkeypatch.setattr(norm_module, "rmsnorm", counting_rmsnorm)
 
     def _counted(self, name: str, fn: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -88,10 +103,6 @@ class LaunchSpy:
             return fn(*args, **kwargs)
 
         return wrapper
-
-    def reset(self) -> None:
-        self.launches.clear()
-        self.twin_calls.clear()
 
 
 @pytest.fixture
@@ -123,9 +134,13 @@ def test_model_logits_match_with_kernels_on_and_off(name: str, spy: LaunchSpy) -
 
         on = model(tokens, positions)
     layers = CONFIGS[name]["num_hidden_layers"]
-    norms_per_layer = 3 if CONFIGS[name]["q_lora_rank"] else 2  # kv_a, (q_a), and the block norms
-    expected_norms = layers * (norms_per_layer + 2) + 1
+    # per layer: input and post-attention norms, kv_a_layernorm, q_a_layernorm with q LoRA; + final norm
+    norms_per_layer = 3 + (1 if CONFIGS[name]["q_lora_rank"] else 0)
+    expected_norms = layers * norms_per_layer + 1
     assert spy.launches["_rmsnorm_kernel"] == expected_norms, dict(spy.launches)
+    # Every norm of the residual stream but the first takes the add fused: 2 per layer, minus the
+    # first layer's input norm, plus the final norm.
+    assert spy.fused_norms == 2 * layers
     assert spy.launches["_rope_kernel"] == 2 * layers, dict(spy.launches)  # q_pe and k_pe
     moe_layers = layers - CONFIGS[name]["first_k_dense_replace"]
     assert spy.launches["_moe_gate_up_kernel"] == spy.launches["_moe_down_kernel"] == moe_layers
@@ -145,3 +160,33 @@ def test_training_and_float64_stay_on_the_torch_path(spy: LaunchSpy) -> None:
         out64 = model64(tokens)
     assert out64.dtype == torch.float64
     assert not spy.launches, f"Triton ran for autograd or float64: {dict(spy.launches)}"
+
+
+def test_engine_generation_matches_with_kernels_on_and_off(spy: LaunchSpy) -> None:
+    """Greedy generation: same tokens, logprobs within 1e-4; ON runs the paged MLA decode kernel too."""
+    from model.serving import Engine, EngineConfig, SamplingParams
+
+    model = tiny_model("v3_qlora_noaux_yarn", seed=3)
+    # Prompt lengths not multiples of the block size; generation crosses a block boundary.
+    prompts = [[3, 4, 5, 6, 7], [9, 10, 11, 12, 13, 14, 15, 16, 17]]
+    params = SamplingParams(temperature=0, max_tokens=3, ignore_eos=True, logprobs=0)
+    engine_config = EngineConfig(block_size=4, num_blocks=16)
+
+    with dispatch.backend("torch"):
+        off = Engine(model, config=engine_config).generate(prompts, params)
+    assert not spy.launches, f"kernels off, yet Triton ran: {dict(spy.launches)}"
+
+    engine = Engine(model, config=engine_config)
+    assert "Triton" in engine.mla_decode_source
+    on = engine.generate(prompts, params)
+    for kernel in ("_mla_split_kernel", "_mla_merge_kernel", "_rmsnorm_kernel", "_rope_kernel", "_moe_gate_up_kernel"):
+        assert spy.launches[kernel] > 0, f"{kernel} never ran with kernels on: {dict(spy.launches)}"
+    assert not spy.twin_calls, f"kernels on, yet a torch twin ran: {dict(spy.twin_calls)}"
+
+    for index, (with_kernels, without) in enumerate(zip(on, off)):
+        got, expected = with_kernels.outputs[0], without.outputs[0]
+        assert len(expected.token_ids) == 3
+        assert got.token_ids == expected.token_ids, f"prompt {index}: tokens differ with kernels on"
+        assert got.logprobs is not None and expected.logprobs is not None
+        gap = max(abs(a - b) for a, b in zip(got.logprobs, expected.logprobs))
+        assert gap <= 1e-4, f"prompt {index}: logprobs differ by {gap:.3g} with kernels on"

@@ -1,6 +1,5 @@
 """Both searches with the hammer policy on the embedded kernel (through the REPL client):
 simple theorems are proved and re-verified, false variants of them are not."""
-from pathlib import Path
 
 import pytest
 
@@ -24,6 +23,9 @@ CASES = [
      "theorem conj (x y : ℝ) (h₀ : x = 2 * y) (h₁ : y = 3) : x = 7 ∧ y = 3 := by"),
     ("forall_sq", "theorem forall_sq : ∀ x : ℝ, x ^ 2 ≥ 0 := by",
      "theorem forall_sq : ∀ x : ℝ, x ^ 2 > 0 := by"),
+    # needs two goals in turn: constructor, then one tactic per goal (first goal first)
+    ("two_goals", "theorem two_goals (x : ℝ) (h₀ : 2 * x = 6) : x = 3 ∧ x ^ 2 = 9 := by",
+     "theorem two_goals (x : ℝ) (h₀ : 2 * x = 6) : x = 3 ∧ x ^ 2 = 8 := by"),
 ]
 ALGORITHMS = ["best-first", "rmaxts"]
 BUDGET = SearchBudget(max_expansions=48, time_limit_s=60.0, max_env_calls=64, tactic_timeout_s=10.0)
@@ -47,6 +49,9 @@ def test_hammer_proves_the_simple_theorems(env, algorithm):
         assert r.env_calls <= BUDGET.max_env_calls and r.expansions <= BUDGET.max_expansions
         # the reported proof checks again from scratch
         assert env.verify(Theorem(r.name, HEADER, dict((n, t) for n, t, _ in CASES)[r.name]), r.proof).ok
+    two = proved["two_goals"]
+    assert two.proof.startswith("  constructor\n") and len(two.proof.splitlines()) == 3
+    assert any(d["num_goals"] == 2 for _, d in two.tree.graph.nodes(data=True))
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)

@@ -9,7 +9,7 @@ from search.batcher import PolicyBatcher
 from search.candidates import Candidate, PolicyRequest
 from search.rmaxts import GAMMA, UcbStats, ucb_score
 from search.tree import NodeStatus
-from search_fakes import DONE, THEOREM, FakeEnv, FakeWorld, TablePolicy, chain_world, endless_world
+from search_fakes import DONE, HANG, THEOREM, FakeEnv, FakeWorld, TablePolicy, chain_world, endless_world
 
 
 def test_discounted_update_and_ucb_follow_the_formula():
@@ -74,6 +74,10 @@ def test_intrinsic_reward_spreads_rollouts_over_new_nodes():
     tree = result.tree
     assert tree.graph.out_degree(tree.root) >= 3
     assert max(d["depth"] for _, d in tree.graph.nodes(data=True)) >= 3
+    root = tree.graph.nodes[tree.root]  # the discounted statistics are left on the tree
+    assert 0 < root["rmaxts_stay_reward"] <= root["rmaxts_stay_visits"]
+    from search.tree import ProofTree
+    assert ProofTree.from_json(tree.to_json()).graph.nodes[tree.root]["rmaxts_stay_visits"] == root["rmaxts_stay_visits"]
 
 
 def test_concurrent_rollouts_reach_the_policy_as_batches():
@@ -130,3 +134,15 @@ def test_a_continuation_is_truncated_at_its_first_failing_tactic_and_the_prefix_
                    budget=SearchBudget(max_expansions=1, time_limit_s=None))
     assert [t for _, t in env.calls] == ["step", "step", "oops"]
     assert {"⊢ s1", "⊢ s2"} <= set(result.tree.graph.nodes) and "⊢ s3" not in result.tree.graph
+
+
+def test_concurrent_rollouts_wait_for_running_tactics_instead_of_spinning():
+    # Two slow failing tactics; four rollout workers. Once both are taken, the others must wait
+    # for them (not burn rollouts asking again), then the root is FAILED.
+    world = FakeWorld(root="⊢ r", moves={("⊢ r", "slow1"): HANG, ("⊢ r", "slow2"): HANG})
+    policy = TablePolicy({}, default=[("slow1", -0.1), ("slow2", -0.2)])
+    result = prove(THEOREM, FakeEnv(world), policy, algorithm="rmaxts", concurrency=4,
+                   budget=SearchBudget(max_expansions=50, time_limit_s=None))
+    assert result.status == "failed" and result.stop_reason == "exhausted"
+    assert result.env_calls == 2 and result.expansions <= 2 + 4
+    assert result.tree.root_status is NodeStatus.FAILED and result.tree.check_consistency() == []

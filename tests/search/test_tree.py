@@ -62,6 +62,15 @@ def test_failed_needs_full_expansion_and_all_children_failed_and_proved_goes_up(
     assert [tree.status(n) for n in ("⊢ d", "⊢ c", "⊢ a")] == [NodeStatus.PROVED] * 3
     assert tree.check_consistency() == []
     assert tree.proof_tactics() == ["y", "z", "done"]
+    assert tree.proof_text() == "  y\n  z\n  done"
+
+
+def test_render_proof_indents_multi_line_tactics_as_a_block():
+    from search.tree import render_proof
+    assert render_proof(["intro x", "have h : 0 ≤ x ^ 2 := by\n  positivity", "linarith"]) == \
+        "  intro x\n  have h : 0 ≤ x ^ 2 := by\n    positivity\n  linarith"
+    with pytest.raises(ValueError, match="empty"):
+        render_proof([])
 
 
 def test_all_children_failed_makes_the_root_failed():

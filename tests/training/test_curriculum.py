@@ -12,7 +12,7 @@ import pytest
 from lean_env.embedded.statement import elaborate_theorem
 from model import curriculum
 from model.curriculum import (
-    FAMILIES, MINIF2F_HEADER, CurriculumError, generate, holds, read_jsonl, write_jsonl,
+    FAMILIES, MINIF2F_HEADER, CurriculumError, generate, holds, read_jsonl, split_of, write_jsonl,
 )
 from prover.evaluate import load_problems
 
@@ -37,10 +37,15 @@ def test_same_seed_same_items_other_seed_other_items(train_items):
         i.formal_statement.split(" ", 2)[2] for i in train_items}
 
 
-def test_heldout_is_disjoint_from_train(train_items, heldout_items):
-    bodies = {i.formal_statement.split(" ", 2)[2] for i in train_items}
+def test_heldout_is_disjoint_from_train_across_seeds_and_sizes(train_items, heldout_items):
+    def body(item):
+        return item.formal_statement.split(" ", 2)[2]
+
+    train_bodies = {body(i) for i in train_items} | {body(i) for i in generate(seed=1, split="train", per_family=20)}
     assert heldout_items, "the held-out split is empty"
-    assert all(i.formal_statement.split(" ", 2)[2] not in bodies for i in heldout_items)
+    assert all(body(i) not in train_bodies for i in heldout_items)
+    assert all(split_of(i.formal_statement) == "heldout" for i in heldout_items)
+    assert all(split_of(i.formal_statement) == "train" for i in train_items)
     assert all(i.name.startswith("curriculum_heldout_") and i.split == "heldout" for i in heldout_items)
     assert not {i.name for i in train_items} & {i.name for i in heldout_items}
 

@@ -13,8 +13,8 @@ from model.loader import load_model
 from model.tokenizer import load_tokenizer
 from model.train import (
     IGNORE_INDEX, ExpertLoadMeter, SupervisedExample, build_model, collate, completion_loss,
-    completion_text, curriculum_examples, encode_example, imbalance, read_examples, save_checkpoint,
-    train_on_examples, update_correction_bias, write_examples,
+    completion_text, curriculum_examples, encode_example, imbalance, plot_training, read_examples,
+    save_checkpoint, train_on_examples, update_correction_bias, write_examples,
 )
 from search.prompt import first_tactic
 
@@ -147,6 +147,9 @@ def test_training_run_is_reproducible_and_reports_expert_load(tiny_config, tmp_p
     assert len(first.load_imbalance[1]) == 3
     log = json.loads((tmp_path / "a" / "training_log.json").read_text())
     assert log["result"]["losses"] == first.losses
+    pictures = plot_training(tmp_path / "a" / "training_log.json", tmp_path / "docs")
+    assert [p.name for p in pictures] == ["training_loss.png", "expert_load.png"]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in pictures)
     a, b = load_model(tmp_path / "a"), load_model(tmp_path / "b")
     for (name, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(pa, pb), name
@@ -163,3 +166,15 @@ def test_replay_gives_every_step_of_a_multi_step_proof(embedded_env):
     assert "a * " in second.state.split("⊢")[0]      # h₁, h₂ were rewritten with the law h₀
     wrong = replace(items[0], tactics=["linarith"])  # a proof the kernel does not accept: no steps
     assert curriculum_examples([wrong], embedded_env) == ([], [wrong.name])
+
+
+def test_command_line_flags_fill_the_train_config(tmp_path):
+    from model.train import _parse_args
+
+    config, plots = _parse_args(["--out-dir", str(tmp_path), "--steps", "5", "--q-lora-rank", "64",
+                                 "--extra-examples", "a.jsonl", "b.jsonl", "--save-dtype", "bfloat16",
+                                 "--plots", str(tmp_path / "docs")])
+    assert config.out_dir == tmp_path and config.steps == 5 and config.q_lora_rank == 64
+    assert [p.name for p in config.extra_examples] == ["a.jsonl", "b.jsonl"]
+    assert config.save_dtype == "bfloat16" and plots == tmp_path / "docs"
+    assert _parse_args([])[0].learning_rate == 3e-3

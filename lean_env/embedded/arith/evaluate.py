@@ -9,7 +9,7 @@ import math
 from fractions import Fraction
 from typing import Callable, Mapping
 
-from ..terms import App, BigOp, Conn, Num, Op, Quant, Rel, Term, Var
+from ..terms import App, BigOp, Conn, Num, Op, Pred, Quant, Rel, Term, Var
 from .poly import exact_sqrt, int_divmod
 
 MAX_BITS = 400000  # refuse to build numbers larger than 2^400000: not a decision, just a cap
@@ -131,9 +131,25 @@ def holds(p: Term, env: Env | None = None, funcs: Mapping[str, Callable] | None 
             return (not holds(p.args[0], env, funcs, domain)) or holds(p.args[1], env, funcs, domain)
         if p.op == "↔":
             return holds(p.args[0], env, funcs, domain) == holds(p.args[1], env, funcs, domain)
+    if isinstance(p, Pred):
+        n = evaluate(p.args[0], env, funcs)
+        if n > 10 ** 12:
+            raise NotEvaluable("number too large for a primality check")
+        return is_prime(int(n))
     if isinstance(p, Quant):
         if domain is None or p.vty not in domain:
             raise NotEvaluable("quantifier over an infinite type")
         results = (holds(p.body, {**env, p.var: Fraction(v)}, funcs, domain) for v in domain[p.vty])
         return all(results) if p.kind == "∀" else any(results)
     raise NotEvaluable(f"cannot evaluate {type(p).__name__}")
+
+
+def is_prime(n: int) -> bool:
+    if n < 2:
+        return False
+    i = 2
+    while i * i <= n:
+        if n % i == 0:
+            return False
+        i += 1
+    return True

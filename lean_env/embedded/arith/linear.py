@@ -74,9 +74,11 @@ class LinearProblem:
     their exact definitions (x = k*q + r, 0 ≤ r < |k|; x / 0 = 0, x % 0 = x).
     """
 
-    def __init__(self, integer: bool = False, exact_int_ops: bool = False):
+    def __init__(self, integer: bool = False, exact_int_ops: bool = False, even_powers_nonneg: bool = False):
         self.integer = integer
         self.exact_int_ops = exact_int_ops
+        # linarith knows nothing about x^2 (an atom); nlinarith's squares make even powers ≥ 0
+        self.even_powers_nonneg = even_powers_nonneg
         self.vars: dict[tuple, z3.ArithRef] = {}
         self.side: list[z3.BoolRef] = []
 
@@ -87,7 +89,7 @@ class LinearProblem:
             name = f"m{len(self.vars)}"
             v = z3.Int(name) if self.integer else z3.Real(name)
             self.vars[key] = v
-            if all(atom_is_nonneg(a) for a, _ in m) or all(e % 2 == 0 for _, e in m):
+            if all(atom_is_nonneg(a) for a, _ in m) or (self.even_powers_nonneg and all(e % 2 == 0 for _, e in m)):
                 self.side.append(v >= 0)
             if len(m) == 1 and m[0][1] == 1:
                 self.define_atom(m[0][0], v)
@@ -147,9 +149,9 @@ class LinearProblem:
 
 
 def infeasible(comparisons: list[Comparison], integer: bool = False, timeout_ms: int = TIMEOUT_MS,
-               exact_int_ops: bool = False) -> bool:
+               exact_int_ops: bool = False, even_powers_nonneg: bool = False) -> bool:
     """True iff z3 proves the comparisons jointly unsatisfiable (unknown counts as no)."""
-    prob = LinearProblem(integer, exact_int_ops)
+    prob = LinearProblem(integer, exact_int_ops, even_powers_nonneg)
     cs = [prob.constraint(c) for c in comparisons]
     s = z3.Solver()
     s.set("timeout", timeout_ms)

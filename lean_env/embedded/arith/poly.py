@@ -97,11 +97,17 @@ def mono_mul(a: Monomial, b: Monomial) -> Monomial:
 
 
 class Normalizer:
-    """Turns terms into `Poly`s; `field` allows division by nonzero numerals and inverse atoms."""
+    """Turns terms into `Poly`s; `field` allows division by nonzero numerals and inverse atoms.
 
-    def __init__(self, ty: str):
+    Like Mathlib's `ring`, numerals are computed through + - * ^ and casts only; closed ℕ/ℤ
+    `/` `%`, gcd, lcm, `!`, `√`, `|·|` and finite sums stay atoms unless `eval_closed` (which
+    norm_num-like callers use) asks for their exact values.
+    """
+
+    def __init__(self, ty: str, eval_closed: bool = False):
         self.ty = ty
         self.field = ty in ("ℚ", "ℝ")
+        self.eval_closed = eval_closed
 
     def norm(self, t: Term) -> Poly:
         ty = t.ty
@@ -131,7 +137,7 @@ class Normalizer:
                 return self.norm(a[0]) * self.inverse(self.norm(a[1]), ty)
             if t.op in ("/", "%") and ty in ("ℕ", "ℤ"):
                 x, y = self.norm(a[0]), self.norm(a[1])
-                if x.is_const() and y.is_const():
+                if x.is_const() and y.is_const() and self.eval_closed:
                     return Poly.const(int_divmod(t.op, x.const_value(), y.const_value()))
                 return Poly.atom(Op(t.op, (to_term(x, ty), to_term(y, ty)), ty))
             if t.op == "cast":
@@ -139,31 +145,32 @@ class Normalizer:
                 return self.norm_cast(inner, ty)
             if t.op == "abs":
                 x = self.norm(a[0])
-                if x.is_const():
+                if x.is_const() and self.eval_closed:
                     return Poly.const(abs(x.const_value()))
                 return Poly.atom(Op("abs", (to_term(x, ty),), ty))
             if t.op == "fact":
                 x = Normalizer("ℕ").norm(a[0])
-                if x.is_const() and x.const_value() <= 200:
+                if x.is_const() and x.const_value() <= 200 and self.eval_closed:
                     import math
                     return Poly.const(math.factorial(int(x.const_value())))
             if t.op == "sqrt":
                 x = Normalizer("ℝ").norm(a[0])
-                if x.is_const():
+                if x.is_const() and self.eval_closed:
                     r = exact_sqrt(x.const_value())
                     if r is not None:
                         return Poly.const(r)
                 return Poly.atom(Op("sqrt", (to_term(x, "ℝ"),), "ℝ"))
             if t.op in ("gcd", "lcm"):
                 x, y = Normalizer(a[0].ty).norm(a[0]), Normalizer(a[1].ty).norm(a[1])
-                if x.is_const() and y.is_const():
+                if x.is_const() and y.is_const() and self.eval_closed:
                     import math
                     xv, yv = int(x.const_value()), int(y.const_value())
                     return Poly.const(math.gcd(xv, yv) if t.op == "gcd" else math.lcm(xv, yv))
         if isinstance(t, App):
-            args = tuple(to_term(Normalizer(x.ty).norm(x), x.ty) if x.ty in NUMERIC else x for x in t.args)
+            args = tuple(to_term(Normalizer(x.ty, self.eval_closed).norm(x), x.ty) if x.ty in NUMERIC else x
+                         for x in t.args)
             return Poly.atom(App(t.fn, args, t.ty))
-        if isinstance(t, BigOp):
+        if isinstance(t, BigOp) and self.eval_closed:
             expanded = expand_bigop(t)
             if expanded is not None:
                 return self.norm(expanded)
@@ -188,7 +195,7 @@ class Normalizer:
                 return self.norm_cast(a[0], target) - self.norm_cast(a[1], target)
             if inner.op == "cast":
                 return self.norm_cast(a[0], target)
-        p = Normalizer(src).norm(inner)
+        p = Normalizer(src, self.eval_closed).norm(inner)
         if p.is_const() and (src != "ℕ" or p.const_value() >= 0):
             return Poly.const(p.const_value())
         return Poly.atom(Op("cast", (to_term(p, src),), target))

@@ -59,7 +59,7 @@ def refute_goal(g: Goal, hyps: list[Comparison], nonlinear: bool, hint_terms: li
         comps = hyps + extra
         if nonlinear:
             comps = comps + square_facts(g, hint_terms) + products(comps)
-        if not infeasible(comps):
+        if not infeasible(comps, even_powers_nonneg=nonlinear):
             return False
     return True
 

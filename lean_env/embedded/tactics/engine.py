@@ -129,8 +129,8 @@ def run_item(ctx: TacticContext, span: Span, goals: Goals) -> Goals:
     if fn is None:
         if head in ("sorry", "admit"):
             return run_sorry(ctx, span, goals)
-        raise ctx.fail(f"unknown tactic '{head}'" if head.isidentifier() or head[0].isalpha() else "unknown tactic",
-                       span.start, span.end)
+        known_shape = bool(head) and (head.isidentifier() or head[0].isalpha())
+        raise ctx.fail(f"unknown tactic '{head}'" if known_shape else "unknown tactic", span.start, span.end)
     if not goals:
         raise ctx.fail("no goals to be proved", span.start, span.end)
     try:

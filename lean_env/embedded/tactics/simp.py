@@ -17,7 +17,7 @@ from ..lemmas import lemma_instances
 from ..parser import parse_term
 from ..pretty import pp
 from ..proofterm import Telescope, telescope_of_lemma
-from ..terms import (FALSE, NUMERIC, TRUE, App, BigOp, Conn, Num, Op, Quant, Rel, Term, Var,
+from ..terms import (FALSE, NUMERIC, TRUE, App, BigOp, Conn, Num, Op, Pred, Quant, Rel, Term, Var,
                      free_vars, num, rebuild)
 from ..unify import canon, instantiate, match
 from .engine import Goals, TacticContext, tactic
@@ -269,7 +269,7 @@ def arith_step(t: Term, full: bool) -> Term | None:
             return TRUE if t.op in ("=", "≤", "≥", "∣") else FALSE
         if full and t.lhs.ty in NUMERIC and t.op in ("=", "<", "≤"):
             # norm_num: a relation whose sides differ by a constant is decided exactly
-            norm = Normalizer(t.lhs.ty)
+            norm = Normalizer(t.lhs.ty, eval_closed=True)
             diff = norm.norm(t.lhs) - norm.norm(t.rhs)
             if diff.is_const() and t.lhs.ty != "ℕ":
                 c = diff.const_value()
@@ -323,6 +323,11 @@ def arith_step(t: Term, full: bool) -> Term | None:
     if isinstance(t, Quant):
         if t.body in (TRUE, FALSE) and t.kind == "∀" and t.body == TRUE:
             return TRUE
+    if isinstance(t, Pred) and full and all(_closed(a) for a in t.args):
+        try:  # norm_num's Nat.Prime extension: decided exactly on literals
+            return TRUE if holds(t) else FALSE
+        except NotEvaluable:
+            return None
     return None
 
 
