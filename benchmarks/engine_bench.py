@@ -17,6 +17,7 @@ Run: python -m benchmarks.engine_bench [--quick]   (make bench runs it through b
 from __future__ import annotations
 
 import argparse
+import sys
 import statistics
 import tempfile
 import time
@@ -92,7 +93,14 @@ def bench_engine(model, prompts: list[list[int]], w: Workload) -> dict:
     engine = Engine(model, config=EngineConfig(max_num_seqs=512, max_num_batched_tokens=2048, cache_memory_bytes=1 << 30))
     params = SamplingParams(n=w.n, temperature=1.0, top_p=0.95, max_tokens=w.new_tokens, seed=0, ignore_eos=True)
     start = time.perf_counter()
-    outs = engine.generate(prompts, params)
+    for prompt in prompts:
+        engine.add_request(prompt, params)
+    outs = []
+    while engine.has_unfinished_requests():
+        step_start = time.perf_counter()
+        outs.extend(engine.step())
+        _log(f"engine step {engine.stats.num_steps}: {engine.stats.batch_sizes[-1]} seqs, "
+             f"{engine.stats.batch_tokens[-1]} tokens, {time.perf_counter() - step_start:.2f}s")
     elapsed = time.perf_counter() - start
     generated = sum(len(s.token_ids) for o in outs for s in o.outputs)
     prompt_tokens = sum(len(p) for p in prompts)
@@ -109,12 +117,19 @@ def bench_engine(model, prompts: list[list[int]], w: Workload) -> dict:
     )
 
 
+def _log(message: str) -> None:
+    print(f"[engine_bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 @torch.inference_mode()
 def bench_transformers(hf, prompts: list[list[int]], w: Workload) -> dict:
+    """One generate call per prompt. The calls are independent and identical in shape, so the
+    rate over a subset of the prompts is the rate over all of them."""
     torch.manual_seed(0)
     start = time.perf_counter()
     generated = 0
-    for prompt in prompts:
+    for i, prompt in enumerate(prompts):
+        _log(f"transformers generate {i + 1}/{len(prompts)}")
         out = hf.generate(
             torch.tensor([prompt]),
             attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
@@ -173,7 +188,7 @@ def same_weights_check(hf, model) -> float:
         return float((hf(ids).logits - model(ids)).abs().max())
 
 
-def main(quick: bool = False, threads: int | None = None, groups: int | None = None) -> str:
+def main(quick: bool = False, threads: int | None = None, groups: int | None = None, hf_prompts: int | None = 4) -> str:
     """Run everything; returns the markdown section (also printed)."""
     threads = threads or torch.get_num_threads()
     w = Workload() if not quick else Workload(num_groups=2, prompts_per_group=2, shared_len=40, tail_len=20, n=4, new_tokens=8, decode_context=256)
@@ -183,9 +198,16 @@ def main(quick: bool = False, threads: int | None = None, groups: int | None = N
     params = sum(p.numel() for p in model.parameters())
     diff = same_weights_check(hf, model)
     prompts = make_prompts(w, BENCH_MODEL["vocab_size"])
+    _log("engine workload")
     engine = bench_engine(model, prompts, w)
-    reference = bench_transformers(hf, prompts, w)
+    _log(f"engine: {engine}")
+    # one prompt from each group first, so a subset still covers every group
+    order = [g * w.prompts_per_group + k for k in range(w.prompts_per_group) for g in range(w.num_groups)]
+    hf_subset = [prompts[i] for i in order[: hf_prompts or len(prompts)]]
+    reference = bench_transformers(hf, hf_subset, w)
+    _log(f"transformers: {reference}")
     decode = bench_decode_step(hf, model, w)
+    _log(f"decode step: {decode}")
     ratio = engine["tokens_per_s"] / reference["tokens_per_s"]
     decode_ratio = decode["hf_ms"] / decode["engine_ms"]
     lines = [
@@ -197,7 +219,9 @@ def main(quick: bool = False, threads: int | None = None, groups: int | None = N
         "",
         f"Workload: {w.num_groups * w.prompts_per_group} prompts of {w.shared_len + w.tail_len} tokens, {w.shared_len} shared in "
         f"groups of {w.prompts_per_group}; n={w.n} samples each (temperature 1, top_p 0.95); {w.new_tokens} new tokens. "
-        f"transformers: one `generate` per prompt with num_return_sequences={w.n}.",
+        f"transformers: one `generate` per prompt with num_return_sequences={w.n}"
+        + (f", timed on {len(hf_subset)} of the {len(prompts)} prompts (one per group; the calls are independent and "
+           "the same shape, so its tokens/s over them is its rate for the whole workload)." if len(hf_subset) < len(prompts) else "."),
         "",
         "| measure | engine | transformers | ratio (target) |",
         "|---|---|---|---|",
@@ -220,5 +244,6 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="a tiny workload to check the bench runs")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--groups", type=int, default=None, help="number of prefix groups (default 4)")
+    parser.add_argument("--hf-prompts", type=int, default=4, help="prompts timed with transformers (0 = all)")
     args = parser.parse_args()
-    main(quick=args.quick, threads=args.threads, groups=args.groups)
+    main(quick=args.quick, threads=args.threads, groups=args.groups, hf_prompts=args.hf_prompts)

@@ -10,7 +10,7 @@ to prove a polynomial identity. A check that fails raises `CurriculumError` (a g
 
 Determinism: `generate(seed, split, per_family)` depends only on its arguments. Splits are
 disjoint by construction: a statement (its text after `theorem NAME`) belongs to the held-out
-split exactly when a fixed hash of that text falls in HELDOUT_FRACTION of the hash range, so no
+split exactly when a fixed hash of that text falls in HELDOUT_BUCKETS (one fifth of them), so no
 train item of ANY seed or size can equal a held-out item of any seed. The held-out split also
 has its own random stream and name prefix (`curriculum_heldout_…`).
 
@@ -27,7 +27,6 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import lru_cache
 from itertools import product
-from math import gcd
 from pathlib import Path
 from typing import Callable, Iterable
 

@@ -11,9 +11,10 @@ kernels) can replace them without touching the modules.
 Kernels: RMSNorm (with the residual add fused), RoPE and the routed experts go through
 `kernels.dispatch` when it would run Triton (CUDA tensors, `TRITON_INTERPRET=1`, or
 `dispatch.backend("triton")`) and the dtypes suit the kernels (float16/bfloat16/float32, one dtype
-per op). Everywhere else, and always while autograd records (training), the plain functions of this
-file run; they are the torch path the kernels reproduce. float64 always stays on the plain
-functions (the kernels would compute it in float32), so float64 checks stay exact.
+per op; bfloat16 only on CUDA, see `_kernels_take`). Everywhere else, and always while autograd
+records (training), the plain functions of this file run; they are the torch path the kernels
+reproduce. float64 always stays on the plain functions (the kernels would compute it in float32),
+so float64 checks stay exact. `dispatch.backend("torch")` turns the kernels off.
 
 Attention modes (one flag, same numbers):
   * `naive`  - decompress per-head keys/values from the latent with kv_b_proj's halves.
@@ -67,6 +68,10 @@ def _kernels_take(x: Tensor, *same_dtype: Tensor, others: tuple[Tensor, ...] = (
     `x` and `same_dtype` must share one of KERNEL_DTYPES; `others` (indices, float32 tables)
     only take part in dispatch's choice (device, autograd)."""
     if x.dtype not in KERNEL_DTYPES or any(t.dtype != x.dtype for t in same_dtype):
+        return False
+    # Triton 3.9's CPU interpreter multiplies bfloat16 `tl.dot` operands as raw bits (results off
+    # by ~1e10), so bfloat16 reaches the kernels only where they are compiled (CUDA).
+    if x.dtype == torch.bfloat16 and not x.is_cuda:
         return False
     return dispatch.use_triton(x, *same_dtype, *others)
 

@@ -37,8 +37,9 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import Tensor
 
+from model.bpe import PAD_TOKEN
 from model.config import ModelConfig
-from model.deepseek import MLP, DeepseekForCausalLM, Gate, MoE, RMSNorm
+from model.deepseek import DeepseekForCausalLM, Gate, MoE, RMSNorm
 from model.tokenizer import TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, Tokenizer, load_tokenizer
 
 IGNORE_INDEX = -100
@@ -511,8 +512,8 @@ def train_on_examples(config: TrainConfig, examples: Sequence[SupervisedExample]
             encoded.append(pair)
     if not encoded:
         raise ValueError(f"no training example fits max_len={config.max_len} ({dropped} dropped); raise max_len")
-    pad_id = tokenizer.token_to_id("<|pad|>")
-    pad_id = tokenizer.eos_token_id if pad_id is None else pad_id
+    pad_id = tokenizer.token_to_id(PAD_TOKEN)
+    pad_id = tokenizer.eos_token_id if pad_id is None else pad_id  # padding is never attended nor scored
 
     model_config = config.model_config(tokenizer.vocab_size, tokenizer.bos_token_id, tokenizer.eos_token_id)
     model = build_model(model_config, config.init_std, config.seed)
@@ -636,7 +637,7 @@ def plot_training(log_path: str | Path, out_dir: str | Path) -> list[Path]:
 
 # =============================================================================== command line
 
-def _parse_args(argv: list[str] | None) -> tuple[TrainConfig, Path | None]:
+def _parse_args(argv: list[str] | None) -> tuple[TrainConfig, Path | None, bool]:
     parser = argparse.ArgumentParser(description="Train the small DeepSeek-V3-shaped prover policy.")
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -649,14 +650,26 @@ def _parse_args(argv: list[str] | None) -> tuple[TrainConfig, Path | None]:
         elif f.type in ("int", "float", "str") or isinstance(f.default, (int, float, str)):
             parser.add_argument(flag, type=type(f.default), default=f.default)
     parser.add_argument("--plots", type=Path, default=None, help="also write the loss/load PNGs here")
+    parser.add_argument("--no-replay", action="store_true",
+                        help="do not replay reference proofs in the embedded kernel (first steps only)")
     args = vars(parser.parse_args(argv))
     plots = args.pop("plots")
-    return TrainConfig(**args), plots
+    replay = not args.pop("no_replay")
+    return TrainConfig(**args), plots, replay
 
 
 def main(argv: list[str] | None = None) -> None:
-    config, plots = _parse_args(argv)
-    result = train(config)
+    config, plots, replay = _parse_args(argv)
+    env = None
+    if replay:  # every step of multi-step reference proofs needs the kernel's intermediate states
+        from lean_env import open_env
+
+        env = open_env("embedded", pool_size=1)
+    try:
+        result = train(config, env=env)
+    finally:
+        if env is not None:
+            env.close()
     print(f"saved {result.out_dir} ({result.parameters:,} parameters, {result.num_examples} examples, "
           f"final loss {result.final_loss}, {result.seconds}s)")
     if plots is not None:

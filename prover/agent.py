@@ -137,24 +137,27 @@ class AgentSolver:
     def backend(self) -> str:
         return self._open()[0].backend
 
+    def open(self) -> None:
+        """Start the environment and policy now (raises if the backend cannot start)."""
+        self._open()
+
     def _open(self) -> tuple[MeteredEnv, Any]:
         if self._env is None:
             from lean_env import open_env
             from search.policy import make_policy
 
-            self._loop = asyncio.new_event_loop()
-            raw_env = open_env(self.config.env.kind, **self.config.env.options)
-            if hasattr(raw_env, "__enter__") and not hasattr(raw_env, "start"):
-                raw_env = raw_env.__enter__()
-            self._env = MeteredEnv(raw_env, self._metrics)
-            engine = None
-            if self.config.policy.uses_model:
-                engine = self._engine
-                if engine is None and self._engine_resolver is not None:
-                    engine = self._engine_resolver()
-                if engine is None:
-                    engine = load_local_engine(self.config.policy.model_dir)
-            self._policy = make_policy(self.config.policy.name, engine=engine)
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+            if self._policy is None:  # the policy first: a model that fails to load leaves no Lean running
+                engine = None
+                if self.config.policy.uses_model:
+                    engine = self._engine
+                    if engine is None and self._engine_resolver is not None:
+                        engine = self._engine_resolver()
+                    if engine is None:
+                        engine = load_local_engine(self.config.policy.model_dir)
+                self._policy = make_policy(self.config.policy.name, engine=engine)
+            self._env = MeteredEnv(open_env(self.config.env.kind, **self.config.env.options), self._metrics)
         return self._env, self._policy
 
     def solve(self, theorem: Theorem) -> TheoremRecord:
@@ -185,6 +188,7 @@ class AgentSolver:
         if self._env is not None:
             self._env.close()
             self._env = None
+        self._policy = None
         if self._loop is not None:
             self._loop.close()
             self._loop = None

@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from prover.config import ClusterConfig, ConfigError, ProverConfig, theorem_deadline
@@ -63,7 +64,7 @@ EXPANSIONS_OPT = typer.Option(64, "--max-expansions", help="Search expansions pe
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
 
 
@@ -113,6 +114,12 @@ def prove(
         raise fail(f"--out {out_path} is the input file; choose another path (the input is never overwritten)")
 
     solver = AgentSolver(config)
+    if pending:
+        try:
+            solver.open()  # fail fast, once, when the backend cannot start at all
+        except Exception as exc:
+            solver.close()
+            raise fail(f"cannot open the {config.env.kind} backend: {exc}") from None
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, transient=True)
     try:
@@ -133,8 +140,8 @@ def prove(
 
     out.print(theorem_table(outcome.records, title=f"{file}"))
     proved = sum(record.status == "proved" for record in outcome.records)
-    out.print(f"{proved}/{len(outcome.records)} proved; {backend_note(outcome.backend)}")
-    out.print(f"wrote {out_path} and {report}")
+    out.print(f"{proved}/{len(outcome.records)} proved; {backend_note(outcome.backend)}", markup=False)
+    out.print(f"wrote {out_path} and {report}", markup=False)
     raise typer.Exit(EXIT_ALL_PROVED if outcome.all_proved else EXIT_SOME_UNPROVED)
 
 
@@ -215,8 +222,8 @@ def evaluate(
     out.print(source_table(summarize_by_source(outcome.records), title=f"{benchmark.value} {split}: by source"))
     checked = ", ".join(summary["checked_by"]) or "nothing"
     out.print(f"{outcome.proved}/{outcome.total} proved ({outcome.skipped} from an earlier run); "
-              f"{backend_note(checked)}")
-    out.print(f"results: {out_dir / RESULTS_FILE}; summary: {out_dir / SUMMARY_FILE}; plot: {out_dir / PLOT_FILE}")
+              f"{backend_note(checked)}", markup=False)
+    out.print(f"results: {out_dir / RESULTS_FILE}; summary: {out_dir / SUMMARY_FILE}; plot: {out_dir / PLOT_FILE}", markup=False)
     if outcome.interrupted:
         console.print(f"[yellow]interrupted[/]: {len(outcome.records)}/{outcome.total} finished and saved; "
                       "rerun the same command with --resume to continue")

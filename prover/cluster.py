@@ -40,6 +40,8 @@ def connect(address: str | None = None, *, num_cpus: int | None = None, include_
         return
     options: dict[str, Any] = {"namespace": namespace, "log_to_driver": True}
     if address is None:
+        # "local": always a private instance, never a `ray start` cluster that happens to run here.
+        options["address"] = "local"
         options["num_cpus"] = num_cpus
         if include_dashboard is not None:
             options["include_dashboard"] = include_dashboard

@@ -1,34 +1,44 @@
 """Human-facing reports: result tables (rich) and the proved-vs-time / vs-expansions plot."""
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 from prover.records import TheoremRecord
 
 
 def theorem_table(records: Sequence[TheoremRecord], title: str = "Theorems") -> Table:
-    """One row per theorem, with the backend that checked it (never "Lean" for the embedded kernel)."""
-    table = Table(title=title)
-    table.add_column("theorem", no_wrap=True, max_width=32, overflow="ellipsis")
+    """One row per theorem, naming the backend that checked it (never "Lean" for the embedded kernel).
+
+    When every theorem was checked by the same backend it is named once, in the caption."""
+    backends = {record.backend for record in records}
+    shared = backends.pop() if len(backends) == 1 else None
+    caption = f"checked by: {shared or '-'}" if len(records) and shared is not None else None
+    table = Table(title=title, caption=caption)
+    table.add_column("theorem", max_width=26, overflow="ellipsis", no_wrap=True)
     table.add_column("status", no_wrap=True)
-    table.add_column("time (s)", justify="right", no_wrap=True)
+    table.add_column("time s", justify="right", no_wrap=True)
     table.add_column("exp.", justify="right", no_wrap=True)
-    table.add_column("checked by", no_wrap=True)
-    table.add_column("proof / error", overflow="fold", min_width=16, max_width=60)
+    if shared is None:
+        table.add_column("checked by")
+    table.add_column("proof / error", overflow="fold", min_width=20)
     colors = {"proved": "green", "failed": "yellow", "error": "red"}
     for record in records:
-        detail = record.proof if record.status == "proved" else (record.error or "")
-        table.add_row(
-            record.name,
-            f"[{colors[record.status]}]{record.status}[/]",
-            f"{record.time_s:.2f}",
-            str(record.expansions),
-            record.backend or "-",
-            (detail or "").strip(),
-        )
+        if record.status == "proved":
+            detail = textwrap.dedent(record.proof or "").strip()
+        else:  # the first line is enough here; the JSON report has the whole message
+            detail = (record.error or "").strip().split("\n")[0]
+            detail = detail if len(detail) <= 160 else detail[:157] + "..."
+        # Text, not markup: proofs are full of [brackets] that rich would read as style tags.
+        row = [Text(record.name), Text(record.status, style=colors[record.status]), f"{record.time_s:.2f}",
+               str(record.expansions)]
+        if shared is None:
+            row.append(Text(record.backend or "-"))
+        table.add_row(*row, Text(detail))
     return table
 
 
@@ -42,7 +52,7 @@ def source_table(by_source: dict[str, dict[str, int]], title: str = "By problem 
     for source, row in by_source.items():
         for key in totals:
             totals[key] += row[key]
-        table.add_row(source, *(str(row[k]) for k in totals), _percent(row["proved"], row["attempted"]))
+        table.add_row(Text(source), *(str(row[k]) for k in totals), _percent(row["proved"], row["attempted"]))
     table.add_row("all", *(str(totals[k]) for k in totals), _percent(totals["proved"], totals["attempted"]),
                   style="bold")
     return table

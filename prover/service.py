@@ -33,6 +33,8 @@ MAX_THEOREMS_PER_JOB = 16
 MAX_TIME_LIMIT_S = 600.0
 MAX_EXPANSIONS = 1024
 MAX_OPEN_JOBS = 64
+# Refused before the body is read or parsed (each field is limited again by the model).
+MAX_BODY_BYTES = 4 * (MAX_FILE_CHARS + MAX_HEADER_CHARS + MAX_STATEMENT_CHARS) + 4_096
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
@@ -233,6 +235,20 @@ def get_manager(request: Request) -> JobManager:
     return state.manager
 
 
+async def limit_body_size(request: Request, call_next: Any) -> Any:
+    """413 for a declared body over `MAX_BODY_BYTES` (or a body sent without a length)."""
+    from fastapi.responses import JSONResponse
+
+    if request.method == "POST":
+        declared = request.headers.get("content-length")
+        if declared is None or not declared.isdigit():
+            return JSONResponse({"detail": "send a Content-Length header"}, status_code=411)
+        if int(declared) > MAX_BODY_BYTES:
+            return JSONResponse({"detail": f"request body of {declared} bytes is over the limit of "
+                                           f"{MAX_BODY_BYTES} bytes"}, status_code=413)
+    return await call_next(request)
+
+
 def build_app(factory: ManagerFactory) -> FastAPI:
     app = FastAPI(
         title="Lean prover",
@@ -242,6 +258,7 @@ def build_app(factory: ManagerFactory) -> FastAPI:
     )
     app.state.manager_factory = factory
     app.state.manager = None
+    app.middleware("http")(limit_body_size)
     @app.post("/prove", status_code=202, response_model=JobCreated)
     def prove(body: ProveRequest, jobs: JobManager = Depends(get_manager)) -> JobCreated:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace as dc_replace
 
 from .pretty import pp, pp_type
-from .terms import Term, Type, free_vars, fresh_name
+from .terms import Term, Type, Var, free_vars, fresh_name, substitute
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,49 @@ class Goal:
     def with_target(self, target: Term) -> "Goal":
         return dc_replace(self, target=target)
 
-    def add_hyp(self, name: str, value: "Type | Term", is_var: bool = False) -> "Goal":
-        """Add a local; an older local of the same name becomes inaccessible (`h✝`)."""
+    def make_room(self, name: str) -> "Goal":
+        """Rename an existing variable `name` (and its occurrences) to a fresh inaccessible name,
+        so that a new local called `name` cannot capture them (Lean shows the old one as `x✝`)."""
+        old = next((h for h in self.hyps if h.is_var and h.name == name), None)
+        if old is None:
+            return self
+        new = inaccessible(name, used_names(self))
+        var = Var(new, old.value)
         hyps = []
         for h in self.hyps:
+            if h.is_var and h.name == name:
+                h = dc_replace(h, name=new)
+            elif not h.is_var:
+                h = dc_replace(h, value=substitute(h.value, name, var))
+            hyps.append(h)
+        return dc_replace(self, hyps=tuple(hyps), target=substitute(self.target, name, var))
+
+    def rename_var(self, old: str, new: str) -> "Goal":
+        """Rename variable `old` to `new` in the context, the hypotheses and the target."""
+        g = self.make_room(new)
+        h_old = next(h for h in g.hyps if h.is_var and h.name == old)
+        var = Var(new, h_old.value)
+        hyps = []
+        for h in g.hyps:
+            if h.is_var and h.name == old:
+                h = dc_replace(h, name=new)
+            elif not h.is_var:
+                h = dc_replace(h, value=substitute(h.value, old, var))
+            hyps.append(h)
+        return dc_replace(g, hyps=tuple(hyps), target=substitute(g.target, old, var))
+
+    def add_hyp(self, name: str, value: "Type | Term", is_var: bool = False) -> "Goal":
+        """Add a local; an older local of the same name becomes inaccessible (`h✝`)."""
+        g = self.make_room(name) if is_var else self
+        hyps = []
+        taken = {x.name for x in g.hyps}
+        for h in g.hyps:
             if h.name == name:
-                h = dc_replace(h, name=inaccessible(h.name, {x.name for x in self.hyps}))
+                h = dc_replace(h, name=inaccessible(h.name, taken))
+                taken.add(h.name)
             hyps.append(h)
         hyps.append(Hyp(name, value, is_var))
-        return dc_replace(self, hyps=tuple(hyps))
+        return dc_replace(g, hyps=tuple(hyps))
 
     def replace_hyp(self, name: str, value: Term) -> "Goal":
         hyps = tuple(dc_replace(h, value=value) if h.name == name and not h.is_var else h for h in self.hyps)
@@ -67,9 +101,18 @@ class Goal:
         return pretty_goal(self)
 
 
+SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+
+
 def inaccessible(name: str, taken: set[str]) -> str:
-    base = name.rstrip("✝")
-    return base + "✝"
+    """`x✝`, then `x✝¹`, `x✝²`, ... (unique: two locals must never share a name in terms)."""
+    base = name.split("✝")[0]
+    cand = base + "✝"
+    i = 0
+    while cand in taken:
+        i += 1
+        cand = base + "✝" + "".join(SUPERSCRIPTS[int(d)] for d in str(i))
+    return cand
 
 
 def pretty_goal(g: Goal) -> str:

@@ -119,7 +119,7 @@ class TermParser:
                 self.advance()
                 lhs = Syn("inv", lhs.pos, t.end, None, (lhs,))
                 continue
-            if t.kind == "sym" and t.text == "." and self.peek().kind == "num" and lhs.kind in ("ident", "paren", "proj"):
+            if t.kind == "sym" and t.text == "." and self.peek().kind in ("num", "ident") and lhs.kind in ("ident", "paren", "proj") and self.peek().pos == t.end:
                 self.advance()
                 n = self.advance()
                 lhs = Syn("proj", lhs.pos, n.end, n.text, (lhs,))
@@ -158,6 +158,17 @@ class TermParser:
             return Syn("num", t.pos, t.end, t.text)
         if t.kind == "ident" and t.text == "by":
             return self.by_block()
+        if t.kind == "ident" and t.text == "show" and not argument:
+            self.advance()
+            ty = self.term()
+            if self.at("from"):
+                self.advance()
+                proof = self.term()
+            elif self.at("by"):
+                proof = self.by_block()
+            else:
+                raise ParseError("expected 'from' or 'by' after `show T`", self.tok.pos)
+            return Syn("ascribe", t.pos, proof.end, ty, (proof,))
         if t.kind == "ident":
             if t.text in ("fun",):
                 raise Unsupported("fun (lambda)", t.pos)

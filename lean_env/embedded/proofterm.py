@@ -12,7 +12,7 @@ from .lemmas import Lemma, lemma_instances
 from .parser import parse_term
 from .syntax import Syn
 from .terms import Conn, Quant, Rel, Term, Var, substitute, TRUE
-from .unify import canon, instantiate, match
+from .unify import canon, instantiate, match, same_prop
 
 _fresh = itertools.count()
 
@@ -108,7 +108,7 @@ class ProofTerms:
             self.run_by(stripped[2:], offset + text.find("by") + 2, expected)
             return expected
         got = self.infer(parse_term(text, offset), expected)
-        if expected is not None and canon(got) != canon(expected):
+        if expected is not None and not same_prop(got, expected):
             raise ElabError(_mismatch(got, expected), offset)
         return got
 
@@ -141,6 +141,12 @@ class ProofTerms:
         if k == "ident":
             return self.ident_telescope(s.val, s.pos)
         if k == "proj":
+            if s.val in ("mp", "mpr", "1", "2"):
+                tel = self.telescope(s.kids[0])
+                options = tel.options if isinstance(tel, _MultiTelescope) else [tel]
+                out = [p for p in (_project_iff(t, s.val) for t in options if not t.binders) if p is not None]
+                if out:
+                    return out[0] if len(out) == 1 else _MultiTelescope(out)  # type: ignore[return-value]
             inner = self.infer(s.kids[0])
             return telescope_of_prop(project(inner, s.val))
         if k == "app":
@@ -273,7 +279,7 @@ class ProofTerms:
             self.check_anon(list(s.kids), expected)
             return
         got = self.infer(s, expected)
-        if canon(got) != canon(expected):
+        if not same_prop(got, expected):
             raise ElabError(_mismatch(got, expected), s.pos)
 
     def check_anon(self, items: list[Syn], expected: Term) -> None:

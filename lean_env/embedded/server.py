@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import dataclass
 from typing import IO, Any
 
 from .checker import check_command
 from .errors import KernelError
 from .goals import Goal
-from .tactics.engine import Message, TacticContext, run_block
+from .tactics.engine import TACTIC_MODE_SECONDS, Message, TacticContext, run_block
 from .tactics.script import blank_comments, line_col
 from .terms import Term
 
@@ -84,7 +85,7 @@ class EmbeddedRepl:
             return {"message": "Could not parse as a valid JSON command:\n'tactic' must be a string"}
         snap = self.proof_states[pid]
         src = blank_comments(text)
-        ctx = TacticContext(src, lemmas=snap.lemmas)
+        ctx = TacticContext(src, lemmas=snap.lemmas, deadline=time.monotonic() + TACTIC_MODE_SECONDS)
         try:
             goals = run_block(ctx, 0, len(src), snap.goals)
         except KernelError as e:

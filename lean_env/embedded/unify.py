@@ -5,6 +5,16 @@ from __future__ import annotations
 from .terms import App, BigOp, Conn, Num, Op, Quant, Rel, Term, Var, rebuild, substitute
 
 
+import itertools
+
+_FRESH = itertools.count()
+
+
+def free_vars_of(t: Term) -> set[str]:
+    from .terms import free_vars
+    return free_vars(t)
+
+
 def canon(t: Term) -> Term:
     if isinstance(t, Rel):
         l, r = canon(t.lhs), canon(t.rhs)
@@ -61,8 +71,10 @@ def match(pattern: Term, target: Term, metas: set[str], subst: dict[str, Term]) 
             return False
         if pattern.var in metas:
             return False
-        renamed = substitute(pattern.body, pattern.var, Var(target.var, target.vty)) if pattern.var != target.var else pattern.body
-        return match(renamed, target.body, metas - {target.var}, subst)
+        # compare bodies with both bound variables renamed to one fresh name (no capture)
+        fresh = Var(f"⟪bound{next(_FRESH)}⟫", target.vty)
+        return match(substitute(pattern.body, pattern.var, fresh), substitute(target.body, target.var, fresh),
+                     metas, subst) and not any(fresh.name in free_vars_of(v) for v in subst.values())
     if isinstance(pattern, BigOp):
         return pattern == target
     return pattern == target
@@ -88,4 +100,6 @@ def instantiate(t: Term, subst: dict[str, Term]) -> Term:
 
 
 def same_prop(a: Term, b: Term) -> bool:
-    return canon(a) == canon(b)
+    """Equal up to notation (`>`, `≥`, `≠`) and renaming of bound variables."""
+    ca, cb = canon(a), canon(b)
+    return ca == cb or match(ca, cb, set(), {})

@@ -58,6 +58,9 @@ class Engine:
         self.max_model_len: int = self.config.max_model_len or mc.max_position_embeddings
         eos = mc.eos_token_id
         self.eos_token_ids: set[int] = set() if eos is None else set(eos if isinstance(eos, (list, tuple)) else [eos])
+        tokenizer_eos = getattr(tokenizer, "eos_token_id", None)
+        if isinstance(tokenizer_eos, int):
+            self.eos_token_ids.add(tokenizer_eos)
 
         bytes_per_token = latent_bytes_per_token(mc.num_hidden_layers, mc.kv_lora_rank, mc.qk_rope_head_dim, self.dtype)
         num_blocks = self.config.num_blocks or num_blocks_for_budget(

@@ -29,7 +29,9 @@ TACTICS = [
     "linarith", "nlinarith [sq_nonneg (x - y), sq_nonneg (x + y), mul_self_nonneg x]", "positivity",
     "norm_num", "norm_num [h₀, h₁] at *", "simp", "simp_all", "omega", "decide", "ring", "ring_nf",
     "field_simp", "rfl", "assumption", "simp_all\n  linarith", "interval_cases x <;> simp_all",
-    "constructor <;> linarith", "exact h₀", "rw [h₀]", "nlinarith [h₀, h₁]",
+    "constructor <;> linarith", "exact h₀", "rw [h₀]", "nlinarith [h₀, h₁]", "exact_mod_cast h₀",
+    "norm_cast at h₀ ⊢", "push_cast\n  linarith", "by_cases hx : x = 0 <;> simp_all",
+    "obtain ⟨a, b⟩ := h₀", "constructor <;> omega",
 ]
 GRID = {
     "ℕ": [Fraction(v) for v in range(0, 7)],
@@ -199,3 +201,21 @@ def test_mutated_minif2f_goals_are_not_proved():
     print(f"mutants checked: {checked}")
     assert checked >= 20  # the test must actually exercise mutants
 
+
+
+def test_shadowed_variables_are_not_captured():
+    # `intro x` over an existing `x`: the old one becomes `x✝` everywhere, h keeps meaning x✝ = 1
+    s = "theorem t (x : ℝ) (h : x = 1) : ∀ x : ℝ, x = 1 := by"
+    for proof in ("intro x\n  exact h", "intro x\n  linarith", "intro x\n  simp_all", "intro y\n  rename_i z\n  linarith",
+                  "intro x\n  rename_i y\n  exact h"):
+        assert not helpers.accepted(s, proof), proof
+    s2 = "theorem t (x : ℝ) (h : x = 1) (h2 : ∃ x : ℝ, x = 2) : x = 2 := by"
+    assert not helpers.accepted(s2, "obtain ⟨x, hx⟩ := h2\n  linarith")
+    assert helpers.accepted(s2.replace(": x = 2 := by", ": ∃ y : ℝ, y = 2 := by"), "obtain ⟨x, hx⟩ := h2\n  exact ⟨x, hx⟩")
+
+
+def test_bound_variables_are_compared_without_capture():
+    s = "theorem t (f : ℝ → ℝ) (c : ℝ) (h : ∀ y, f y = c) : ∀ c, f c = c := by"
+    for proof in ("exact h", "assumption", "intro d\n  exact h d", "simpa using h"):
+        assert not helpers.accepted(s, proof), proof
+    assert helpers.accepted("theorem t (f : ℝ → ℝ) (h : ∀ y, f y = 2) : ∀ x, f x = 2 := by", "exact h")

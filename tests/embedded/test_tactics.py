@@ -76,3 +76,12 @@ def test_prime_predicate_is_decided_on_literals_only():
 def test_sorry_is_never_a_proof():
     assert not accepted(LIN, "sorry")
     assert not accepted(LIN, "have h : x = 6 := by sorry\n  exact h")
+
+
+def test_cast_tactics_use_only_cast_identities():
+    assert accepted("theorem t (a b : ℕ) (h : (a : ℝ) + 1 = b) : a + 1 = b := by", "exact_mod_cast h")
+    assert accepted("theorem t (a b : ℕ) (h : (a : ℝ) < b) : a < b := by", "norm_cast at h\n  exact h")
+    assert accepted("theorem t (a b : ℤ) (h : (a : ℝ) - b = 1) : a - b = 1 := by", "exact_mod_cast h")
+    # ℕ subtraction does not commute with the cast: `↑a - ↑b = 1` is not `a - b = 1` syntactically
+    assert not accepted("theorem t (a b : ℕ) (h : (a : ℝ) - b = 1) : a - b = 1 := by", "exact_mod_cast h")
+    assert not accepted("theorem t (a : ℤ) (h : (a : ℝ) = 1 / 2) : False := by", "norm_cast at h")

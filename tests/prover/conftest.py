@@ -23,6 +23,7 @@ def ray_session():
 
     port = free_port()
     ray.init(
+        address="local",  # a private instance, even if a `ray start` cluster runs on this machine
         num_cpus=2,
         include_dashboard=False,
         namespace="prover-tests",

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ray import cloudpickle
-import pytest
 
 from lean_env.theorem import Theorem
 from prover.config import ClusterConfig

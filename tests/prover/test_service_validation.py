@@ -53,6 +53,14 @@ def test_bad_requests_are_refused_with_the_reason(client: TestClient, body: dict
     assert needle in response.text
 
 
+def test_oversized_body_is_refused_before_parsing(client: TestClient) -> None:
+    from prover.service import MAX_BODY_BYTES
+
+    response = client.post("/prove", content=b"{" + b" " * MAX_BODY_BYTES + b"}",
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "over the limit" in response.text
+
+
 def test_statement_without_by_and_file_without_open_theorem(client: TestClient) -> None:
     response = client.post("/prove", json={"statement": "theorem t : True := trivial"})
     assert response.status_code == 422 and ":= by" in response.text

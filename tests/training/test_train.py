@@ -12,7 +12,7 @@ from model.curriculum import generate
 from model.loader import load_model
 from model.tokenizer import load_tokenizer
 from model.train import (
-    IGNORE_INDEX, ExpertLoadMeter, SupervisedExample, build_model, collate, completion_loss,
+    IGNORE_INDEX, ExpertLoadMeter, build_model, collate, completion_loss,
     completion_text, curriculum_examples, encode_example, imbalance, plot_training, read_examples,
     save_checkpoint, train_on_examples, update_correction_bias, write_examples,
 )
@@ -133,6 +133,14 @@ def test_checkpoint_round_trip_gives_the_same_logits(tiny_config, tmp_path, toke
         assert torch.allclose(loaded(batch.input_ids), expected, atol=1e-4)
     assert load_tokenizer(out).vocab_size == load_tokenizer(tokenizer_dir).vocab_size
 
+    # The same directory is a Hugging Face checkpoint: transformers' reference model agrees.
+    from transformers import DeepseekV3ForCausalLM
+
+    reference = DeepseekV3ForCausalLM.from_pretrained(out, dtype=torch.float32)
+    reference.config._attn_implementation = "eager"
+    with torch.no_grad():
+        assert torch.allclose(reference.eval()(batch.input_ids).logits, expected, atol=1e-4)
+
 
 def test_training_run_is_reproducible_and_reports_expert_load(tiny_config, tmp_path, tokenizer_dir, examples):
     tok = load_tokenizer(tokenizer_dir)
@@ -171,10 +179,11 @@ def test_replay_gives_every_step_of_a_multi_step_proof(embedded_env):
 def test_command_line_flags_fill_the_train_config(tmp_path):
     from model.train import _parse_args
 
-    config, plots = _parse_args(["--out-dir", str(tmp_path), "--steps", "5", "--q-lora-rank", "64",
+    config, plots, replay = _parse_args(["--out-dir", str(tmp_path), "--steps", "5", "--q-lora-rank", "64",
                                  "--extra-examples", "a.jsonl", "b.jsonl", "--save-dtype", "bfloat16",
-                                 "--plots", str(tmp_path / "docs")])
+                                 "--plots", str(tmp_path / "docs"), "--no-replay"])
     assert config.out_dir == tmp_path and config.steps == 5 and config.q_lora_rank == 64
     assert [p.name for p in config.extra_examples] == ["a.jsonl", "b.jsonl"]
-    assert config.save_dtype == "bfloat16" and plots == tmp_path / "docs"
-    assert _parse_args([])[0].learning_rate == 3e-3
+    assert config.save_dtype == "bfloat16" and plots == tmp_path / "docs" and not replay
+    default, _, default_replay = _parse_args([])
+    assert default.learning_rate == 3e-3 and default_replay

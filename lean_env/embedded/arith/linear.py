@@ -16,7 +16,7 @@ import z3
 from ..terms import Conn, Num, Op, Rel, Term, Var, NUMERIC
 from .poly import Monomial, Normalizer, Poly
 
-TIMEOUT_MS = 3000
+TIMEOUT_MS = 2000
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ def infeasible(comparisons: list[Comparison], integer: bool = False, timeout_ms:
     return s.check() == z3.unsat
 
 
-def products(comparisons: list[Comparison], limit: int = 60) -> list[Comparison]:
+def products(comparisons: list[Comparison], limit: int = 30) -> list[Comparison]:
     """nlinarith's preprocessing: pairwise products of the comparisons (sign rules)."""
     out = []
     usable = [c for c in comparisons if c.op in ("<", "≤", "=")][:limit]

@@ -3,7 +3,7 @@
 
 def load_all() -> None:
     """Import every tactic module so that each registers its tactics with the engine."""
-    from . import arith_tactics, logic, simp, structured  # noqa: F401
+    from . import arith_tactics, casts, logic, simp, structured  # noqa: F401
 
 
 load_all()

@@ -19,7 +19,8 @@ from .script import Span, find_by, find_top_level, split_items, strip_span
 Goals = tuple[Goal, ...]
 TacticFn = Callable[["TacticContext", str, int, Goals], Goals]
 REGISTRY: dict[str, TacticFn] = {}
-DEFAULT_TACTIC_SECONDS = 20.0
+DEFAULT_TACTIC_SECONDS = 45.0  # a whole command; the REPL client's command timeout is 60 s
+TACTIC_MODE_SECONDS = 8.0  # one tactic request; the client's tactic timeout is 10 s
 
 
 def tactic(*names: str):

@@ -7,12 +7,12 @@ from dataclasses import replace
 
 from ..arith.evaluate import NotEvaluable, evaluate
 from ..errors import ElabError, TacticFailed, Unsupported
-from ..goals import Goal, pretty_goals
+from ..goals import Goal, inaccessible, pretty_goals, used_names
 from ..parser import parse_term
 from ..pretty import pp
 from ..proofterm import ProofTerms, telescope_of_prop, Telescope
 from ..terms import FALSE, NUMERIC, TRUE, Conn, Num, Op, Quant, Rel, Term, Var, free_vars, substitute
-from ..unify import canon, instantiate, match
+from ..unify import canon, instantiate, match, same_prop
 from .engine import Goals, TacticContext, run_by_block, tactic
 from .script import find_top_level, strip_span
 
@@ -45,9 +45,9 @@ def infer_term(ctx: TacticContext, goal: Goal, text: str, offset: int, expected:
 def intro_one(goal: Goal, name: str | None) -> Goal:
     t = goal.target
     if isinstance(t, Quant) and t.kind == "∀":
-        n = name or (t.var + "✝")
-        if name == "_":
-            n = t.var + "✝"
+        n = name if name and name != "_" else inaccessible(t.var, used_names(goal))
+        goal = goal.make_room(n)  # an old `n` becomes `n✝` everywhere before the new one exists
+        t = goal.target
         body = t.body
         if n != t.var:
             body = substitute(body, t.var, Var(n, t.vty))
@@ -231,7 +231,7 @@ def t_exact(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     if text == "trivial" and g.target == TRUE:
         return goals[1:]
     got, side = infer_term(ctx, g, args, off, expected=g.target)
-    if canon(got) != canon(g.target):
+    if not same_prop(got, g.target):
         raise TacticFailed(f"type mismatch\n  {text}\nhas type\n  {pp(got)} : Prop\nbut is expected to have type\n  {pp(g.target)} : Prop")
     return goals[1:]
 
@@ -274,7 +274,7 @@ def find_assumption(g: Goal) -> bool:
     target = canon(g.target)
     for _, p in g.props():
         cp = canon(p)
-        if cp == target or cp == FALSE:
+        if cp == target or cp == FALSE or same_prop(cp, target):
             return True
     return False
 
@@ -397,6 +397,8 @@ def require_hyp(g: Goal, name: str):
 def destruct(g: Goal, prop: Term, pat: str) -> list[Goal]:
     """rcases patterns: names, `_`, `-`, `⟨p, q, ...⟩` (∧ ∃ ↔), `p | q` (∨), `rfl`, `(p)`."""
     pat = pat.strip()
+    if not isinstance(prop, Term) or prop.ty != "Prop":
+        raise Unsupported("rcases patterns on a number (induction-style case analysis)")
     if pat.startswith("(") and pat.endswith(")"):
         return destruct(g, prop, pat[1:-1])
     alts = split_top(pat, "|")
@@ -435,9 +437,13 @@ def destruct_tuple(g: Goal, prop: Term, parts: list[str]) -> list[Goal]:
     if isinstance(prop, Quant) and prop.kind == "∃":
         name = parts[0].strip()
         if name in ("_", "-", ""):
-            name = prop.var + "✝"
+            name = inaccessible(prop.var, used_names(g) | free_vars(prop))
         if not re.fullmatch(r"[^\s⟨⟩|,]+", name):
             raise Unsupported("a pattern for the witness of ∃")
+        # the hypothesis being destructured may mention an old variable called `name`
+        holder = g.add_hyp("⟪destruct⟫", prop).make_room(name)
+        prop = holder.lookup("⟪destruct⟫").value
+        g = holder.remove_hyp("⟪destruct⟫")
         body = substitute(prop.body, prop.var, Var(name, prop.vty)) if name != prop.var else prop.body
         g1 = g.add_hyp(name, prop.vty, is_var=True)
         return destruct_tuple(g1, body, parts[1:])
@@ -661,11 +667,16 @@ def t_clear(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
 def t_rename_i(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     g = goals[0]
     names = args.split()
-    inacc = [i for i, h in enumerate(g.hyps) if h.name.endswith("✝")]
-    hyps = list(g.hyps)
-    for idx, n in zip(inacc[-len(names):] if names else [], names):
-        hyps[idx] = replace(hyps[idx], name=n)
-    return (replace(g, hyps=tuple(hyps)),) + goals[1:]
+    inacc = [h for h in g.hyps if "✝" in h.name]
+    targets = inacc[-len(names):] if names else []
+    for h, n in zip(targets, names):
+        if n == "_":
+            continue
+        if h.is_var:
+            g = g.rename_var(h.name, n)  # occurrences in terms follow the variable
+        else:
+            g = replace(g, hyps=tuple(replace(x, name=n) if x is h else x for x in g.hyps))
+    return (g,) + goals[1:]
 
 
 @tactic("by_cases")

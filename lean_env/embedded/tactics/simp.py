@@ -492,6 +492,9 @@ def _simp_goal(ctx: TacticContext, g: Goal, rules: list[Rule], full: bool, locs:
 
 
 def _parse_simp_args(args: str):
+    # `(config := {...})` only tunes simp's strength (e.g. `decide := true`); our simp already
+    # decides literal propositions, so the configuration is accepted and ignored
+    args = re.sub(r"\(config\s*:=\s*\{[^}]*\}\)", lambda m: " " * len(m.group(0)), args)
     rest = args
     only = False
     m = re.match(r"\s*only\b", rest)
@@ -501,9 +504,8 @@ def _parse_simp_args(args: str):
     pre = len(args) - len(rest)
     items, tail, consumed = parse_rule_list(rest)
     items = [(t, s + pre, r) for t, s, r in items]
-    # `using h` / `with` / config are outside the fragment
-    if re.search(r"\busing\b|\(config", tail):
-        raise Unsupported("simp ... using / config")
+    if re.search(r"\busing\b", tail):
+        raise Unsupported("simp ... using (use simpa)")
     return only, items, locations(tail), re.search(r"at\s+\*", tail) is not None
 
 
