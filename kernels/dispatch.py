@@ -5,7 +5,8 @@ tensors go through the Triton interpreter: slow, for tests). Anywhere else the t
 `PROVER_KERNELS=torch` (or the `backend("torch")` context) forces the twins, e.g. to
 compare a model's outputs with kernels on and off; `backend("triton")` forces Triton.
 When autograd is recording and an input requires grad, the twin runs: the Triton kernels
-have no backward pass.
+have no backward pass. bfloat16 on the CPU also runs the twin (the interpreter's bf16 `tl.dot`
+is wrong).
 
 Signatures (see each kernel module for the details):
     mla_decode(q_latent [B,H,r], q_pe [B,H,d_r], cache [NB, BS, r+d_r],
@@ -69,7 +70,13 @@ def use_triton(*tensors: torch.Tensor) -> bool:
     if choice == "triton":
         return True
     on_cuda = bool(tensors) and all(t.is_cuda for t in tensors)
-    return on_cuda or interpreter_requested()
+    if on_cuda:
+        return True
+    # triton 3.9's interpreter multiplies bfloat16 `tl.dot` operands as raw bits (wrong by
+    # ~1e10), so bf16 on the CPU stays on the twin even when the interpreter is requested.
+    if any(t.dtype == torch.bfloat16 for t in tensors):
+        return False
+    return interpreter_requested()
 
 
 def mla_decode(

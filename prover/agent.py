@@ -168,8 +168,8 @@ class AgentSolver:
                 env, policy = self._open()
             except Exception as exc:
                 return TheoremRecord.error_record(
-                    theorem.name, f"could not open the {self.config.env.kind} environment: "
-                    f"{type(exc).__name__}: {exc}")
+                    theorem.name, f"could not start the {self.config.policy.name} policy or the "
+                    f"{self.config.env.kind} environment: {type(exc).__name__}: {exc}")
             assert self._loop is not None
             try:
                 result = self._loop.run_until_complete(aprove(

@@ -121,7 +121,7 @@ class Elaborator:
                 if name in ABS_NAMES:
                     return self.infer(s.kids[1])
                 if name in GCD_NAMES:
-                    return "ℤ" if False else "ℕ"
+                    return "ℕ"
                 if name in FACT_NAMES:
                     return "ℕ"
                 fty = self.ctx.types.get(name)
@@ -288,7 +288,7 @@ class Elaborator:
         if k == "binop" and s.val in RELS:
             ty = join(self.infer(s.kids[0]), self.infer(s.kids[1]))
             if ty is None:
-                ty = self._guess_open(s) or "ℕ"
+                ty = "ℕ"  # only numerals and still-open binders: Lean's default instance
             if ty == "Prop":
                 if s.val in ("=", "≠"):
                     raise Unsupported("equality of propositions", s.pos)
@@ -315,10 +315,6 @@ class Elaborator:
         if k == "ascribe" and elab_type(s.val) == "Prop":
             return self.prop(s.kids[0])
         raise ElabError("expected a proposition", s.pos)
-
-    def _guess_open(self, s: Syn) -> Type | None:
-        """A relation whose leaves are numerals and open binders: take a type from elsewhere."""
-        return None
 
     def quant(self, s: Syn) -> Term:
         binders: tuple[Binder, ...] = s.val

@@ -85,3 +85,14 @@ def test_cast_tactics_use_only_cast_identities():
     # ℕ subtraction does not commute with the cast: `↑a - ↑b = 1` is not `a - b = 1` syntactically
     assert not accepted("theorem t (a b : ℕ) (h : (a : ℝ) - b = 1) : a - b = 1 := by", "exact_mod_cast h")
     assert not accepted("theorem t (a : ℤ) (h : (a : ℝ) = 1 / 2) : False := by", "norm_cast at h")
+
+
+def test_induction_sum_lemmas_and_tauto():
+    s = "theorem t (n : ℕ) : ∑ k ∈ Finset.range n, (2 * k + 1) = n ^ 2 := by"
+    proof = "induction n with\n  | zero => simp\n  | succ m ih =>\n    rw [Finset.sum_range_succ, ih]\n    ring"
+    assert accepted(s, proof)
+    assert accepted(s, "induction' n with m ih\n  · simp\n  · rw [Finset.sum_range_succ, ih]\n    ring")
+    assert not accepted(s.replace("= n ^ 2", "= n ^ 2 + 1"), proof)
+    assert accepted("theorem t : ∑ k ∈ Finset.range 4, (k + 1) = 10 := by", "simp [Finset.sum_range_succ]")
+    assert accepted("theorem t (x y : ℝ) (h : x < 1 ∨ y < 1) (h2 : ¬x < 1) : y < 1 := by", "tauto")
+    assert not accepted("theorem t (x y : ℝ) (h : x < 1 ∨ y < 1) : y < 1 := by", "tauto")

@@ -107,3 +107,15 @@ def test_autograd_inputs_use_the_twin(monkeypatch):
     with torch.no_grad():
         dispatch.rmsnorm(x, weight, 1e-6)
     assert calls["triton"] == 1
+
+
+def test_cpu_bfloat16_uses_the_twin_even_with_the_interpreter(monkeypatch):
+    # The interpreter's bf16 tl.dot is wrong, so bf16 CPU tensors must never reach it.
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    x = torch.randn(2, 8).to(torch.bfloat16)
+    weight = torch.ones(8, dtype=torch.bfloat16)
+    assert not dispatch.use_triton(x, weight)
+    assert dispatch.use_triton(x.float(), weight.float())
+    calls = spy_on(monkeypatch, "rmsnorm")
+    dispatch.rmsnorm(x, weight, 1e-6)
+    assert calls == {"triton": 0, "twin": 1}

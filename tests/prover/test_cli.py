@@ -73,3 +73,16 @@ def test_bad_usage_and_unreadable_input_exit_2(tmp_path: Path) -> None:
     assert unparsable.exit_code == 2 and "cannot parse" in unparsable.output
     no_data = runner.invoke(app, ["eval", "minif2f", "--data", str(tmp_path / "none.jsonl")])
     assert no_data.exit_code == 2 and "--data" in no_data.output
+
+
+def test_all_proved_exits_0_and_nothing_to_prove_too(tmp_path: Path) -> None:
+    source = tmp_path / "one.lean"
+    source.write_text("import Mathlib\n\ntheorem one (x : ℝ) (h₀ : x + 2 = 5) : x = 3 := by\n  sorry\n")
+    result = runner.invoke(app, ["prove", str(source), "--time-limit", "20", "--max-expansions", "8"])
+    assert result.exit_code == 0, result.output
+    proved = (tmp_path / "one.proved.lean").read_text()  # default --out is beside the input
+    assert "sorry" not in proved and proved.startswith("import Mathlib\n\ntheorem one (x : ℝ)")
+    assert json.loads((tmp_path / "one.report.json").read_text())["proved"] == 1
+
+    nothing = runner.invoke(app, ["prove", str(tmp_path / "one.proved.lean"), "--out", str(tmp_path / "same.lean")])
+    assert nothing.exit_code == 0 and (tmp_path / "same.lean").read_text() == proved

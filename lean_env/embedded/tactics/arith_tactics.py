@@ -338,7 +338,7 @@ def t_ring_nf(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
 def _nonzero(g: Goal, extra: list[Term], d: Term) -> bool:
     if isinstance(d, Num):
         return d.value != 0
-    s = sign(g.add_hyp("_hyps", TRUE) if False else g, d)
+    s = sign(g, d)
     if s in ("pos", "nonzero"):
         return True
     for p in extra + [p for _, p in g.props()]:

@@ -116,7 +116,7 @@ def run_item(ctx: TacticContext, span: Span, goals: Goals) -> Goals:
     head = m.group(0) if m else text
     body_start = span.start + (m.end() if m else len(text))
     if head in ("have", "haveI", "replace", "suffices", "obtain", "show", "exact", "refine", "calc", "case", "next",
-                "all_goals", "any_goals", "try", "first", "repeat", "focus"):
+                "all_goals", "any_goals", "try", "first", "repeat", "focus", "induction"):
         pass  # their own nested blocks / `<;>` handling
     else:
         pos = find_top_level(src, span.start, span.end, "<;>", last=True)

@@ -147,11 +147,10 @@ def t_constructor(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goal
 def t_left_right(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     g = goals[0]
     t = g.target
-    which = ctx.src[off - 5 : off].strip()
+    which = "left" if ctx.src[:off].rstrip().endswith("left") else "right"
     if isinstance(t, Conn) and t.op == "∨":
-        side = 0 if ctx.src[: off].rstrip().endswith("left") else 1
-        return (replace(g, target=t.args[side], tag="h"),) + goals[1:]
-    raise TacticFailed(f"{'left' if which.endswith('left') else 'right'}: the goal is not an inductive type with two constructors\n" + g.pretty())
+        return (replace(g, target=t.args[0 if which == "left" else 1], tag="h"),) + goals[1:]
+    raise TacticFailed(f"{which}: the goal is not an inductive type with two constructors\n" + g.pretty())
 
 
 @tactic("exfalso")
@@ -417,7 +416,7 @@ def destruct(g: Goal, prop: Term, pat: str) -> list[Goal]:
         return [g]
     if pat == "rfl":
         return subst_eq(g, prop)
-    name = pat if pat not in ("_", "") else g.fresh("h✝") if False else "h✝"
+    name = pat if pat not in ("_", "") else inaccessible("h", used_names(g))
     if isinstance(prop, Conn) and prop.op == "False":
         return []
     return [g.add_hyp(name, prop)]

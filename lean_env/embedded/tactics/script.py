@@ -78,7 +78,9 @@ def split_items(src: str, start: int, end: int) -> list[Span]:
         q = pos + 1
         while q < sp.end and src[q] in " \t":
             q += 1
-        if q < sp.end and src[q] != "\n" and column(src, q) <= col:
+        if q < sp.end and src[q] != "\n" and column(src, q) <= col and not (
+                src.startswith("|", q) or src.startswith("<;>", q)):
+            # `| alt => ...` and a leading `<;>` continue the previous tactic
             starts.append(q)
         pos = src.find("\n", q, sp.end) if q < sp.end else -1
     items: list[Span] = []

@@ -50,6 +50,59 @@ class Rule:
     rhs: Term
     metas: frozenset[str]
     side: tuple[Term, ...] = ()  # hypotheses to discharge (rw: new goals; simp: skip rule)
+    fn: object = None  # a built-in rewrite `Term -> Term | None` (lemmas about ∑ / ∏ bodies)
+
+
+def _range_hi_pred(hi: Term) -> Term | None:
+    """n with hi = n + 1 (syntactically, or hi a positive literal): Lean unifies `?n + 1`."""
+    if isinstance(hi, Op) and hi.op == "+" and isinstance(hi.args[1], Num) and hi.args[1].value == 1:
+        return hi.args[0]
+    if isinstance(hi, Num) and hi.value >= 1:
+        return Num(hi.value - 1, hi.ty)
+    return None
+
+
+def _range_succ(t: Term) -> Term | None:
+    # Finset.sum_range_succ : ∑ x ∈ range (n + 1), f x = ∑ x ∈ range n, f x + f n  (∏ likewise)
+    if isinstance(t, BigOp) and t.kind == "range":
+        n = _range_hi_pred(t.hi)
+        if n is not None:
+            from ..terms import substitute
+            rest = BigOp(t.op, t.var, t.vty, "range", None, n, t.body, t.ty)
+            return Op("+" if t.op == "∑" else "*", (rest, substitute(t.body, t.var, n)), t.ty)
+    return None
+
+
+def _range_zero(t: Term) -> Term | None:
+    if isinstance(t, BigOp) and t.kind == "range" and isinstance(t.hi, Num) and t.hi.value == 0:
+        return Num(Fraction(0 if t.op == "∑" else 1), t.ty)
+    return None
+
+
+def _range_one(t: Term) -> Term | None:
+    if isinstance(t, BigOp) and t.kind == "range" and isinstance(t.hi, Num) and t.hi.value == 1:
+        from ..terms import substitute
+        return substitute(t.body, t.var, Num(Fraction(0), t.vty))
+    return None
+
+
+BUILTIN_REWRITES = {
+    "Finset.sum_range_succ": ("∑", _range_succ), "Finset.prod_range_succ": ("∏", _range_succ),
+    "Finset.sum_range_zero": ("∑", _range_zero), "Finset.prod_range_zero": ("∏", _range_zero),
+    "Finset.sum_range_one": ("∑", _range_one), "Finset.prod_range_one": ("∏", _range_one),
+}
+
+
+def builtin_rule(name: str) -> Rule | None:
+    entry = BUILTIN_REWRITES.get(name) or BUILTIN_REWRITES.get("Finset." + name)
+    if entry is None:
+        return None
+    op, fn = entry
+
+    def apply(t: Term) -> Term | None:
+        return fn(t) if isinstance(t, BigOp) and t.op == op else None
+
+    return Rule(TRUE, TRUE, frozenset(), (), apply)
 
 
 def rules_from_prop(p: Term, for_simp: bool) -> list[Rule]:
@@ -88,11 +141,16 @@ def rules_from_telescope(t: Telescope, for_simp: bool) -> list[Rule]:
 
 
 def flip(r: Rule) -> Rule:
+    if r.fn is not None:
+        raise Unsupported("← with a built-in ∑/∏ rewrite lemma")
     return Rule(r.rhs, r.lhs, r.metas, r.side)
 
 
 def rules_from_text(ctx: TacticContext, g: Goal, text: str, off: int, for_simp: bool) -> list[Rule]:
     text_s = text.strip()
+    built = builtin_rule(text_s)
+    if built is not None:
+        return [built]
     h = g.lookup(text_s)
     if h is not None and not h.is_var:
         return rules_from_prop(h.value, for_simp)
@@ -128,12 +186,26 @@ def replace_all(t: Term, old: Term, new: Term) -> Term:
     return rebuild(t, kids) if kids else t
 
 
+def _find_fn_instance(t: Term, fn) -> tuple[Term, Term] | None:
+    r = fn(t)
+    if r is not None:
+        return t, r
+    for c in t.children():
+        found = _find_fn_instance(c, fn)
+        if found is not None:
+            return found
+    return None
+
+
 def rewrite_once(t: Term, rule: Rule) -> tuple[Term, tuple[Term, ...]] | None:
+    if rule.fn is not None:
+        found = _find_fn_instance(t, rule.fn)
+        if found is None:
+            return None
+        return replace_all(t, found[0], found[1]), ()
     subst = find_instance(t, rule)
     if subst is None:
         return None
-    if set(rule.metas) - set(subst):
-        lhs = instantiate(rule.lhs, subst)
     lhs, rhs = instantiate(rule.lhs, subst), instantiate(rule.rhs, subst)
     if free_vars(rhs) & set(rule.metas):
         raise TacticFailed("motive is not type correct: the rewrite leaves a metavariable")
@@ -216,9 +288,6 @@ def t_rw(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
 
 
 # -- simp ---------------------------------------------------------------------------------------
-ZERO_ONE_RULES = None
-
-
 def _is_num(t: Term, v: int | None = None) -> bool:
     return isinstance(t, Num) and (v is None or t.value == v)
 
@@ -404,6 +473,11 @@ class Simplifier:
         if t2 != t:
             return t2
         for rule in self.rules:
+            if rule.fn is not None:
+                r = rule.fn(t)
+                if r is not None and r != t:
+                    return r
+                continue
             # rewriting under a binder is fine unless the rule mentions a variable of the same
             # name as a bound one (it would be captured)
             if bound and ((free_vars(rule.lhs) | free_vars(rule.rhs)) - set(rule.metas)) & bound:

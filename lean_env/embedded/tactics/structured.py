@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 from ..errors import ElabError, KernelError, TacticFailed, Unsupported
 from ..goals import Goal
@@ -142,3 +143,108 @@ def t_congr(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     # congruence: equal arguments give equal applications (a sufficient condition)
     new = tuple(g.with_target(Rel("=", x, y)) for x, y in pairs if canon(x) != canon(y))
     return new + goals[1:]
+
+
+def _bool_abstraction(p: Term, atoms: dict, z3):
+    """A propositional skeleton of `p`: non-connective parts become boolean atoms."""
+    from ..terms import Conn as C
+    if isinstance(p, C):
+        if p.op == "True":
+            return z3.BoolVal(True)
+        if p.op == "False":
+            return z3.BoolVal(False)
+        kids = [_bool_abstraction(a, atoms, z3) for a in p.args]
+        if p.op == "¬":
+            return z3.Not(kids[0])
+        if p.op == "∧":
+            return z3.And(*kids)
+        if p.op == "∨":
+            return z3.Or(*kids)
+        if p.op == "→":
+            return z3.Implies(*kids)
+        if p.op == "↔":
+            return kids[0] == kids[1]
+    key = repr(canon(p))
+    if key not in atoms:
+        atoms[key] = z3.Bool(f"p{len(atoms)}")
+    return atoms[key]
+
+
+@tactic("tauto", "itauto")
+def t_tauto(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
+    """Propositional tautologies over the hypotheses, with every non-logical part an atom."""
+    import z3
+    g = goals[0]
+    atoms: dict = {}
+    facts = [_bool_abstraction(p, atoms, z3) for _, p in g.props()]
+    s = z3.Solver()
+    s.set("timeout", 2000)
+    s.add(*facts, z3.Not(_bool_abstraction(g.target, atoms, z3)))
+    if s.check() == z3.unsat:
+        return goals[1:]
+    raise TacticFailed("tauto failed to solve some goals.")
+
+
+def induction_goals(g: Goal, name: str, succ_name: str | None, ih_name: str | None) -> tuple[Goal, Goal]:
+    """Induction on a natural number; hypotheses that mention it become part of the motive."""
+    from dataclasses import replace as dc_replace
+
+    from ..goals import inaccessible, used_names
+    from ..terms import Conn as C, Num as N, Op as O, Var as V, free_vars, substitute
+    h = g.lookup(name)
+    if h is None or not h.is_var or h.value != "ℕ":
+        raise TacticFailed(f"induction: '{name}' is not a variable of type ℕ (the embedded kernel only does ℕ induction)")
+    dep = [(n, p) for n, p in g.props() if name in free_vars(p)]
+    base = dc_replace(g, hyps=tuple(x for x in g.hyps if x.name != name and not (not x.is_var and name in free_vars(x.value))))
+
+    def at(value: Term, goal: Goal) -> Goal:
+        for n, p in dep:
+            goal = goal.add_hyp(n, substitute(p, name, value))
+        return goal.with_target(substitute(g.target, name, value))
+
+    zero = dc_replace(at(N(Fraction(0), "ℕ"), base), tag="zero")
+    k = succ_name or inaccessible(name, used_names(g))
+    succ = base.make_room(k).add_hyp(k, "ℕ", is_var=True)
+    kv = V(k, "ℕ")
+    motive = substitute(g.target, name, kv)
+    for _, p in reversed(dep):
+        motive = C("→", (substitute(p, name, kv), motive))
+    succ = succ.add_hyp(ih_name or inaccessible("ih", used_names(succ)), motive)
+    succ = dc_replace(at(O("+", (kv, N(Fraction(1), "ℕ")), "ℕ"), succ), tag="succ")
+    return zero, succ
+
+
+@tactic("induction", "induction'")
+def t_induction(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
+    g = goals[0]
+    prime = ctx.src[:off].rstrip().endswith("induction'")
+    m = re.match(r"\s*([^\s]+)\s*(?:with\b(.*))?$", args, re.S)
+    if not m:
+        raise TacticFailed("induction: expected a variable")
+    name, rest = m.group(1), m.group(2)
+    if prime or rest is None:
+        names = rest.split() if rest else []
+        zero, succ = induction_goals(g, name, names[0] if names else None, names[1] if len(names) > 1 else None)
+        return (zero, succ) + goals[1:]
+    # structured: `with | zero => tacs | succ k ih => tacs`
+    src = ctx.src
+    base = off + m.start(2)
+    alts = [mm for mm in re.finditer(r"(?m)^\s*\|\s*(zero|succ)\b([^=]*)=>", src[base: off + len(args)])]
+    if len(alts) != 2:
+        raise Unsupported("induction alternatives other than `| zero => ...` and `| succ n ih => ...`")
+    spans = []
+    for i, a in enumerate(alts):
+        start = base + a.end()
+        end = base + alts[i + 1].start() if i + 1 < len(alts) else off + len(args)
+        spans.append((a.group(1), a.group(2).split(), start, end))
+    succ_names = next(n for tag, n, _, _ in spans if tag == "succ")
+    zero, succ = induction_goals(g, name, succ_names[0] if succ_names else None,
+                                 succ_names[1] if len(succ_names) > 1 else None)
+    from .engine import run_block
+    from ..goals import pretty_goals
+    for tag, _, start, end in spans:
+        goal = zero if tag == "zero" else succ
+        rest_goals = run_block(ctx, start, end, (goal,))
+        if rest_goals:
+            raise TacticFailed("unsolved goals\n" + pretty_goals(rest_goals), start)
+    return goals[1:]
