@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from functools import lru_cache
 from itertools import product
+from math import gcd as _gcd
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -482,15 +483,42 @@ def conjunction(rng: random.Random) -> _Draft:
                   f"Given {hyp}, show x = {x} and x > {lower}.")
 
 
+def _witness(value: int) -> str:
+    return str(value) if value >= 0 else f"({value})"
+
+
 def existential(rng: random.Random) -> _Draft:
+    # `use` may close ℕ/ℤ goals by rfl; `<;> norm_num` finishes what is left and is a no-op otherwise.
+    shape = rng.randrange(3)
+    if shape == 1:  # two integer unknowns pinned by a 2×2 system
+        x, y = rng.randint(-9, 12), rng.randint(-9, 12)
+        while True:
+            a1, b1, a2, b2 = (_nonzero(rng, -5, 5) for _ in range(4))
+            if a1 * b2 - a2 * b1:
+                break
+        body = (f"{linear_text({'x': a1, 'y': b1})} = {a1 * x + b1 * y} ∧ "
+                f"{linear_text({'x': a2, 'y': b2})} = {a2 * x + b2 * y}")
+        _require(holds(body, {"x": Fraction(x), "y": Fraction(y)}, "ℤ"), f"witness ({x}, {y}) for {body}")
+        return _Draft("", f"∃ x y : ℤ, {body}", [f"use {_witness(x)}, {_witness(y)} <;> norm_num"], 3,
+                      f"the witness (x, y) = ({x}, {y}) satisfies both equations exactly in ℤ",
+                      f"Find integers x, y with {body}.")
+    if shape == 2:  # Chinese remainder: a natural number with two prescribed remainders
+        while True:
+            m1, m2 = rng.randint(3, 11), rng.randint(3, 11)
+            if m1 != m2 and _gcd(m1, m2) == 1:
+                break
+        r1, r2 = rng.randint(0, m1 - 1), rng.randint(0, m2 - 1)
+        body = f"n % {m1} = {r1} ∧ n % {m2} = {r2}"
+        n = next(k for k in range(m1 * m2) if holds(body, {"n": Fraction(k)}, "ℕ"))
+        return _Draft("", f"∃ n : ℕ, {body}", [f"use {n} <;> norm_num"], 3,
+                      f"the witness n = {n} (least solution, found by search below {m1 * m2}) satisfies it in ℕ",
+                      f"Find n with remainder {r1} mod {m1} and {r2} mod {m2}.")
     domain = rng.choice(["ℕ", "ℤ", "ℝ"])
     x = rng.randint(0, 12) if domain == "ℕ" else rng.randint(-9, 12)
     a, b = rng.randint(2, 9), rng.randint(0, 20)
     body = f"{linear_text({'x': a}, b)} = {a * x + b}"
     _require(holds(body, {"x": Fraction(x)}, domain), f"witness {x} for {body}")
-    witness = str(x) if x >= 0 else f"({x})"
-    # `use` closes ℕ/ℤ goals by rfl; `<;> norm_num` finishes what is left (ℝ) and is a no-op otherwise.
-    return _Draft("", f"∃ x : {domain}, {body}", [f"use {witness} <;> norm_num"], 2,
+    return _Draft("", f"∃ x : {domain}, {body}", [f"use {_witness(x)} <;> norm_num"], 2,
                   f"the witness x = {x} satisfies the body exactly in {domain}",
                   f"Find x in {domain} with {body}.")
 

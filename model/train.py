@@ -17,7 +17,7 @@ Output (Hugging Face layout, read back by `model.loader.load_model`): `config.js
 `tokenizer.json`, `tokenizer_config.json`, and `training_log.json` (loss per step, expert load
 per layer). Seeded: the same `TrainConfig` gives the same weights on the same machine.
 
-    python -m model.train --out-dir build/policy --steps 1000 --plots docs
+    python -m model.train --out-dir build/policy --steps 600 --plots docs
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class TrainConfig:
     routed_scaling_factor: float = 1.0
     max_position_embeddings: int = 1024
     # optimisation
-    steps: int = 1000
+    steps: int = 600  # ~22 epochs of the default curriculum (440 examples) at batch 16
     batch_size: int = 16
     learning_rate: float = 3e-3
     min_lr_ratio: float = 0.1

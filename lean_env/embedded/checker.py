@@ -5,11 +5,11 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import KernelError
-from .goals import Goal, pretty_goals
+from .goals import Goal
 from .lemmas import lemma_instances
 from .statement import elaborate_theorem
 from .tactics import load_all  # noqa: F401  (registers every tactic)
-from .tactics.engine import Message, SorryRecord, TacticContext, run_block, run_by_block
+from .tactics.engine import Message, SorryRecord, TacticContext, run_by_block
 from .tactics.script import blank_comments
 from .terms import Conn, Quant, Term
 

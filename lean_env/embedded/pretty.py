@@ -5,7 +5,7 @@ what its position needs (Lean's parenthesizer does the same with the notations' 
 """
 from __future__ import annotations
 
-from .terms import App, Arrow, BigOp, Conn, Num, Op, Pred, Quant, Rel, Term, Type, Var, free_vars
+from .terms import App, BigOp, Conn, Num, Op, Pred, Quant, Rel, Term, Type, Var, free_vars
 
 MAX = 1024
 ATOM = 1100

@@ -93,6 +93,63 @@ def mla_prefill(
     return torch.einsum("hqt,thv->qhv", probs, value).to(q_nope.dtype)
 
 
+def _partial_attention(query: torch.Tensor, rows: torch.Tensor, scale: float, valid: torch.Tensor | None = None):
+    """Unnormalised attention of query [B,H,D] over rows [B,T,D] (D = r + d_r): returns
+    (sum_t e_t·rows_t [B,H,D], max score [B,H,1], sum_t e_t [B,H,1]) with e_t = exp(s_t - max),
+    so partial results over disjoint row sets can be merged exactly."""
+    scores = torch.bmm(query, rows.transpose(1, 2)) * scale
+    if valid is not None:
+        scores = scores.masked_fill(~valid[:, None, :], float("-inf"))
+    top = scores.amax(dim=-1, keepdim=True)
+    weights = torch.exp(scores - top)
+    return torch.bmm(weights, rows), top, weights.sum(dim=-1, keepdim=True)
+
+
+@dataclass
+class SharedPrefix:
+    """Decode sequences (rows `members` of the decode batch) whose block tables start with the
+    same `num_blocks` blocks: n samples of one request share their prompt's blocks."""
+
+    members: torch.Tensor  # long [G]
+    block_ids: torch.Tensor  # long [num_blocks]
+
+
+def mla_decode_shared_prefix(
+    q_latent: torch.Tensor,
+    q_pe: torch.Tensor,
+    cache: torch.Tensor,
+    groups: list[SharedPrefix],
+    suffix_block_table: torch.Tensor,
+    suffix_lens: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """Absorbed decode like mla_decode_torch, but each shared prefix is read once for all the
+    sequences sharing it (cascade attention) instead of once per sequence; each sequence's own
+    rows (suffix_block_table, suffix_lens >= 1) are read per sequence; the two partial softmaxes
+    are merged exactly. On CPU this cuts the rows gathered per step by about n for n samples."""
+    r = q_latent.shape[-1]
+    compute = torch.float32 if q_latent.dtype in (torch.float16, torch.bfloat16) else q_latent.dtype
+    query = torch.cat([q_latent, q_pe], dim=-1).to(compute)
+    batch, heads, width = query.shape
+    rows = cache[suffix_block_table.long()].reshape(batch, -1, width).to(compute)
+    valid = torch.arange(rows.shape[1], device=cache.device)[None, :] < suffix_lens.long()[:, None]
+    acc, top, total = _partial_attention(query, rows, scale, valid)
+    for group in groups:
+        prefix = cache[group.block_ids].reshape(1, -1, width).to(compute)
+        members = group.members
+        g_query = query[members].reshape(1, -1, width)  # all members' heads against one copy
+        g_acc, g_top, g_total = _partial_attention(g_query, prefix, scale)
+        g_acc = g_acc.reshape(len(members), heads, width)
+        g_top = g_top.reshape(len(members), heads, 1)
+        g_total = g_total.reshape(len(members), heads, 1)
+        new_top = torch.maximum(top[members], g_top)
+        old_w, new_w = torch.exp(top[members] - new_top), torch.exp(g_top - new_top)
+        acc[members] = acc[members] * old_w + g_acc * new_w
+        total[members] = total[members] * old_w + g_total * new_w
+        top[members] = new_top
+    return (acc[..., :r] / total).to(q_latent.dtype)
+
+
 @dataclass
 class PrefillSpan:
     token_start: int  # first of this sequence's tokens in the step's flattened N
@@ -112,8 +169,15 @@ class AttentionContext:
         decode_token_idx: torch.Tensor,
         decode_block_table: torch.Tensor,
         decode_seq_lens: torch.Tensor,
+        shared_prefixes: list[SharedPrefix] | None = None,
+        suffix_block_table: torch.Tensor | None = None,
+        suffix_lens: torch.Tensor | None = None,
     ) -> None:
         self.pool = pool
+        # optional cascade layout of the same decode batch (used by the torch path only)
+        self.shared_prefixes = shared_prefixes or []
+        self.suffix_block_table = suffix_block_table
+        self.suffix_lens = suffix_lens
         self.slot_mapping = slot_mapping
         self.prefills = prefills
         self.decode_token_idx = decode_token_idx
@@ -136,14 +200,21 @@ class AttentionContext:
         if self.decode_token_idx.numel():
             idx = self.decode_token_idx
             q_latent = torch.einsum("bhd,hdr->bhr", q_nope[idx], w_uk)
-            out_latent = mla_decode(
-                q_latent,
-                q_pe[idx].contiguous(),
-                self.pool.layers[layer_idx],
-                self.decode_block_table,
-                self.decode_seq_lens,
-                float(attn.softmax_scale),
-            )
+            cache = self.pool.layers[layer_idx]
+            if self.shared_prefixes and not (_kernels is not None and _kernels.use_triton(q_latent, cache)):
+                out_latent = mla_decode_shared_prefix(
+                    q_latent, q_pe[idx], cache, self.shared_prefixes, self.suffix_block_table, self.suffix_lens,
+                    float(attn.softmax_scale),
+                )
+            else:
+                out_latent = mla_decode(
+                    q_latent,
+                    q_pe[idx].contiguous(),
+                    cache,
+                    self.decode_block_table,
+                    self.decode_seq_lens,
+                    float(attn.softmax_scale),
+                )
             out[idx] = torch.einsum("bhr,hvr->bhv", out_latent, w_uv).to(out.dtype)
         for span in self.prefills:
             rows = self.pool.gather(layer_idx, span.block_ids, span.context_len)

@@ -7,7 +7,7 @@ import inspect
 
 import torch
 
-from model.serving.attention import AttentionContext, PrefillSpan
+from model.serving.attention import AttentionContext, PrefillSpan, SharedPrefix
 from model.serving.cache import LatentCachePool
 from model.serving.scheduler import ScheduledSeq
 
@@ -49,6 +49,7 @@ class ModelRunner:
                 prefills.append(PrefillSpan(token_start, n, end, blocks))
             last_token_idx.append(len(input_ids) - 1)
 
+        shared, suffix_table, suffix_lens = self._shared_prefixes(batch, decode_idx, decode_tables, decode_lens)
         width = max((len(t) for t in decode_tables), default=0)
         block_table = torch.zeros(len(decode_tables), width, dtype=torch.int32)
         for row, table in enumerate(decode_tables):
@@ -60,10 +61,54 @@ class ModelRunner:
             decode_token_idx=torch.tensor(decode_idx, dtype=torch.long, device=self.device),
             decode_block_table=block_table.to(self.device),
             decode_seq_lens=torch.tensor(decode_lens, dtype=torch.int32, device=self.device),
+            shared_prefixes=shared,
+            suffix_block_table=suffix_table,
+            suffix_lens=suffix_lens,
         )
         ids = torch.tensor([input_ids], dtype=torch.long, device=self.device)
         pos = torch.tensor([positions], dtype=torch.long, device=self.device)
         return ids, pos, context, last_token_idx
+
+    def _shared_prefixes(self, batch, decode_idx, decode_tables, decode_lens):
+        """Group decode sequences of the same request by the blocks their tables share (the
+        prompt's full blocks, shared at fork); ([SharedPrefix], suffix tables, suffix lengths),
+        or ([], None, None) when nothing is shared."""
+        bs = self.block_size
+        decode_seqs = [item.seq for item in batch if item.num_new_tokens == 1]
+        by_request: dict[int, list[int]] = {}
+        for row, seq in enumerate(decode_seqs):
+            by_request.setdefault(id(seq.request), []).append(row)
+        groups: list[SharedPrefix] = []
+        shared_blocks = [0] * len(decode_seqs)
+        for rows in by_request.values():
+            if len(rows) < 2:
+                continue
+            first = decode_tables[rows[0]]
+            common = min((decode_lens[r] - 1) // bs for r in rows)  # never the block being written
+            for r in rows[1:]:
+                table = decode_tables[r]
+                k = 0
+                while k < common and table[k] == first[k]:
+                    k += 1
+                common = k
+            if common == 0:
+                continue
+            groups.append(
+                SharedPrefix(
+                    members=torch.tensor(rows, dtype=torch.long, device=self.device),
+                    block_ids=torch.tensor(first[:common], dtype=torch.long, device=self.device),
+                )
+            )
+            for r in rows:
+                shared_blocks[r] = common
+        if not groups:
+            return [], None, None
+        suffixes = [decode_tables[r][shared_blocks[r] :] for r in range(len(decode_seqs))]
+        table = torch.zeros(len(suffixes), max(len(t) for t in suffixes), dtype=torch.long)
+        for r, t in enumerate(suffixes):
+            table[r, : len(t)] = torch.tensor(t, dtype=torch.long)
+        lens = [decode_lens[r] - shared_blocks[r] * bs for r in range(len(decode_seqs))]
+        return groups, table.to(self.device), torch.tensor(lens, dtype=torch.long, device=self.device)
 
     @torch.inference_mode()
     def run(self, batch: list[ScheduledSeq]) -> torch.Tensor:

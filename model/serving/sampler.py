@@ -57,8 +57,13 @@ def sample(
         top_p = torch.tensor([params[i].top_p for i in sampled_rows], dtype=compute, device=logits.device)
         scaled = _truncate(logits[rows] / temperature[:, None], top_k, top_p)
         probs = torch.softmax(scaled, dim=-1)
+        # Exponential race: argmax_i p_i / E_i with E_i ~ Exp(1) draws i with probability p_i.
+        # Each row's noise comes from its own generator (reproducible whatever the batch), and
+        # one batched argmax replaces a multinomial call per row.
+        noise = torch.empty_like(probs)
         for j, i in enumerate(sampled_rows):
-            chosen[i] = torch.multinomial(probs[j], 1, generator=generators[i])[0]
+            noise[j].exponential_(generator=generators[i])
+        chosen[rows] = torch.argmax(probs / noise, dim=-1)
 
     results = []
     chosen_list = chosen.tolist()

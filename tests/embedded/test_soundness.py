@@ -32,6 +32,7 @@ TACTICS = [
     "constructor <;> linarith", "exact h₀", "rw [h₀]", "nlinarith [h₀, h₁]", "exact_mod_cast h₀",
     "norm_cast at h₀ ⊢", "push_cast\n  linarith", "by_cases hx : x = 0 <;> simp_all",
     "obtain ⟨a, b⟩ := h₀", "constructor <;> omega", "tauto", "induction x <;> simp_all",
+    "aesop", "contrapose! h₀\n  nlinarith",
 ]
 GRID = {
     "ℕ": [Fraction(v) for v in range(0, 7)],

@@ -96,3 +96,9 @@ def test_induction_sum_lemmas_and_tauto():
     assert accepted("theorem t : ∑ k ∈ Finset.range 4, (k + 1) = 10 := by", "simp [Finset.sum_range_succ]")
     assert accepted("theorem t (x y : ℝ) (h : x < 1 ∨ y < 1) (h2 : ¬x < 1) : y < 1 := by", "tauto")
     assert not accepted("theorem t (x y : ℝ) (h : x < 1 ∨ y < 1) : y < 1 := by", "tauto")
+
+
+def test_aesop_stand_in_and_contrapose():
+    assert accepted("theorem t (f : ℝ → ℝ) (h : ∀ x, f x = 2 * x) : f 1 = 2 ∧ f 2 = 4 := by", "aesop")
+    assert not accepted("theorem t (f : ℝ → ℝ) (h : ∀ x, f x = 2 * x) : f 1 = 2 ∧ f 2 = 5 := by", "aesop")
+    assert accepted("theorem t (x : ℝ) (h : x ^ 2 < 1) : x < 1 := by", "contrapose! h\n  nlinarith")

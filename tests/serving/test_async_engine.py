@@ -6,6 +6,7 @@ import asyncio
 import threading
 
 import pytest
+import torch
 
 from model.serving import AsyncEngine, EngineConfig, SamplingParams
 
@@ -89,3 +90,32 @@ def test_flush_and_shutdown(model64, make_prompts):
     engine.shutdown()
     with pytest.raises(RuntimeError, match="shut down"):
         engine.submit_sync(prompt, GREEDY)
+
+
+class _FailsOnce(torch.nn.Module):
+    """Delegates to a model but raises on its first forward (a crash inside one step)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.inner = model
+        self.config = model.config
+        self.failed = False
+
+    def forward(self, input_ids, positions=None, cache=None, logit_rows=None):
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("simulated device error")
+        return self.inner(input_ids, positions=positions, cache=cache, logit_rows=logit_rows)
+
+
+def test_a_failing_step_fails_those_requests_and_the_loop_keeps_serving(model64, reference, make_prompts):
+    engine = AsyncEngine(_FailsOnce(model64), config=EngineConfig(block_size=4, num_blocks=64))
+    first, second = make_prompts([6, 8], seed=25)
+    try:
+        with pytest.raises(RuntimeError, match="engine step failed.*simulated device error"):
+            engine.submit_sync(first, GREEDY, timeout=60)
+        assert engine.engine.block_manager.allocator.num_free + engine.engine.block_manager.prefix_cache.num_blocks == 64
+        out = engine.submit_sync(second, GREEDY, timeout=60)
+        assert out.outputs[0].token_ids == reference(model64, second, 6)[0]
+    finally:
+        engine.shutdown()

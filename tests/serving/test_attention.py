@@ -63,3 +63,27 @@ def test_torch_decode_agrees_with_the_kernels_twin():
     ours = mla_decode_torch(q_latent, q_pe, cache, block_table, seq_lens, 0.25)
     theirs = mla_decode_reference(q_latent, q_pe, cache, block_table, seq_lens, 0.25)
     assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+def test_shared_prefix_decode_equals_plain_paged_decode():
+    from model.serving.attention import SharedPrefix, mla_decode_shared_prefix
+
+    torch.manual_seed(3)
+    r, dr, bs = 8, 4, 4
+    cache = torch.randn(20, bs, r + dr, dtype=torch.float64)
+    # rows 0-2: three samples sharing blocks [5, 6]; row 3 alone; row 4 shares [5] with nobody grouped
+    tables = [[5, 6, 1], [5, 6, 2, 9], [5, 6, 3], [7, 8], [5, 11]]
+    lens = [10, 15, 9, 6, 5]
+    full = torch.zeros(5, 4, dtype=torch.int32)
+    for i, t in enumerate(tables):
+        full[i, : len(t)] = torch.tensor(t, dtype=torch.int32)
+    q_latent, q_pe = torch.randn(5, 2, r, dtype=torch.float64), torch.randn(5, 2, dr, dtype=torch.float64)
+    expected = mla_decode_torch(q_latent, q_pe, cache, full, torch.tensor(lens, dtype=torch.int32), 0.3)
+    shared = [2, 2, 2, 0, 0]
+    suffix = torch.zeros(5, 4, dtype=torch.long)
+    for i, t in enumerate(tables):
+        suffix[i, : len(t) - shared[i]] = torch.tensor(t[shared[i] :])
+    groups = [SharedPrefix(members=torch.tensor([0, 1, 2]), block_ids=torch.tensor([5, 6]))]
+    suffix_lens = torch.tensor([n - s * bs for n, s in zip(lens, shared)])
+    out = mla_decode_shared_prefix(q_latent, q_pe, cache, groups, suffix, suffix_lens, 0.3)
+    assert torch.allclose(out, expected, atol=1e-12)

@@ -47,3 +47,12 @@ def test_same_generator_state_same_draws():
     b = [o.token_id for o in sample(logits, params, _gens(4, seed=7))]
     c = [o.token_id for _ in range(5) for o in sample(logits, params, _gens(4, seed=8))]
     assert a == b and len(set(c)) > 1
+
+
+def test_draw_frequencies_follow_the_probabilities():
+    probs = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    logits = torch.log(probs)[None, :].repeat(2000, 1)
+    params = [SamplingParams(temperature=1.0)] * 2000
+    tokens = torch.tensor([o.token_id for o in sample(logits, params, _gens(2000, seed=11))])
+    freq = torch.bincount(tokens, minlength=4).double() / 2000
+    assert torch.allclose(freq, probs.double(), atol=0.03)

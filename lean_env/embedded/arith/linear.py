@@ -13,7 +13,7 @@ from itertools import combinations_with_replacement
 
 import z3
 
-from ..terms import Conn, Num, Op, Rel, Term, Var, NUMERIC
+from ..terms import Conn, Op, Rel, Term, NUMERIC
 from .poly import Monomial, Normalizer, Poly
 
 TIMEOUT_MS = 2000

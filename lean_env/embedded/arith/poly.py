@@ -8,11 +8,11 @@ operations (truncated / floor) so they stay atoms; in ℤ, `/` and `%` stay atom
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+
 from fractions import Fraction
 from typing import Iterable
 
-from ..terms import NUMERIC, App, BigOp, Num, Op, Term, Var
+from ..terms import NUMERIC, App, BigOp, Num, Op, Term
 
 Monomial = tuple[tuple[Term, int], ...]  # sorted (atom, exponent) pairs
 MAX_EXPONENT = 64

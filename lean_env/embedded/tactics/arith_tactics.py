@@ -8,11 +8,11 @@ from fractions import Fraction
 
 from ..arith.evaluate import NotEvaluable, holds
 from ..arith.linear import Comparison, comparison, infeasible, negate, products
-from ..arith.poly import Normalizer, Poly, to_term
-from ..errors import TacticFailed, Unsupported
+from ..arith.poly import Normalizer, to_term
+from ..errors import TacticFailed
 from ..goals import Goal
 from ..pretty import pp
-from ..terms import FALSE, NUMERIC, TRUE, Conn, Num, Op, Quant, Rel, Term, Var, substitute, subterms
+from ..terms import FALSE, NUMERIC, Conn, Num, Op, Rel, Term, Var, subterms
 from .engine import Goals, TacticContext, tactic
 from .logic import infer_term, parse_at, require_hyp, split_commas, substitute_everywhere
 

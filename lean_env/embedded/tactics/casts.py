@@ -6,11 +6,10 @@ numerals (and with - and negation from ℤ), and the embeddings preserve and ref
 """
 from __future__ import annotations
 
-from fractions import Fraction
 
 from ..errors import TacticFailed
 from ..pretty import pp
-from ..terms import NUMERIC, RANK, Conn, Num, Op, Quant, Rel, Term, rebuild
+from ..terms import NUMERIC, RANK, Conn, Num, Op, Rel, Term, rebuild
 from ..unify import canon
 from .engine import Goals, TacticContext, tactic
 from .logic import infer_term, parse_at, require_hyp

@@ -7,14 +7,14 @@ from dataclasses import replace
 
 from ..arith.evaluate import NotEvaluable, evaluate
 from ..errors import ElabError, TacticFailed, Unsupported
-from ..goals import Goal, inaccessible, pretty_goals, used_names
+from ..goals import Goal, inaccessible, used_names
 from ..parser import parse_term
 from ..pretty import pp
-from ..proofterm import ProofTerms, telescope_of_prop, Telescope
-from ..terms import FALSE, NUMERIC, TRUE, Conn, Num, Op, Quant, Rel, Term, Var, free_vars, substitute
+from ..proofterm import ProofTerms, Telescope
+from ..terms import FALSE, NUMERIC, TRUE, Conn, Quant, Rel, Term, Var, free_vars, substitute
 from ..unify import canon, instantiate, match, same_prop
 from .engine import Goals, TacticContext, run_by_block, tactic
-from .script import find_top_level, strip_span
+from .script import find_top_level
 
 NAME_RE = re.compile(r"[^\s⟨⟩,|()\[\]:]+")
 

@@ -6,19 +6,19 @@ arithmetic fact computed exactly), so a rewritten goal is equivalent to the orig
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 
 from ..arith.evaluate import NotEvaluable, evaluate, holds
 from ..arith.poly import Normalizer
-from ..errors import ElabError, KernelError, TacticFailed, Unsupported
+from ..errors import ElabError, TacticFailed, Unsupported
 from ..goals import Goal
 from ..lemmas import lemma_instances
 from ..parser import parse_term
 from ..pretty import pp
-from ..proofterm import Telescope, telescope_of_lemma
-from ..terms import (FALSE, NUMERIC, TRUE, App, BigOp, Conn, Num, Op, Pred, Quant, Rel, Term, Var,
-                     free_vars, num, rebuild)
+from ..proofterm import Telescope
+from ..terms import (FALSE, NUMERIC, TRUE, App, BigOp, Conn, Num, Op, Pred, Quant, Rel, Term, free_vars, num, rebuild)
+
 from ..unify import canon, instantiate, match
 from .engine import Goals, TacticContext, tactic
 from .logic import close_by_rfl, find_assumption, proof_terms, split_commas

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from ..errors import ElabError, KernelError, TacticFailed, Unsupported
+from ..errors import KernelError, TacticFailed, Unsupported
 from ..goals import Goal
 from ..parser import parse_term
 from ..pretty import pp
@@ -12,7 +12,7 @@ from ..terms import FALSE, TRUE, App, Op, Rel, Term
 from ..unify import canon
 from .engine import Goals, TacticContext, run_by_block, tactic
 from .logic import find_assumption, infer_term, proof_terms
-from .script import Span, find_top_level, split_items, strip_span
+from .script import find_top_level, split_items, strip_span
 
 # composing relations along a calc chain
 COMPOSE = {
@@ -247,4 +247,61 @@ def t_induction(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
         rest_goals = run_block(ctx, start, end, (goal,))
         if rest_goals:
             raise TacticFailed("unsolved goals\n" + pretty_goals(rest_goals), start)
+    return goals[1:]
+
+
+@tactic("contrapose", "contrapose!")
+def t_contrapose(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
+    """`contrapose h`: from `h : P ⊢ Q` to `h : ¬Q ⊢ ¬P` (`!` pushes the negations)."""
+    from ..terms import Conn as C
+    from .logic import push_neg, require_hyp
+    g = goals[0]
+    bang = ctx.src[:off].rstrip().endswith("!")
+    name = args.split()[0] if args.split() else None
+    if name is None:
+        t = g.target
+        if not (isinstance(t, C) and t.op == "→"):
+            raise TacticFailed("contrapose: the goal is not an implication")
+        new = C("→", (C("¬", (t.args[1],)), C("¬", (t.args[0],))))
+        return (g.with_target(push_neg(new) if bang else new),) + goals[1:]
+    h = require_hyp(g, name)
+    new_h, new_t = C("¬", (g.target,)), C("¬", (h.value,))
+    if bang:
+        new_h, new_t = push_neg(new_h), push_neg(new_t)
+    return (g.replace_hyp(name, new_h).with_target(new_t),) + goals[1:]
+
+
+@tactic("aesop")
+def t_aesop(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
+    """A small, sound stand-in for Aesop's safe rules: intro, split ∧/↔ goals, destruct ∧/∃
+    hypotheses, then simp_all; it succeeds only if every resulting goal is closed."""
+    from ..terms import Conn as C, Quant as Q
+    from .logic import destruct, intro_one
+    from .simp import t_simp_all
+    todo, depth = [goals[0]], 0
+    while todo:
+        depth += 1
+        if depth > 64:
+            raise TacticFailed("aesop: failed to prove the goal after exhaustive search.")
+        g = todo.pop()
+        t = g.target
+        if isinstance(t, Q) and t.kind == "∀" or isinstance(t, C) and t.op in ("→", "¬"):
+            todo.append(intro_one(g, None))
+            continue
+        if isinstance(t, C) and t.op in ("∧", "↔"):
+            a, b = t.args if t.op == "∧" else (C("→", t.args), C("→", t.args[::-1]))
+            todo += [g.with_target(a), g.with_target(b)]
+            continue
+        split = next(((n, p) for n, p in g.props()
+                      if isinstance(p, C) and p.op == "∧" or isinstance(p, Q) and p.kind == "∃"), None)
+        if split is not None:
+            n, p = split
+            todo += destruct(g.remove_hyp(n), p, "⟨_, _⟩" if isinstance(p, C) else "⟨_, _⟩")
+            continue
+        try:
+            rest = t_simp_all(ctx, "", off, (g,))
+        except KernelError:
+            rest = (g,)
+        if rest:
+            raise TacticFailed("aesop: failed to prove the goal after exhaustive search.")
     return goals[1:]
