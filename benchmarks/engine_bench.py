@@ -17,6 +17,7 @@ Run: python -m benchmarks.engine_bench [--quick]   (make bench runs it through b
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import statistics
 import tempfile
@@ -226,7 +227,7 @@ def main(quick: bool = False, threads: int | None = None, groups: int | None = N
         "| measure | engine | transformers | ratio (target) |",
         "|---|---|---|---|",
         f"| generated tokens/s | {engine['tokens_per_s']:.1f} | {reference['tokens_per_s']:.1f} | {ratio:.1f}x (>= 5x) |",
-        f"| wall time (s) | {engine['seconds']:.1f} | {reference['seconds']:.1f} | |",
+        f"| wall time (s): engine all {len(prompts)} prompts, transformers {len(hf_subset)} | {engine['seconds']:.1f} | {reference['seconds']:.1f} | |",
         f"| one decode step, batch 1, {w.decode_context}-token context (ms) | {decode['engine_ms']:.1f} | {decode['hf_ms']:.1f} | {decode_ratio:.1f}x (>= 3x) |",
         "",
         f"Engine: prefix-cache hit rate {engine['hit_rate']:.1%} of looked-up prompt tokens; "
@@ -234,6 +235,11 @@ def main(quick: bool = False, threads: int | None = None, groups: int | None = N
         f"({w.num_groups * w.prompts_per_group * w.n} samples); {engine['steps']} steps, largest batch {engine['max_batch']} sequences; "
         f"decode attention through `{engine['mla_decode']}`.",
     ]
+    lines.append("")
+    lines.append(
+        f"Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. On a shared machine the absolute "
+        "figures are approximate; the ratios (same machine, same run) are what count."
+    )
     text = "\n".join(lines)
     print(text)
     return text

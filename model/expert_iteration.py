@@ -107,30 +107,33 @@ def search_problems(config: ExpertIterationConfig) -> list[Problem]:
 
 # =============================================================================== steps from trees
 
-def verified_steps(result: Any, theorem: Theorem, source: str = "expert-iteration") -> list[SupervisedExample]:
+def verified_steps(result: Any, theorem: Theorem, source: str = "expert-iteration",
+                   max_paths: int = 16) -> list[SupervisedExample]:
     """(state, tactic) steps of the proof the search re-verified; [] unless result.status == "proved".
 
-    The path is the one of `result.tree.proofs()` whose rendering is `result.proof` (the proof
-    that `env.verify` and the guard accepted), walked from the root node by node."""
+    The path is the root-to-QED path of `result.tree` whose tactics render to `result.proof`
+    (the proof that `env.verify` and the guard accepted); its nodes are the states."""
+    import networkx as nx
+
     from search.prove import render_proof
     from search.tree import QED
 
     if result.status != "proved" or not result.proof or result.tree is None:
         return []
     tree = result.tree
-    for tactics in tree.proofs(limit=16):
-        if render_proof(tactics) != result.proof:
-            continue
-        steps, node = [], tree.root
-        for i, tactic in enumerate(tactics):
-            steps.append(SupervisedExample(theorem.name, theorem.header, theorem.statement, tuple(tactics[:i]),
-                                           node, tactic, source))
-            node = next(child for child in tree.graph.successors(node)
-                        if tree.graph.edges[node, child]["tactic"] == tactic)
-        if node != QED:
-            raise AssertionError(f"{theorem.name}: the verified proof's path does not end at QED")
-        return steps
-    log.warning("%s: the verified proof is not a path of the tree; no steps kept", theorem.name)
+    if not nx.has_path(tree.graph, tree.root, QED):
+        log.warning("%s: reported proved, but its tree has no path to QED; no steps kept", theorem.name)
+        return []
+    for count, path in enumerate(nx.shortest_simple_paths(tree.graph, tree.root, QED)):
+        if count >= max_paths:
+            break
+        tactics = [tree.graph.edges[a, b]["tactic"] for a, b in zip(path, path[1:])]
+        if render_proof(tactics) == result.proof:
+            return [SupervisedExample(theorem.name, theorem.header, theorem.statement, tuple(tactics[:i]),
+                                      state, tactic, source)
+                    for i, (state, tactic) in enumerate(zip(path, tactics))]
+    log.warning("%s: the verified proof is not among the tree's %d shortest paths; no steps kept",
+                theorem.name, max_paths)
     return []
 
 

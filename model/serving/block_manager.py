@@ -21,15 +21,6 @@ class BlockManager:
     def blocks_for(self, num_tokens: int) -> int:
         return -(-num_tokens // self.block_size)
 
-    def num_available(self) -> int:
-        """Free blocks plus those only the prefix cache holds (evictable on demand)."""
-        evictable = 0
-        if self.prefix_cache is not None:
-            evictable = sum(
-                1 for n in self.prefix_cache._iter_nodes() if self.allocator.refcount(n.block_id) == 1
-            )
-        return self.allocator.num_free + evictable
-
     def _allocate(self) -> int:
         if self.allocator.num_free == 0 and self.prefix_cache is not None:
             # evict a batch at once: the LRU scan costs O(tree), so do not pay it per block
@@ -58,10 +49,6 @@ class BlockManager:
         (holding whatever it got so far) when the pool is exhausted."""
         while len(seq.block_table) < self.blocks_for(num_tokens):
             seq.block_table.append(self._allocate())
-
-    def can_grow(self, seq: Sequence, num_tokens: int) -> bool:
-        need = self.blocks_for(num_tokens) - len(seq.block_table)
-        return need <= self.allocator.num_free or need <= self.num_available()
 
     def release(self, seq: Sequence) -> None:
         for b in seq.block_table:

@@ -14,7 +14,7 @@ import itertools
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol, Sequence as Seq
+from typing import Protocol, Sequence as Seq
 
 import torch
 
@@ -26,7 +26,7 @@ from model.serving.radix import PrefixCacheStats
 from model.serving.runner import ModelRunner
 from model.serving.sampler import sample
 from model.serving.scheduler import Scheduler
-from model.serving.sequence import Request, RequestOutput, Sequence, SequenceStatus
+from model.serving.sequence import Request, RequestOutput, Sequence
 
 Prompt = str | list[int]
 

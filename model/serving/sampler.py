@@ -22,7 +22,8 @@ class SampledToken:
 
 def _truncate(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
     """Mask (to -inf) tokens outside each row's top-k and top-p nucleus. logits [B,V] (already
-    divided by temperature); top_k [B] (<= 0: off); top_p [B] (1: off)."""
+    divided by temperature); top_k [B] (<= 0: off); top_p [B] (1: off). The nucleus keeps a token
+    when its strictly more likely tokens hold less than top_p of the mass."""
     vocab = logits.shape[-1]
     if bool((top_k > 0).any()) or bool((top_p < 1).any()):
         sorted_logits, order = torch.sort(logits, dim=-1, descending=True)

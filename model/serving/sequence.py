@@ -107,7 +107,7 @@ class RequestOutput:
     prompt_token_ids: list[int]
     outputs: list[CompletionOutput]
     finished: bool
-    num_cached_tokens: int = 0  # prompt tokens served from the prefix cache at first admission
+    num_cached_tokens: int = 0  # prompt tokens served from the prefix cache when the prompt was computed
 
     @classmethod
     def from_request(cls, request: Request) -> RequestOutput:

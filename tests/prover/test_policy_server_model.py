@@ -50,23 +50,27 @@ def test_workers_generate_through_one_policy_server(ray_session, tiny_checkpoint
                       policy_server=server)
     theorem = Theorem("mathd_tiny_1", HEADER, "theorem mathd_tiny_1 (x : ℝ) (h₀ : 3 * x = 12) : x = 4 := by")
     assert ray.get(server.stats.remote())["requests"] == 0
+    url = f"http://127.0.0.1:{ray_session['metrics_port']}/metrics"
+    wanted = {f"ray_{POLICY_BATCH_SIZE}", f"ray_{GENERATED_TOKENS_PER_S}"}
     served: dict = {}
-    # Read the server's counts as the result comes in (closing the pool kills the server).
-    outcome = run_evaluation([theorem], pool, tmp_path,
-                             on_result=lambda record: served.update(ray.get(server.stats.remote())))
+    seen: set[str] = set()
+
+    def while_the_server_lives(record) -> None:
+        # Closing the pool kills the server, and Ray drops a dead actor's gauges: read the
+        # server's counts and scrape its metrics as the result comes in.
+        served.update(ray.get(server.stats.remote()))
+        for _ in range(30):
+            text = urllib.request.urlopen(url, timeout=5).read().decode()
+            seen.update(name for name in wanted if f"# TYPE {name}" in text)
+            if seen == wanted:
+                return
+            time.sleep(1)
+
+    outcome = run_evaluation([theorem], pool, tmp_path, on_result=while_the_server_lives)
 
     [record] = outcome.records
     # The hammer half of the mixed policy closes it; the model half really generated, remotely.
     assert record.status == "proved" and record.backend == "embedded kernel"
     assert record.tokens > 0
     assert served["requests"] >= 1 and served["generated_tokens"] >= record.tokens
-    url = f"http://127.0.0.1:{ray_session['metrics_port']}/metrics"
-    wanted = {f"ray_{POLICY_BATCH_SIZE}", f"ray_{GENERATED_TOKENS_PER_S}"}
-    seen: set[str] = set()
-    for _ in range(30):
-        text = urllib.request.urlopen(url, timeout=5).read().decode()
-        seen = {name for name in wanted if f"# TYPE {name}" in text}
-        if seen == wanted:
-            break
-        time.sleep(1)
     assert seen == wanted

@@ -80,7 +80,7 @@ def test_insert_keeps_existing_nodes_and_branches():
 
 def test_eviction_is_lru_over_unreferenced_leaves():
     alloc, tree = _tree()
-    old = _insert(alloc, tree, [1, 2, 3, 4])
+    _insert(alloc, tree, [1, 2, 3, 4])
     new = _insert(alloc, tree, [5, 6, 7, 8])
     tree.match([1, 2, 3, 4], 9)  # touch: [5..8] is now least recently used
     alloc.incref(new[0])  # a live sequence holds the first block of [5..8]
