@@ -18,7 +18,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -56,6 +56,19 @@ def _rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
     return float((out.float() - ref.float()).abs().max() / ref.float().abs().max().clamp_min(1e-12))
 
 
+def _time_against_twin(
+    kernel: Callable[..., Any],
+    twin: Callable[..., Any],
+    args: tuple[Any, ...],
+    result: Callable[[Any], torch.Tensor] | None = None,
+) -> tuple[float, float, float]:
+    """(kernel ms, twin ms, max relative error of the kernel's output against the twin's);
+    `result` picks the tensor to compare from an output (default: the output itself)."""
+    pick = result or (lambda out: out)
+    err = _rel_err(pick(kernel(*args)), pick(twin(*args)))
+    return _median_ms(lambda: kernel(*args)), _median_ms(lambda: twin(*args)), err
+
+
 def measure_copy_bandwidth(device: torch.device) -> float:
     """Bytes moved per second by a device-to-device copy of 1 GiB (read + write)."""
     n_bytes = 1 << 30
@@ -85,9 +98,7 @@ def bench_mla_decode(device: torch.device, copy_bandwidth: float) -> Row:
     q_pe = torch.randn(batch, heads, rope_dim, dtype=torch.bfloat16, device=device)
     scale = (128 + 64) ** -0.5
     args = (q_latent, q_pe, cache, block_table, seq_lens, scale)
-    err = _rel_err(mla_decode(*args), mla_decode_reference(*args))
-    triton_ms = _median_ms(lambda: mla_decode(*args))
-    twin_ms = _median_ms(lambda: mla_decode_reference(*args))
+    triton_ms, twin_ms, err = _time_against_twin(mla_decode, mla_decode_reference, args)
     bandwidth = mla_decode_bytes(batch, context, rank, rope_dim, 2) / (triton_ms * 1e-3)
     fraction = bandwidth / copy_bandwidth
     return Row(
@@ -109,9 +120,7 @@ def bench_fused_moe(device: torch.device) -> Row:
     router_scores = torch.randn(tokens, experts, device=device).softmax(-1)
     topk_weights, topk_ids = router_scores.topk(top_k, dim=-1)
     args = (hidden, w_gate_up, w_down, topk_ids, topk_weights)
-    err = _rel_err(fused_moe(*args), fused_moe_reference(*args))
-    triton_ms = _median_ms(lambda: fused_moe(*args))
-    twin_ms = _median_ms(lambda: fused_moe_reference(*args))
+    triton_ms, twin_ms, err = _time_against_twin(fused_moe, fused_moe_reference, args)
     flops = 2 * tokens * top_k * (2 * inter * dim + dim * inter)
     speedup = twin_ms / triton_ms
     return Row(
@@ -129,9 +138,9 @@ def bench_rmsnorm(device: torch.device) -> Row:
     x = torch.randn(4096, 2048, dtype=torch.bfloat16, device=device)
     residual = torch.randn_like(x)
     weight = torch.randn(2048, dtype=torch.bfloat16, device=device)
-    err = _rel_err(rmsnorm(x, weight, 1e-6, residual)[0], rmsnorm_reference(x, weight, 1e-6, residual)[0])
-    triton_ms = _median_ms(lambda: rmsnorm(x, weight, 1e-6, residual))
-    twin_ms = _median_ms(lambda: rmsnorm_reference(x, weight, 1e-6, residual))
+    triton_ms, twin_ms, err = _time_against_twin(
+        rmsnorm, rmsnorm_reference, (x, weight, 1e-6, residual), result=lambda out: out[0]
+    )
     moved = 4 * x.numel() * x.element_size()  # read x, residual; write out, new residual
     return Row("rmsnorm+residual", "T=4096 D=2048 bf16", triton_ms, twin_ms, err,
                metric=f"{moved / (triton_ms * 1e-3) / 1e12:.2f} TB/s")
@@ -143,9 +152,7 @@ def bench_rope(device: torch.device) -> Row:
     q_pe = torch.randn(4096, 16, 64, dtype=torch.bfloat16, device=device)
     positions = torch.arange(4096, device=device)
     cos, sin = yarn_cos_sin(positions, 64, 10000.0, YarnScaling(40.0, 4096, 32, 1, 0.707, 0.707))
-    err = _rel_err(apply_rope(q_pe, cos, sin, True), apply_rope_reference(q_pe, cos, sin, True))
-    triton_ms = _median_ms(lambda: apply_rope(q_pe, cos, sin, True))
-    twin_ms = _median_ms(lambda: apply_rope_reference(q_pe, cos, sin, True))
+    triton_ms, twin_ms, err = _time_against_twin(apply_rope, apply_rope_reference, (q_pe, cos, sin, True))
     return Row("rope (interleaved)", "q_pe T=4096 H=16 d=64 bf16", triton_ms, twin_ms, err)
 
 

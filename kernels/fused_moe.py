@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 import triton.language as tl
 
-from kernels.launch import cdiv, scratch, triton_kernel
+from kernels.launch import cdiv, device_function, scratch, triton_kernel
 
 DEFAULT_CHUNK_TOKENS = 16384
 
@@ -148,14 +148,13 @@ def align_by_expert(
     return sorted_pairs, tile_expert.to(torch.int32), used_rows
 
 
-@triton_kernel
-def _moe_gate_up_kernel(
-    hidden_ptr, w_ptr, act_ptr, sorted_pairs_ptr, tile_expert_ptr, used_rows_ptr,
-    num_pairs, top_k, dim, inter, num_tiles_n,
-    stride_h_t, stride_w_e, stride_w_n, stride_a_p,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
-    IEEE_DOT: tl.constexpr,
+@device_function
+def _expert_tile(
+    num_tiles_n, n_cols, sorted_pairs_ptr, tile_expert_ptr, used_rows_ptr, num_pairs,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, GROUP_M: tl.constexpr,
 ):
+    """This program's output tile: (tile_used, expert, pairs, row_mask, cols, col_mask), the
+    rows being BLOCK_M expert-sorted (token, slot) pairs and the columns BLOCK_N of n_cols."""
     # Grouped tile order: GROUP_M row tiles share each column tile of the weights, so
     # programs that run together read the same expert weights (L2 reuse).
     pid = tl.program_id(0)
@@ -177,9 +176,24 @@ def _moe_gate_up_kernel(
     rows = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)
     pairs = tl.load(sorted_pairs_ptr + rows)
     row_mask = pairs < num_pairs
-    token = pairs // top_k
     cols = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)
-    col_mask = cols < inter
+    col_mask = cols < n_cols
+    return tile_used, expert, pairs, row_mask, cols, col_mask
+
+
+@triton_kernel
+def _moe_gate_up_kernel(
+    hidden_ptr, w_ptr, act_ptr, sorted_pairs_ptr, tile_expert_ptr, used_rows_ptr,
+    num_pairs, top_k, dim, inter, num_tiles_n,
+    stride_h_t, stride_w_e, stride_w_n, stride_a_p,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
+    IEEE_DOT: tl.constexpr,
+):
+    tile_used, expert, pairs, row_mask, cols, col_mask = _expert_tile(
+        num_tiles_n, inter, sorted_pairs_ptr, tile_expert_ptr, used_rows_ptr, num_pairs,
+        BLOCK_M, BLOCK_N, GROUP_M,
+    )
+    token = pairs // top_k
     ks = tl.arange(0, BLOCK_K)
 
     x_ptrs = hidden_ptr + token[:, None] * stride_h_t + ks[None, :]
@@ -220,24 +234,10 @@ def _moe_down_kernel(
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
     IEEE_DOT: tl.constexpr,
 ):
-    pid = tl.program_id(0)
-    num_tiles_m = tl.num_programs(0) // num_tiles_n
-    tiles_per_group = GROUP_M * num_tiles_n
-    group_first_m = (pid // tiles_per_group) * GROUP_M
-    group_size = tl.minimum(num_tiles_m - group_first_m, GROUP_M)
-    tile_m = group_first_m + (pid % tiles_per_group) % group_size
-    tile_n = (pid % tiles_per_group) // group_size
-
-    used_rows = tl.load(used_rows_ptr)
-    # Tiles past the used rows (padding capacity) run zero K steps and store nothing;
-    # a zero-trip loop instead of an `if` around it lets the compiler pipeline the loads.
-    tile_used = tile_m * BLOCK_M < used_rows
-    expert = tl.load(tile_expert_ptr + tile_m).to(tl.int64)
-    rows = tile_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    pairs = tl.load(sorted_pairs_ptr + rows)
-    row_mask = pairs < num_pairs
-    cols = tile_n * BLOCK_N + tl.arange(0, BLOCK_N)
-    col_mask = cols < dim
+    tile_used, expert, pairs, row_mask, cols, col_mask = _expert_tile(
+        num_tiles_n, dim, sorted_pairs_ptr, tile_expert_ptr, used_rows_ptr, num_pairs,
+        BLOCK_M, BLOCK_N, GROUP_M,
+    )
     ks = tl.arange(0, BLOCK_K)
 
     a_ptrs = act_ptr + pairs[:, None] * stride_a_p + ks[None, :]

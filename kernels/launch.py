@@ -11,8 +11,10 @@ Triton's own library functions (`tl.sum`, `tl.max`, `tl.sigmoid`, ...) are `@jit
 functions too, fixed as compiled or interpreted when triton itself was imported. During an
 interpreted launch we let compiled-mode library functions run as interpreted device
 functions (`_library_functions_interpretable`), so the interpreter works whatever the
-import order was. Our own kernels stay self-contained (no calls to other `@triton.jit`
-helpers of ours), which keeps that bridge limited to triton's library.
+import order was. Helpers that several of our kernels call are declared with
+`device_function`: always a compiled-mode `JITFunction` (never fixed by the import order),
+so a compiled kernel can call it, and during an interpreted launch the same bridge runs it
+interpreted, as it does triton's library.
 """
 
 from __future__ import annotations
@@ -106,6 +108,11 @@ class TritonKernel:
 def triton_kernel(fn: Callable[..., Any]) -> TritonKernel:
     """Decorator used instead of `@triton.jit` for every kernel in this package."""
     return TritonKernel(fn)
+
+
+def device_function(fn: Callable[..., Any]) -> JITFunction:
+    """Decorator for a Triton helper called from inside our kernels (not launched itself)."""
+    return JITFunction(fn)
 
 
 def next_power_of_2(n: int) -> int:

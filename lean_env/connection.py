@@ -146,13 +146,17 @@ class ReplConnection:
         return ReplCrash(f"{why} (exit code {code}){limit}" + (f"; stderr: {tail[-500:]}" if tail else ""),
                          out_of_memory=oom)
 
+    def _ready(self, fd: int, event: int, deadline: Deadline) -> bool:
+        """Whether `fd` became ready within a short wait; raises once the deadline has passed."""
+        why = deadline.expired()
+        if why:
+            raise self._fail(why)
+        return _wait_for(fd, event, deadline)
+
     def _write(self, payload: bytes, deadline: Deadline) -> None:
         view = memoryview(payload)
         while view:
-            why = deadline.expired()
-            if why:
-                raise self._fail(why)
-            if not _wait_for(self._in, select.POLLOUT, deadline):
+            if not self._ready(self._in, select.POLLOUT, deadline):
                 continue
             try:
                 sent = os.write(self._in, view)
@@ -169,10 +173,7 @@ class ReplConnection:
             if end >= 0:
                 self._buffer = text[end + 2:]
                 return text[:end].decode(errors="replace")
-            why = deadline.expired()
-            if why:
-                raise self._fail(why)
-            if not _wait_for(self._out, select.POLLIN, deadline):
+            if not self._ready(self._out, select.POLLIN, deadline):
                 continue
             try:
                 chunk = os.read(self._out, 1 << 16)

@@ -34,10 +34,34 @@ class Scanned:
     comments: tuple[Comment, ...]
 
 
+def column(text: str, offset: int) -> int:
+    """0-based column (in characters) of an offset."""
+    return offset - (text.rfind("\n", 0, offset) + 1)
+
+
 def line_col(text: str, offset: int) -> tuple[int, int]:
-    """1-based line and 0-based column (in characters) of an offset."""
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1)
+    """1-based line and 0-based column (in characters) of an offset (Lean's `Position`)."""
+    return text.count("\n", 0, offset) + 1, column(text, offset)
+
+
+def line_comment_end(text: str, start: int) -> int:
+    """End (exclusive) of the `--` comment at `start`: its newline, or the end of the text."""
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
+
+
+def block_comment_end(text: str, start: int) -> int:
+    """Offset just past the `-/` that closes the `/-` comment at `start` (block comments
+    nest), or -1 when the text ends first."""
+    depth, j, n = 1, start + 2, len(text)
+    while depth and j < n:
+        if text.startswith("/-", j):
+            depth, j = depth + 1, j + 2
+        elif text.startswith("-/", j):
+            depth, j = depth - 1, j + 2
+        else:
+            j += 1
+    return -1 if depth else j
 
 
 _IDENT_CHAR = re.compile(r"[\w'!?₀-₉ₐ-ₜᵢ-ᵪⱼ.]")
@@ -62,23 +86,15 @@ def scan(text: str, path: str | None = None) -> Scanned:
     while i < n:
         c = text[i]
         if c == "-" and text.startswith("--", i):
-            end = text.find("\n", i)
-            end = n if end < 0 else end
+            end = line_comment_end(text, i)
             comments.append(Comment(i, end, "line"))
             _blank(chars, i, end)
             i = end
         elif c == "/" and text.startswith("/-", i):
             kind = "doc" if text.startswith("/--", i) and not text.startswith("/--/", i) else (
                 "moddoc" if text.startswith("/-!", i) else "block")
-            depth, j = 1, i + 2
-            while depth and j < n:
-                if text.startswith("/-", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("-/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            if depth:
+            j = block_comment_end(text, i)
+            if j < 0:
                 raise fail("comment opened here is never closed (missing `-/`)", i)
             comments.append(Comment(i, j, kind))
             _blank(chars, i, j)

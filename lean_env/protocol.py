@@ -13,6 +13,7 @@ warning, in either quoting style.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -89,37 +90,39 @@ def _pos(obj: Any, where: str) -> Pos | None:
     return Pos(obj["line"], obj["column"])
 
 
-def _messages(raw: Any) -> tuple[Message, ...]:
+def _objects(raw: Any, list_name: str, text_key: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(`list_name[i]`, item) for each item of the optional JSON list `list_name`, checking as
+    it goes that the item is an object with a string `text_key`."""
     if raw is None:
-        return ()
+        return
     if not isinstance(raw, list):
-        raise ProtocolError(f"'messages' must be a list, got {type(raw).__name__}")
+        raise ProtocolError(f"'{list_name}' must be a list, got {type(raw).__name__}")
+    for i, item in enumerate(raw):
+        where = f"{list_name}[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get(text_key), str):
+            raise ProtocolError(f"{where} must be an object with string '{text_key}', got {item!r}")
+        yield where, item
+
+
+def _messages(raw: Any) -> tuple[Message, ...]:
     out = []
-    for i, m in enumerate(raw):
-        if not isinstance(m, dict) or not isinstance(m.get("data"), str):
-            raise ProtocolError(f"messages[{i}] must be an object with string 'data', got {m!r}")
+    for where, m in _objects(raw, "messages", "data"):
         severity = m.get("severity", "error")
         if severity not in SEVERITIES:
-            raise ProtocolError(f"messages[{i}].severity {severity!r} is not one of {SEVERITIES}")
-        out.append(Message(severity, m["data"], _pos(m.get("pos"), f"messages[{i}].pos"),
-                           _pos(m.get("endPos"), f"messages[{i}].endPos")))
+            raise ProtocolError(f"{where}.severity {severity!r} is not one of {SEVERITIES}")
+        out.append(Message(severity, m["data"], _pos(m.get("pos"), f"{where}.pos"),
+                           _pos(m.get("endPos"), f"{where}.endPos")))
     return tuple(out)
 
 
 def _sorries(raw: Any) -> tuple[Sorry, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise ProtocolError(f"'sorries' must be a list, got {type(raw).__name__}")
     out = []
-    for i, s in enumerate(raw):
-        if not isinstance(s, dict) or not isinstance(s.get("goal"), str):
-            raise ProtocolError(f"sorries[{i}] must be an object with string 'goal', got {s!r}")
+    for where, s in _objects(raw, "sorries", "goal"):
         ps = s.get("proofState")
         if ps is not None and not isinstance(ps, int):
-            raise ProtocolError(f"sorries[{i}].proofState must be an int, got {ps!r}")
-        out.append(Sorry(ps, s["goal"], _pos(s.get("pos"), f"sorries[{i}].pos"),
-                         _pos(s.get("endPos"), f"sorries[{i}].endPos")))
+            raise ProtocolError(f"{where}.proofState must be an int, got {ps!r}")
+        out.append(Sorry(ps, s["goal"], _pos(s.get("pos"), f"{where}.pos"),
+                         _pos(s.get("endPos"), f"{where}.endPos")))
     return tuple(out)
 
 

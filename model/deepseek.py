@@ -461,23 +461,32 @@ def routed_experts(
     topk_idx: Tensor,  # [N, k]
     topk_weight: Tensor,  # [N, k]
 ) -> Tensor:  # [N, m]
-    """Weighted sum of each token's chosen experts, looping over the experts that got tokens."""
-    out = torch.zeros_like(x)
+    """Weighted sum of each token's chosen experts, looping over the experts that got tokens.
+
+    Written to be cheap under autograd on CPU: the (token, slot) rows are gathered once in expert
+    order and scattered back with one index_add_, and the stacked weights are unbound once (their
+    backward stacks the per-expert grads) instead of indexed per expert (each index's backward
+    would fill a zero tensor of the full stack)."""
+    num_tokens, top_k = topk_idx.shape
     flat_expert = topk_idx.reshape(-1)
     order = torch.argsort(flat_expert, stable=True)
     counts = torch.bincount(flat_expert, minlength=gate_up_proj.shape[0]).tolist()
-    token_of_slot = order // topk_idx.shape[1]
+    token_of_slot = order // top_k
     weight_of_slot = topk_weight.reshape(-1)[order]
+    rows = x.index_select(0, token_of_slot)  # [N*k, m], grouped by expert
+    gate_up_of, down_of = gate_up_proj.unbind(0), down_proj.unbind(0)
+    pieces = []
     start = 0
     for expert, count in enumerate(counts):
         if count == 0:
             continue
-        tokens = token_of_slot[start : start + count]
-        gate, up = F.linear(x[tokens], gate_up_proj[expert]).chunk(2, dim=-1)
-        expert_out = F.linear(F.silu(gate) * up, down_proj[expert])
-        out.index_add_(0, tokens, (expert_out * weight_of_slot[start : start + count, None]).to(out.dtype))
+        gate, up = F.linear(rows[start : start + count], gate_up_of[expert]).chunk(2, dim=-1)
+        pieces.append(F.linear(F.silu(gate) * up, down_of[expert]))
         start += count
-    return out
+    if not pieces:
+        return torch.zeros_like(x)
+    expert_out = torch.cat(pieces) * weight_of_slot[:, None]
+    return torch.zeros_like(x).index_add_(0, token_of_slot, expert_out.to(x.dtype))
 
 
 class Gate(nn.Module):

@@ -59,6 +59,11 @@ class TrainConfig:
     # data
     curriculum_seed: int = 0
     curriculum_per_family: int = 40
+    # Families the hammer cannot do (mixed = hammer + model): drawn focus_per_family times each,
+    # from the same seeded streams (so a superset of the plain draw), comma-separated names.
+    focus_families: str = ""
+    focus_per_family: int = 0
+    focus_repeat: int = 1  # each focus example appears this many times per epoch
     extra_examples: list[Path] = field(default_factory=list)  # JSONL written by `write_examples`
     tokenizer_dir: Path | None = None  # None: train a BPE tokenizer into out_dir first
     vocab_size: int = 4096
@@ -318,6 +323,17 @@ def completion_loss(logits: Tensor, labels: Tensor) -> Tensor:
                            ignore_index=IGNORE_INDEX)
 
 
+def scored_rows_loss(model: DeepseekForCausalLM, batch: Batch) -> Tensor:
+    """`completion_loss` computed with the output head on the scored positions only: the same
+    value, without the vocab-wide logits (and their softmax) of every prompt token."""
+    targets = batch.labels[:, 1:]
+    scored = torch.zeros_like(batch.labels, dtype=torch.bool)
+    scored[:, :-1] = targets != IGNORE_INDEX
+    rows = scored.reshape(-1).nonzero().squeeze(1)
+    logits = model(batch.input_ids, logit_rows=rows)
+    return F.cross_entropy(logits, targets[targets != IGNORE_INDEX])
+
+
 # =============================================================================== model set-up
 
 def init_weights(model: DeepseekForCausalLM, std: float, seed: int) -> None:
@@ -492,7 +508,20 @@ def prepare_tokenizer(config: TrainConfig) -> tuple[Tokenizer, Path]:
 def gather_examples(config: TrainConfig, env: Any = None) -> list[SupervisedExample]:
     from model.curriculum import generate
 
-    examples, _ = curriculum_examples(generate(config.curriculum_seed, "train", config.curriculum_per_family), env)
+    from model.curriculum import FAMILIES
+
+    focus = [f.strip() for f in config.focus_families.split(",") if f.strip()]
+    unknown = [f for f in focus if f not in FAMILIES]
+    if unknown:
+        raise ValueError(f"focus_families has unknown families {unknown}; known: {', '.join(FAMILIES)}")
+    plain = [f for f in FAMILIES if f not in focus]
+    examples, _ = curriculum_examples(generate(config.curriculum_seed, "train", config.curriculum_per_family,
+                                               families=plain), env)
+    if focus:
+        focused, _ = curriculum_examples(generate(config.curriculum_seed, "train",
+                                                  max(config.focus_per_family, config.curriculum_per_family),
+                                                  families=focus), env)
+        examples.extend(focused * max(1, config.focus_repeat))
     for path in config.extra_examples:
         examples.extend(read_examples(path))
     return examples
@@ -540,8 +569,7 @@ def train_on_examples(config: TrainConfig, examples: Sequence[SupervisedExample]
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, config)
         meter.token_mask = batch.token_mask.reshape(-1)
-        logits = model(batch.input_ids)
-        loss = completion_loss(logits, batch.labels)
+        loss = scored_rows_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

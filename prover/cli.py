@@ -259,6 +259,67 @@ def _ray_runner(config: ProverConfig, cluster: ClusterConfig) -> Any:
 
 
 @app.command()
+def train(
+    out_dir: Path = typer.Option(Path("build/policy"), "--out", help="Checkpoint directory (HF layout) to write."),
+    steps: int = typer.Option(600, "--steps", help="Optimizer steps (batch --batch-size)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of initialisation and batch order."),
+    curriculum_seed: int = typer.Option(0, "--curriculum-seed", help="Seed of the generated training theorems."),
+    per_family: int = typer.Option(40, "--per-family", help="Generated theorems per curriculum family."),
+    focus_families: str = typer.Option("", "--focus-families",
+                                       help="Comma-separated families to draw more of (what the hammer misses)."),
+    focus_per_family: int = typer.Option(0, "--focus-per-family", help="Theorems per focus family."),
+    focus_repeat: int = typer.Option(1, "--focus-repeat", help="Times each focus example appears per epoch."),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    learning_rate: float = typer.Option(3e-3, "--lr"),
+    tokenizer_dir: Optional[Path] = typer.Option(None, "--tokenizer", help="Reuse this tokenizer (default: train one)."),
+    extra_examples: Optional[list[Path]] = typer.Option(None, "--examples", help="Extra (state, tactic) JSONL files."),
+    save_dtype: str = typer.Option("float32", "--dtype", help="float32 or bfloat16 weights on disk."),
+    plots: Optional[Path] = typer.Option(None, "--plots", help="Also write training_loss.png and expert_load.png here."),
+    threads: int = typer.Option(2, "--threads", help="torch CPU threads (results are reproducible per thread count)."),
+    rounds: int = typer.Option(0, "--expert-iteration-rounds",
+                               help="After training, rounds of search + retrain (model.expert_iteration)."),
+    ei_per_family: int = typer.Option(10, "--ei-per-family", help="Generated problems per family searched per round."),
+) -> None:
+    """Train the policy checkpoint (tokenizer, curriculum, MoE+MLA model); optionally expert iteration."""
+    import torch
+
+    from lean_env import open_env
+    from model.train import TRAINING_LOG, TrainConfig, plot_training
+    from model.train import train as run_training
+
+    torch.set_num_threads(max(1, threads))
+    try:
+        config = TrainConfig(out_dir=out_dir, seed=seed, curriculum_seed=curriculum_seed,
+                             curriculum_per_family=per_family, focus_families=focus_families,
+                             focus_per_family=focus_per_family, focus_repeat=focus_repeat,
+                             batch_size=batch_size, learning_rate=learning_rate, steps=steps,
+                             tokenizer_dir=tokenizer_dir, extra_examples=list(extra_examples or []),
+                             save_dtype=save_dtype)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    env = open_env("embedded", pool_size=1)  # replays multi-step reference proofs for their states
+    try:
+        result = run_training(config, env=env, log=lambda line: console.print(escape(line)))
+        out.print(f"saved {result.out_dir}: {result.parameters:,} parameters, {result.num_examples} examples, "
+                  f"final loss {result.final_loss:.4f}, {result.seconds:.0f} s")
+        if plots is not None:
+            for path in plot_training(config.out_dir / TRAINING_LOG, plots):
+                out.print(f"wrote {path}")
+        if rounds > 0:
+            from dataclasses import replace
+
+            from model.expert_iteration import ExpertIterationConfig, expert_iteration
+
+            ei = ExpertIterationConfig(out_dir=out_dir / "expert_iteration", rounds=rounds,
+                                       base=replace(config, tokenizer_dir=tokenizer_dir or out_dir),
+                                       problems_per_family=ei_per_family)
+            for report in expert_iteration(ei, env=env, initial_checkpoint=out_dir):
+                out.print(json.dumps(report.to_json()))
+    finally:
+        env.close()
+
+
+@app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; the API has no authentication."),
     port: int = typer.Option(8000, "--port"),

@@ -46,33 +46,26 @@ class Goal:
     def make_room(self, name: str) -> "Goal":
         """Rename an existing variable `name` (and its occurrences) to a fresh inaccessible name,
         so that a new local called `name` cannot capture them (Lean shows the old one as `x✝`)."""
-        old = next((h for h in self.hyps if h.is_var and h.name == name), None)
-        if old is None:
+        if not any(h.is_var and h.name == name for h in self.hyps):
             return self
-        new = inaccessible(name, used_names(self))
-        var = Var(new, old.value)
-        hyps = []
-        for h in self.hyps:
-            if h.is_var and h.name == name:
-                h = dc_replace(h, name=new)
-            elif not h.is_var:
-                h = dc_replace(h, value=substitute(h.value, name, var))
-            hyps.append(h)
-        return dc_replace(self, hyps=tuple(hyps), target=substitute(self.target, name, var))
+        return self._rename_unclashing(name, inaccessible(name, used_names(self)))
 
     def rename_var(self, old: str, new: str) -> "Goal":
         """Rename variable `old` to `new` in the context, the hypotheses and the target."""
-        g = self.make_room(new)
-        h_old = next(h for h in g.hyps if h.is_var and h.name == old)
+        return self.make_room(new)._rename_unclashing(old, new)
+
+    def _rename_unclashing(self, old: str, new: str) -> "Goal":
+        # `new` must not name a variable already (the callers make room first).
+        h_old = next(h for h in self.hyps if h.is_var and h.name == old)
         var = Var(new, h_old.value)
         hyps = []
-        for h in g.hyps:
+        for h in self.hyps:
             if h.is_var and h.name == old:
                 h = dc_replace(h, name=new)
             elif not h.is_var:
                 h = dc_replace(h, value=substitute(h.value, old, var))
             hyps.append(h)
-        return dc_replace(g, hyps=tuple(hyps), target=substitute(g.target, old, var))
+        return dc_replace(self, hyps=tuple(hyps), target=substitute(self.target, old, var))
 
     def add_hyp(self, name: str, value: "Type | Term", is_var: bool = False) -> "Goal":
         """Add a local; an older local of the same name becomes inaccessible (`h✝`)."""

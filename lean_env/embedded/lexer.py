@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..lean_text import block_comment_end, line_comment_end
 from .errors import ParseError
 
 SUBSCRIPTS = "₀₁₂₃₄₅₆₇₈₉ₐₑₒₓₔₕₖₗₘₙₚₛₜᵢᵣᵤᵥⱼ"
@@ -48,19 +49,11 @@ def tokenize(text: str) -> list[Token]:
             i += 1
             continue
         if text.startswith("--", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
+            i = line_comment_end(text, i)
             continue
         if text.startswith("/-", i):
-            depth, j = 1, i + 2
-            while j < n and depth:
-                if text.startswith("/-", j):
-                    depth, j = depth + 1, j + 2
-                elif text.startswith("-/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            if depth:
+            j = block_comment_end(text, i)
+            if j < 0:
                 raise ParseError("unterminated comment", i)
             i = j
             continue

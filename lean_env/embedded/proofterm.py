@@ -158,7 +158,6 @@ class ProofTerms:
                 self.check_anon(args, expected)
                 return telescope_of_prop(expected)
             if head.kind == "ident" and head.val in ("Or.inl", "Or.inr") and expected is not None:
-                e = canon(expected)
                 if not (isinstance(expected, Conn) and expected.op == "∨"):
                     raise ElabError(f"{head.val}: the goal is not a disjunction")
                 self.check(args[0], expected.args[0 if head.val == "Or.inl" else 1])

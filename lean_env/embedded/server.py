@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any
 
+from ..lean_text import line_col
 from .checker import check_command
 from .errors import KernelError
 from .goals import Goal
 from .tactics.engine import TACTIC_MODE_SECONDS, Message, TacticContext, run_block
-from .tactics.script import blank_comments, line_col
+from .tactics.script import blank_comments
 from .terms import Term
 
 

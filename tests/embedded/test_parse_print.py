@@ -77,3 +77,20 @@ def test_all_valid_statements_parse_or_reject_cleanly_and_coverage_targets():
             matched += " ".join(th.goal.pretty().split()) == " ".join(states[row["name"]].split())
     assert parsed / len(rows) >= 0.60
     assert matched / with_state >= 0.90
+
+
+def test_comments_nest_and_are_skipped_alike_by_the_lexer_and_the_tactic_reader():
+    from lean_env.embedded.errors import ParseError
+    from lean_env.embedded.lexer import tokenize
+    from lean_env.embedded.tactics.script import blank_comments
+    from lean_env.lean_text import scan
+
+    text = "a /- outer /- inner -/ still comment -/ b -- tail\nc"
+    assert [t.text for t in tokenize(text)] == ["a", "b", "c", ""]
+    blanked = blank_comments(text)
+    assert len(blanked) == len(text) and blanked.split() == ["a", "b", "c"]
+    assert blanked == scan(text).code  # no strings here, so both readers blank the same spans
+    unclosed = "a /- never /- closed -/"
+    with pytest.raises(ParseError, match="unterminated comment"):
+        tokenize(unclosed)
+    assert blank_comments(unclosed).split() == ["a"]  # the tactic reader blanks to the end

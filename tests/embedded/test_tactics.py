@@ -102,3 +102,21 @@ def test_aesop_stand_in_and_contrapose():
     assert accepted("theorem t (f : ℝ → ℝ) (h : ∀ x, f x = 2 * x) : f 1 = 2 ∧ f 2 = 4 := by", "aesop")
     assert not accepted("theorem t (f : ℝ → ℝ) (h : ∀ x, f x = 2 * x) : f 1 = 2 ∧ f 2 = 5 := by", "aesop")
     assert accepted("theorem t (x : ℝ) (h : x ^ 2 < 1) : x < 1 := by", "contrapose! h\n  nlinarith")
+
+
+def test_rename_i_names_the_shadowed_variable_in_every_hypothesis():
+    s = "theorem t (x : ℕ) (h : x = 2) : ∀ y : ℕ, y = y → x = 2 := by"
+    # `intro x` shadows the old x (now `x✝`, also inside h); rename_i gives it back a name
+    assert accepted(s, "intro x\n  rename_i z\n  intro _\n  have hz : z = 2 := h\n  exact hz")
+    assert not accepted(s, "intro x\n  rename_i z\n  intro _\n  have hz : x = 2 := h\n  exact hz")
+    assert not accepted(s, "intro x\n  intro _\n  have hz : x = 2 := h\n  exact hz")
+
+
+def test_at_clauses_rewrite_exactly_the_named_hypotheses():
+    neg = "theorem t (x : ℝ) (h : ¬ x ≤ 1) : 1 < x := by"
+    assert accepted(neg, "push_neg at h\n  exact h")
+    assert not accepted(neg, "exact h")  # without the rewrite h is still a negation
+    assert not accepted(neg.replace(": 1 < x", ": 2 < x"), "push_neg at h\n  exact h")
+    cast = "theorem t (a b : ℕ) (h : ((a + b : ℕ) : ℝ) = 3) : (a : ℝ) + b = 3 := by"
+    assert accepted(cast, "push_cast at h\n  exact h")
+    assert not accepted(cast.replace("+ b = 3", "+ b = 4"), "push_cast at h\n  exact h")

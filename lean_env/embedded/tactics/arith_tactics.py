@@ -13,8 +13,9 @@ from ..errors import TacticFailed
 from ..goals import Goal
 from ..pretty import pp
 from ..terms import FALSE, NUMERIC, Conn, Num, Op, Rel, Term, Var, subterms
+from .connectives import z3_connective
 from .engine import Goals, TacticContext, tactic
-from .logic import infer_term, parse_at, require_hyp, split_commas, substitute_everywhere
+from .logic import infer_term, parse_at, rewrite_hyps, split_commas, substitute_everywhere
 
 
 def hint_props(ctx: TacticContext, g: Goal, args: str, off: int) -> list[Term]:
@@ -227,20 +228,7 @@ def _z3_of_prop(p: Term, prob) -> object:
         if c.op == "≠":
             return z3.Not(prob.constraint(Comparison(c.poly, "=", c.ty)))
         return prob.constraint(c)
-    if p.op == "True":
-        return z3.BoolVal(True)
-    if p.op == "False":
-        return z3.BoolVal(False)
-    kids = [_z3_of_prop(a, prob) for a in p.args]
-    if p.op == "¬":
-        return z3.Not(kids[0])
-    if p.op == "∧":
-        return z3.And(*kids)
-    if p.op == "∨":
-        return z3.Or(*kids)
-    if p.op == "→":
-        return z3.Implies(*kids)
-    return kids[0] == kids[1]
+    return z3_connective(p.op, [_z3_of_prop(a, prob) for a in p.args])
 
 
 @tactic("omega")
@@ -322,14 +310,8 @@ def t_ring_nf(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
         new = ring_normalize_prop(t)
         changed |= new != t
         g = g.with_target(new)
-    for h in locs or []:
-        if h == "⊢":
-            continue
-        hyp = require_hyp(g, h)
-        new = ring_normalize_prop(hyp.value)
-        changed |= new != hyp.value
-        g = g.replace_hyp(h, new)
-    if not changed:
+    g, hyps_changed = rewrite_hyps(g, locs or [], lambda _, p: ring_normalize_prop(p))
+    if not (changed or hyps_changed):
         raise TacticFailed("ring_nf failed to simplify")
     return (g,) + goals[1:]
 
@@ -408,14 +390,8 @@ def t_field_simp(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals
             return goals[1:]
         changed |= new != g.target
         g = g.with_target(new)
-    for h in locs or []:
-        if h == "⊢":
-            continue
-        hyp = require_hyp(g, h)
-        new = field_simp_prop(g, extra, hyp.value)
-        changed |= new != hyp.value
-        g = g.replace_hyp(h, new)
-    if not changed:
+    g, hyps_changed = rewrite_hyps(g, locs or [], lambda goal, p: field_simp_prop(goal, extra, p))
+    if not (changed or hyps_changed):
         raise TacticFailed("field_simp made no progress")
     return (g,) + goals[1:]
 

@@ -12,7 +12,7 @@ from ..pretty import pp
 from ..terms import NUMERIC, RANK, Conn, Num, Op, Rel, Term, rebuild
 from ..unify import canon
 from .engine import Goals, TacticContext, tactic
-from .logic import infer_term, parse_at, require_hyp
+from .logic import infer_term, parse_at, rewrite_hyps
 
 
 def push_cast(t: Term) -> Term:
@@ -94,9 +94,7 @@ def t_push_cast(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     locs = parse_at(args)
     if locs is None or "⊢" in locs:
         g = g.with_target(push_cast(g.target))
-    for h in locs or []:
-        if h != "⊢":
-            g = g.replace_hyp(h, push_cast(require_hyp(g, h).value))
+    g, _ = rewrite_hyps(g, locs or [], lambda _, p: push_cast(p))
     return (g,) + goals[1:]
 
 
@@ -109,9 +107,7 @@ def t_norm_cast(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
         g = g.with_target(new)
         if _trivial(new):
             return goals[1:]
-    for h in locs or []:
-        if h != "⊢":
-            g = g.replace_hyp(h, norm_cast_prop(require_hyp(g, h).value))
+    g, _ = rewrite_hyps(g, locs or [], lambda _, p: norm_cast_prop(p))
     return (g,) + goals[1:]
 
 

@@ -3,6 +3,7 @@ have, show, specialize, subst, exfalso, by_contra, push_neg, left/right, assumpt
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from ..arith.evaluate import NotEvaluable, evaluate
@@ -110,22 +111,27 @@ def t_rintro(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     return tuple(out) + goals[1:]
 
 
-def split_patterns(text: str) -> list[str]:
+def _split_outside_brackets(text: str, is_separator: Callable[[str], bool]) -> list[str]:
+    """The pieces of `text` between separator characters that stand outside ⟨⟩ () [] (the
+    separators dropped; empty pieces kept)."""
     out, depth, cur = [], 0, ""
     for ch in text:
         if ch in "⟨([":
             depth += 1
         elif ch in "⟩)]":
             depth -= 1
-        if ch.isspace() and depth == 0:
-            if cur:
-                out.append(cur)
+        if is_separator(ch) and depth == 0:
+            out.append(cur)
             cur = ""
         else:
             cur += ch
-    if cur:
-        out.append(cur)
+    out.append(cur)
     return out
+
+
+def split_patterns(text: str) -> list[str]:
+    """Whitespace-separated patterns (`intro ⟨a, b⟩ h`)."""
+    return [p for p in _split_outside_brackets(text, str.isspace) if p]
 
 
 # -- constructor / left / right / exfalso / use / refine / exact / apply ----------------------
@@ -366,14 +372,8 @@ def t_push_neg(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
         new = push_neg(g.target)
         changed |= new != g.target
         g = g.with_target(new)
-    for h in (locs or []):
-        if h == "⊢":
-            continue
-        hyp = require_hyp(g, h)
-        new = push_neg(hyp.value)
-        changed |= new != hyp.value
-        g = g.replace_hyp(h, new)
-    if not changed:
+    g, hyps_changed = rewrite_hyps(g, locs or [], lambda _, p: push_neg(p))
+    if not (changed or hyps_changed):
         raise TacticFailed("push_neg made no progress")
     return (g,) + goals[1:]
 
@@ -390,6 +390,23 @@ def require_hyp(g: Goal, name: str):
     if h is None or h.is_var:
         raise TacticFailed(f"unknown hypothesis '{name}'")
     return h
+
+
+def rewrite_hyps(
+    g: Goal, locations: list[str], rewrite: Callable[[Goal, Term], Term]
+) -> tuple[Goal, bool]:
+    """Each hypothesis named in an `at` clause replaced by `rewrite(goal so far, its
+    statement)` (`⊢`, the target, is skipped: callers treat it themselves); also whether
+    any hypothesis changed."""
+    changed = False
+    for name in locations:
+        if name == "⊢":
+            continue
+        hyp = require_hyp(g, name)
+        new = rewrite(g, hyp.value)
+        changed |= new != hyp.value
+        g = g.replace_hyp(name, new)
+    return g, changed
 
 
 # -- cases / rcases / obtain -----------------------------------------------------------------
@@ -452,19 +469,8 @@ def destruct_tuple(g: Goal, prop: Term, parts: list[str]) -> list[Goal]:
 
 
 def split_top(text: str, sep: str) -> list[str]:
-    out, depth, cur = [], 0, ""
-    for ch in text:
-        if ch in "⟨([":
-            depth += 1
-        elif ch in "⟩)]":
-            depth -= 1
-        if ch == sep and depth == 0:
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    out.append(cur.strip())
-    return out
+    """The stripped pieces between top-level `sep` characters (empty pieces kept)."""
+    return [p.strip() for p in _split_outside_brackets(text, sep.__eq__)]
 
 
 def subst_eq(g: Goal, eq: Term) -> list[Goal]:
@@ -538,7 +544,7 @@ def destruct_auto(g: Goal, prop: Term) -> list[Goal]:
     if isinstance(prop, Conn) and prop.op == "∧":
         return destruct(g, prop, "⟨left, right⟩")
     if isinstance(prop, Quant) and prop.kind == "∃":
-        return destruct(g, prop, f"⟨w, h⟩")
+        return destruct(g, prop, "⟨w, h⟩")
     raise TacticFailed(f"cases: cannot case on\n  {pp(prop)}")
 
 
@@ -618,7 +624,7 @@ def t_specialize(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals
     g = goals[0]
     text = args.strip()
     name = text.split()[0]
-    h = require_hyp(g, name)
+    require_hyp(g, name)  # an unknown hypothesis fails here, with its name
     prop, side = infer_term(ctx, g, text, off + args.find(text), allow_holes=True)
     g2 = g.replace_hyp(name, prop)
     return tuple(g.with_target(s) for s in side) + (g2,) + goals[1:]

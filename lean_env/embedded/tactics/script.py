@@ -4,48 +4,34 @@ Offsets are absolute positions in the command text so that messages carry Lean's
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from ...lean_text import block_comment_end, column, line_comment_end
 
 OPEN = "([{⟨"
 CLOSE = ")]}⟩"
 
 
 def blank_comments(src: str) -> str:
-    """Replace `--` and `/- -/` comments with spaces (offsets are kept)."""
+    """Replace `--` and `/- -/` comments with spaces (offsets and newlines are kept); an
+    unclosed block comment runs to the end of the text."""
     out = list(src)
     i, n = 0, len(src)
     while i < n:
         if src.startswith("--", i):
-            j = src.find("\n", i)
-            j = n if j < 0 else j
-            for k in range(i, j):
-                out[k] = " "
-            i = j
+            j = line_comment_end(src, i)
         elif src.startswith("/-", i):
-            depth, j = 1, i + 2
-            while j < n and depth:
-                if src.startswith("/-", j):
-                    depth, j = depth + 1, j + 2
-                elif src.startswith("-/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            for k in range(i, j):
-                if out[k] != "\n":
-                    out[k] = " "
-            i = j
+            j = block_comment_end(src, i)
+            j = n if j < 0 else j
         else:
             i += 1
+            continue
+        for k in range(i, j):
+            if out[k] != "\n":
+                out[k] = " "
+        i = j
     return "".join(out)
-
-
-def column(src: str, pos: int) -> int:
-    return pos - (src.rfind("\n", 0, pos) + 1)
-
-
-def line_col(src: str, pos: int) -> tuple[int, int]:
-    """1-based line, 0-based column (Lean's `Position`)."""
-    return src.count("\n", 0, pos) + 1, column(src, pos)
 
 
 @dataclass(frozen=True)
@@ -90,23 +76,27 @@ def split_items(src: str, start: int, end: int) -> list[Span]:
     return [it for it in items if it.start < it.end]
 
 
-def _split_semicolons(src: str, start: int, end: int) -> list[Span]:
-    depth, out, s = 0, [], start
-    i = start
-    while i < end:
+def _top_level_offsets(src: str, start: int, end: int) -> Iterator[int]:
+    """Offsets in [start, end) outside every bracket pair; the brackets themselves are not
+    yielded (an unmatched closer makes the depth negative, so nothing after it is top level)."""
+    depth = 0
+    for i in range(start, end):
         ch = src[i]
         if ch in OPEN:
             depth += 1
         elif ch in CLOSE:
             depth -= 1
-        elif depth == 0 and ch == ";" and not src.startswith("<;>", i - 1):
-            # a `;` inside a nested `by` block on the same line belongs to that block
-            if _nested_by_before(src, s, i):
-                i += 1
-                continue
+        elif depth == 0:
+            yield i
+
+
+def _split_semicolons(src: str, start: int, end: int) -> list[Span]:
+    out, s = [], start
+    for i in _top_level_offsets(src, start, end):
+        # a `;` inside a nested `by` block on the same line belongs to that block
+        if src[i] == ";" and not src.startswith("<;>", i - 1) and not _nested_by_before(src, s, i):
             out.append(strip_span(src, s, i))
             s = i + 1
-        i += 1
     out.append(strip_span(src, s, end))
     return out
 
@@ -117,35 +107,21 @@ def _nested_by_before(src: str, start: int, pos: int) -> bool:
 
 
 def find_top_level(src: str, start: int, end: int, token: str, last: bool = False) -> int:
-    """Offset of `token` outside brackets in [start, end), or -1."""
-    depth, found, i = 0, -1, start
-    while i < end:
-        ch = src[i]
-        if ch in OPEN:
-            depth += 1
-        elif ch in CLOSE:
-            depth -= 1
-        elif depth == 0 and src.startswith(token, i):
+    """Offset of `token` outside brackets in [start, end), or -1; `last`: the last
+    non-overlapping occurrence. A token that begins with a bracket is never found."""
+    found, next_allowed = -1, start
+    for i in _top_level_offsets(src, start, end):
+        if i >= next_allowed and src.startswith(token, i):
             if not last:
                 return i
-            found = i
-            i += len(token)
-            continue
-        i += 1
+            found, next_allowed = i, i + len(token)
     return found
 
 
 def find_by(src: str, start: int, end: int) -> int:
     """Offset of a top-level `:= by` / ` by` that opens a nested tactic block, or -1."""
-    depth, i = 0, start
-    while i < end:
-        ch = src[i]
-        if ch in OPEN:
-            depth += 1
-        elif ch in CLOSE:
-            depth -= 1
-        elif depth == 0 and src.startswith("by", i) and (i == start or not (src[i - 1].isalnum() or src[i - 1] in "_.")) and (
+    for i in _top_level_offsets(src, start, end):
+        if src.startswith("by", i) and (i == start or not (src[i - 1].isalnum() or src[i - 1] in "_.")) and (
                 i + 2 >= end or src[i + 2].isspace()):
             return i
-        i += 1
     return -1

@@ -18,7 +18,7 @@ from ..parser import parse_term
 from ..pretty import pp
 from ..proofterm import Telescope
 from ..terms import (FALSE, NUMERIC, TRUE, App, BigOp, Conn, Num, Op, Pred, Quant, Rel, Term, free_vars, num, rebuild)
-
+from ..terms import replace as replace_subterm
 from ..unify import canon, instantiate, match
 from .engine import Goals, TacticContext, tactic
 from .logic import close_by_rfl, find_assumption, proof_terms, split_commas
@@ -137,7 +137,7 @@ def rules_from_telescope(t: Telescope, for_simp: bool) -> list[Rule]:
         return rules_from_prop(concl, True)
     if for_simp:
         return [Rule(concl, TRUE, frozenset(metas), side)]
-    raise TacticFailed(f"rewrite: equality or iff proof expected")
+    raise TacticFailed("rewrite: equality or iff proof expected")
 
 
 def flip(r: Rule) -> Rule:
@@ -177,15 +177,6 @@ def find_instance(t: Term, rule: Rule, bound: frozenset[str] = frozenset()) -> d
     return None
 
 
-def replace_all(t: Term, old: Term, new: Term) -> Term:
-    if t == old:
-        return new
-    if isinstance(t, (Quant, BigOp)) and t.var in free_vars(old) | free_vars(new):
-        return t
-    kids = [replace_all(c, old, new) for c in t.children()]
-    return rebuild(t, kids) if kids else t
-
-
 def _find_fn_instance(t: Term, fn) -> tuple[Term, Term] | None:
     r = fn(t)
     if r is not None:
@@ -202,14 +193,14 @@ def rewrite_once(t: Term, rule: Rule) -> tuple[Term, tuple[Term, ...]] | None:
         found = _find_fn_instance(t, rule.fn)
         if found is None:
             return None
-        return replace_all(t, found[0], found[1]), ()
+        return replace_subterm(t, found[0], found[1]), ()
     subst = find_instance(t, rule)
     if subst is None:
         return None
     lhs, rhs = instantiate(rule.lhs, subst), instantiate(rule.rhs, subst)
     if free_vars(rhs) & set(rule.metas):
         raise TacticFailed("motive is not type correct: the rewrite leaves a metavariable")
-    return replace_all(t, lhs, rhs), tuple(instantiate(s, subst) for s in rule.side)
+    return replace_subterm(t, lhs, rhs), tuple(instantiate(s, subst) for s in rule.side)
 
 
 def parse_rule_list(args: str) -> tuple[list[tuple[str, int, bool]], str, int]:

@@ -10,6 +10,7 @@ from ..parser import parse_term
 from ..pretty import pp
 from ..terms import FALSE, TRUE, App, Op, Rel, Term
 from ..unify import canon
+from .connectives import z3_connective
 from .engine import Goals, TacticContext, run_by_block, tactic
 from .logic import find_assumption, infer_term, proof_terms
 from .script import find_top_level, split_items, strip_span
@@ -80,7 +81,6 @@ def t_calc(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
 @tactic("suffices")
 def t_suffices(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     g = goals[0]
-    src = ctx.src
     end = off + len(args)
     by = -1
     m = re.search(r"\sby(\s|$)", args)
@@ -149,21 +149,7 @@ def _bool_abstraction(p: Term, atoms: dict, z3):
     """A propositional skeleton of `p`: non-connective parts become boolean atoms."""
     from ..terms import Conn as C
     if isinstance(p, C):
-        if p.op == "True":
-            return z3.BoolVal(True)
-        if p.op == "False":
-            return z3.BoolVal(False)
-        kids = [_bool_abstraction(a, atoms, z3) for a in p.args]
-        if p.op == "¬":
-            return z3.Not(kids[0])
-        if p.op == "∧":
-            return z3.And(*kids)
-        if p.op == "∨":
-            return z3.Or(*kids)
-        if p.op == "→":
-            return z3.Implies(*kids)
-        if p.op == "↔":
-            return kids[0] == kids[1]
+        return z3_connective(p.op, [_bool_abstraction(a, atoms, z3) for a in p.args])
     key = repr(canon(p))
     if key not in atoms:
         atoms[key] = z3.Bool(f"p{len(atoms)}")
