@@ -120,3 +120,13 @@ def test_at_clauses_rewrite_exactly_the_named_hypotheses():
     cast = "theorem t (a b : ℕ) (h : ((a + b : ℕ) : ℝ) = 3) : (a : ℝ) + b = 3 := by"
     assert accepted(cast, "push_cast at h\n  exact h")
     assert not accepted(cast.replace("+ b = 3", "+ b = 4"), "push_cast at h\n  exact h")
+
+
+def test_parenthesised_tactics_around_then_all_are_read_as_lean_reads_them():
+    s = "theorem paren_then (x : ℝ) (h : x = 2) : x + 1 = 3 ∧ x * 2 = 4 := by"
+    assert accepted(s, "(constructor) <;> (linarith)")
+    assert accepted(s, "(constructor <;> linarith)")
+    # `(a)(b)` is not one parenthesised block: it must not run as `a)(b`.
+    assert not accepted(s, "(constructor)(linarith)")
+    wrong = "theorem paren_then_false (x : ℝ) (h : x = 2) : x + 1 = 3 ∧ x * 2 = 5 := by"
+    assert not accepted(wrong, "(constructor) <;> (linarith)")

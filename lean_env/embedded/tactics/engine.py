@@ -14,7 +14,7 @@ from typing import Callable
 
 from ..errors import KernelError, TacticFailed
 from ..goals import Goal, pretty_goals
-from .script import Span, find_by, find_top_level, split_items, strip_span
+from .script import Span, find_by, find_top_level, split_items, strip_span, wrapped_in_parens
 
 Goals = tuple[Goal, ...]
 TacticFn = Callable[["TacticContext", str, int, Goals], Goals]
@@ -110,7 +110,7 @@ def run_item(ctx: TacticContext, span: Span, goals: Goals) -> Goals:
         if rest:
             raise ctx.fail("unsolved goals\n" + pretty_goals(rest), span.start, span.start + 1)
         return goals[1:]
-    if text.startswith("(") and find_top_level(src, span.start, span.end, ")") == -1 and text.endswith(")"):
+    if wrapped_in_parens(src, span.start, span.end):
         return run_block(ctx, span.start + 1, span.end - 1, goals)
     m = HEAD_RE.match(text)
     head = m.group(0) if m else text
@@ -121,7 +121,7 @@ def run_item(ctx: TacticContext, span: Span, goals: Goals) -> Goals:
     else:
         pos = find_top_level(src, span.start, span.end, "<;>", last=True)
         if pos >= 0 and find_by(src, span.start, pos) == -1:
-            return run_then_all(ctx, Span(span.start, pos), strip_span(src, pos + 3, span.end), goals)
+            return run_then_all(ctx, strip_span(src, span.start, pos), strip_span(src, pos + 3, span.end), goals)
     if head == "case" or head == "next":
         return run_case(ctx, span, goals)
     if head in ("all_goals", "any_goals", "try", "repeat", "focus", "iterate", "first"):

@@ -118,6 +118,22 @@ def find_top_level(src: str, start: int, end: int, token: str, last: bool = Fals
     return found
 
 
+def wrapped_in_parens(src: str, start: int, end: int) -> bool:
+    """True when [start, end) is one `( … )` pair: the `(` at `start` closes at `end - 1`
+    (so `(a) <;> (b)` and `(a)(b)` are not)."""
+    if end - start < 2 or src[start] != "(" or src[end - 1] != ")":
+        return False
+    depth = 0
+    for i in range(start, end):
+        if src[i] in OPEN:
+            depth += 1
+        elif src[i] in CLOSE:
+            depth -= 1
+            if depth == 0:
+                return i == end - 1
+    return False
+
+
 def find_by(src: str, start: int, end: int) -> int:
     """Offset of a top-level `:= by` / ` by` that opens a nested tactic block, or -1."""
     for i in _top_level_offsets(src, start, end):
