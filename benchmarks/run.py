@@ -1,11 +1,11 @@
 """`make bench`: run every benchmark that exists and rewrite its section of docs/BENCHMARKS.md.
 
 Sections: the engine (benchmarks/engine_bench.py), proof search (benchmarks/search_bench.py,
-if present) and the kernels (kernels/bench.py, if present; it needs a GPU). Each section is
+if present), miniF2F-valid through `prover eval` (benchmarks/eval_bench.py) and the kernels (kernels/bench.py, if present; it needs a GPU). Each section is
 delimited by HTML comments so a rerun replaces only its own section, and records the command,
 the machine (lscpu model name, cores) and the date.
 
-Usage: python -m benchmarks.run [--only engine|search|kernels ...] [--out docs/BENCHMARKS.md]
+Usage: python -m benchmarks.run [--only engine|search|eval|kernels ...] [--out docs/BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -68,6 +68,12 @@ def _search() -> str:
     return result if isinstance(result, str) and result.strip() else buffer.getvalue()
 
 
+def _eval() -> str:
+    from benchmarks import eval_bench
+
+    return eval_bench.main([])
+
+
 def _kernels() -> str:
     importlib.import_module("kernels.bench")  # raises ImportError when absent
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,6 +90,7 @@ def _kernels() -> str:
 BENCHES: dict[str, tuple[str, str, Callable[[], str]]] = {
     "engine": ("Serving engine", "python -m benchmarks.engine_bench", _engine),
     "search": ("Proof search", "python -m benchmarks.search_bench", _search),
+    "eval": ("miniF2F-valid with `prover eval` on Ray", "python -m benchmarks.eval_bench", _eval),
     "kernels": ("Kernels", "python -m kernels.bench", _kernels),
 }
 
