@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 ALGORITHMS = ("best-first", "rmaxts")
 MAX_PROOFS_TO_VERIFY = 3
+
+
 async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, *,
                  algorithm: Literal["best-first", "rmaxts"] = "best-first",
                  budget: SearchBudget | None = None, length_normalized: bool = False,

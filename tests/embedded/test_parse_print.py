@@ -6,7 +6,7 @@ import pytest
 
 from lean_env.embedded.errors import KernelError, Unsupported
 from lean_env.embedded.statement import elaborate_theorem
-from lean_env.embedded.terms import Op, Rel
+from lean_env.embedded.terms import Rel
 
 _spec = importlib.util.spec_from_file_location("emb_helpers", Path(__file__).with_name("helpers.py"))
 helpers = importlib.util.module_from_spec(_spec)

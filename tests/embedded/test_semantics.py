@@ -7,7 +7,7 @@ from lean_env.embedded.arith.poly import Normalizer
 from lean_env.embedded.elaborate import Context, Elaborator
 from lean_env.embedded.lemmas import LEMMA_TEXT, lemma_instances
 from lean_env.embedded.parser import parse_term
-from lean_env.embedded.terms import Conn, Quant, Rel
+from lean_env.embedded.terms import Conn, Quant
 
 
 def val(text: str, ty: str, **env) -> Fraction:

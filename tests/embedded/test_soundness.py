@@ -13,7 +13,6 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from lean_env.embedded.arith.evaluate import NotEvaluable, holds
