@@ -20,12 +20,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lean_env.datasets import minif2f_file
 from lean_env.theorem import Theorem
 from search import SearchBudget, prove
 from search.policy import HammerPolicy
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "datasets" / "minif2f" / "valid.jsonl"
+DATA = minif2f_file("valid.jsonl")
 ALGORITHMS = ("best-first", "rmaxts")
 # The env-call limit is the one both searches share; RMaxTS's rollout limit rarely binds first.
 BUDGET = SearchBudget(max_expansions=64, time_limit_s=20.0, max_env_calls=128, tactic_timeout_s=5.0)
@@ -61,7 +62,7 @@ class Tally:
 
 def load_theorems(path: Path = DATA, limit: int | None = None) -> list[Theorem]:
     if not path.exists():
-        raise FileNotFoundError(f"miniF2F data not found at {path}; the repo expects ../shared/datasets/minif2f beside it")
+        raise FileNotFoundError(f"miniF2F data not found at {path}; the repo keeps it in datasets/minif2f/")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     theorems = [Theorem(r["name"], r["header"], r["formal_statement"]) for r in rows]
     return theorems[:limit] if limit else theorems

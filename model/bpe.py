@@ -21,6 +21,7 @@ from typing import Iterable, Iterator
 from tokenizers import Tokenizer as HFTokenizer
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
+from lean_env.datasets import minif2f_dir
 from model.tokenizer import TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, Tokenizer, load_tokenizer
 
 BOS_TOKEN = "<|bos|>"
@@ -37,8 +38,8 @@ class BpeConfig:
 
 
 def default_minif2f_dir() -> Path:
-    """`<repo>/../shared/datasets/minif2f`, where CI puts the shared data."""
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "minif2f"
+    """The miniF2F data folder (`lean_env.datasets`)."""
+    return minif2f_dir()
 
 
 def _jsonl(path: Path) -> Iterator[dict]:

@@ -31,7 +31,7 @@ from math import gcd as _gcd
 from pathlib import Path
 from typing import Callable, Iterable
 
-# miniF2F's own header (../shared/datasets/minif2f/valid.jsonl), so rows mix with miniF2F rows.
+# miniF2F's own header (datasets/minif2f/valid.jsonl), so rows mix with miniF2F rows.
 MINIF2F_HEADER = "import Mathlib\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n"
 SPLITS = ("train", "heldout")
 NAME_PREFIX = {"train": "curriculum", "heldout": "curriculum_heldout"}
@@ -345,34 +345,38 @@ def linear_inequality(rng: random.Random) -> _Draft:
 
 
 def quadratic_inequality(rng: random.Random) -> _Draft:
+    # The hint is written with numbers copied from the statement (no square roots to take), so
+    # a small model can learn it: lhs - rhs = hint² / scale with scale > 0.
     shape = rng.randrange(3)
-    if shape == 0:  # m²a² + n²b² ≥ 2mn·ab
+    if shape == 0:  # m²a² + n²b² ≥ 2mn·ab; hint 2·m²·a - 2mn·b = 2m·(ma - nb)
         m, n = rng.randint(1, 6), rng.randint(1, 6)
-        square = f"{linear_text({'a': m, 'b': -n})}"
         lhs = f"{linear_text({'a ^ 2': m * m, 'b ^ 2': n * n})}"
         rhs = f"{2 * m * n} * a * b"
         variables = ["a", "b"]
-        hint = f"sq_nonneg ({square})"
-    elif shape == 1:  # (ma + nb)² ≥ 4mn·ab
+        square = f"2 * {m * m} * a - {2 * m * n} * b" if m > 1 else f"2 * a - {2 * m * n} * b"
+        scale = Fraction(4 * m * m)
+    elif shape == 1:  # (ma + nb)² ≥ 4mn·ab; hint ma - nb
         m, n = rng.randint(1, 6), rng.randint(1, 6)
         square = f"{linear_text({'a': m, 'b': -n})}"
         lhs = f"({linear_text({'a': m, 'b': n})}) ^ 2"
         rhs = f"{4 * m * n} * a * b"
         variables = ["a", "b"]
-        hint = f"sq_nonneg ({square})"
-    else:  # a² + k² ≥ 2k·a
+        scale = Fraction(1)
+    else:  # a² + k² ≥ 2k·a; hint 2a - 2k = 2(a - k)
         k = _nonzero(rng, -12, 12)
-        square = linear_text({"a": 1}, -k)
         lhs, rhs = f"a ^ 2 + {k * k}", f"{2 * k} * a" if k > 0 else f"-{2 * abs(k)} * a"
+        square = f"2 * a - {2 * k}" if k > 0 else f"2 * a + {2 * abs(k)}"
         variables = ["a"]
-        hint = f"sq_nonneg ({square})"
-    # lhs - rhs = square² everywhere on a degree-2 grid: an identity, so lhs ≥ rhs always.
+        scale = Fraction(4)
+    hint = f"sq_nonneg ({square})"
+    # scale·(lhs - rhs) = square² everywhere on a degree-2 grid: an identity, so lhs ≥ rhs always.
     for point in _grid(variables, 2):
         diff = evaluate(lhs, point, "ℝ") - evaluate(rhs, point, "ℝ")
-        _require(diff == evaluate(square, point, "ℝ") ** 2, f"{lhs} - ({rhs}) = ({square})^2")
+        _require(scale * diff == evaluate(square, point, "ℝ") ** 2, f"{scale} * ({lhs} - ({rhs})) = ({square})^2")
     binders = "(a b : ℝ)" if len(variables) == 2 else "(a : ℝ)"
     return _Draft(binders, f"{lhs} ≥ {rhs}", [f"nlinarith [{hint}]"], 2,
-                  f"lhs - rhs equals ({square})^2 on the grid {{0,1,2}}^{len(variables)}, hence identically",
+                  f"{scale} * (lhs - rhs) equals ({square})^2 on the grid {{0,1,2}}^{len(variables)}, "
+                  "hence identically",
                   f"Show {lhs} ≥ {rhs} for all real {' and '.join(variables)}.")
 
 
@@ -487,8 +491,24 @@ def _witness(value: int) -> str:
     return str(value) if value >= 0 else f"({value})"
 
 
+def _cramer(num: tuple[int, int, int, int], den: tuple[int, int, int, int]) -> str:
+    """`(p * q - r * s) / (t * u - v * w)`, negative numbers in parentheses."""
+    p, q, r, t = (_witness(v) for v in num)
+    a, b, c, d = (_witness(v) for v in den)
+    return f"({p} * {q} - {r} * {t}) / ({a} * {b} - {c} * {d})"
+
+
+def _check_witness(body: str, names: list[str], witnesses: list[str], values: list[int], domain: str) -> None:
+    """The witness terms evaluate (with Lean's semantics in `domain`) to values that satisfy the body."""
+    got = [evaluate(w, {}, domain) for w in witnesses]
+    _require(got == [Fraction(v) for v in values], f"witnesses {witnesses} evaluate to {values} in {domain}")
+    _require(holds(body, {n: Fraction(v) for n, v in zip(names, values)}, domain), f"witness {values} for {body}")
+
+
 def existential(rng: random.Random) -> _Draft:
     # `use` may close ℕ/ℤ goals by rfl; `<;> norm_num` finishes what is left and is a no-op otherwise.
+    # Where a closed form exists the witness is written as a term built from the statement's own
+    # numbers (the model copies, norm_num computes): (c - b) / a, or Cramer's rule for 2×2 systems.
     shape = rng.randrange(3)
     if shape == 1:  # two integer unknowns pinned by a 2×2 system
         x, y = rng.randint(-9, 12), rng.randint(-9, 12)
@@ -496,11 +516,14 @@ def existential(rng: random.Random) -> _Draft:
             a1, b1, a2, b2 = (_nonzero(rng, -5, 5) for _ in range(4))
             if a1 * b2 - a2 * b1:
                 break
-        body = (f"{linear_text({'x': a1, 'y': b1})} = {a1 * x + b1 * y} ∧ "
-                f"{linear_text({'x': a2, 'y': b2})} = {a2 * x + b2 * y}")
-        _require(holds(body, {"x": Fraction(x), "y": Fraction(y)}, "ℤ"), f"witness ({x}, {y}) for {body}")
-        return _Draft("", f"∃ x y : ℤ, {body}", [f"use {_witness(x)}, {_witness(y)} <;> norm_num"], 3,
-                      f"the witness (x, y) = ({x}, {y}) satisfies both equations exactly in ℤ",
+        c1, c2 = a1 * x + b1 * y, a2 * x + b2 * y
+        body = (f"{linear_text({'x': a1, 'y': b1})} = {c1} ∧ "
+                f"{linear_text({'x': a2, 'y': b2})} = {c2}")
+        det = (a1, b2, a2, b1)
+        wx, wy = _cramer((c1, b2, c2, b1), det), _cramer((a1, c2, a2, c1), det)
+        _check_witness(body, ["x", "y"], [wx, wy], [x, y], "ℤ")
+        return _Draft("", f"∃ x y : ℤ, {body}", [f"use {wx}, {wy} <;> norm_num"], 3,
+                      f"Cramer's rule gives (x, y) = ({x}, {y}), which satisfies both equations exactly in ℤ",
                       f"Find integers x, y with {body}.")
     if shape == 2:  # Chinese remainder: a natural number with two prescribed remainders
         while True:
@@ -516,10 +539,12 @@ def existential(rng: random.Random) -> _Draft:
     domain = rng.choice(["ℕ", "ℤ", "ℝ"])
     x = rng.randint(0, 12) if domain == "ℕ" else rng.randint(-9, 12)
     a, b = rng.randint(2, 9), rng.randint(0, 20)
-    body = f"{linear_text({'x': a}, b)} = {a * x + b}"
-    _require(holds(body, {"x": Fraction(x)}, domain), f"witness {x} for {body}")
-    return _Draft("", f"∃ x : {domain}, {body}", [f"use {_witness(x)} <;> norm_num"], 2,
-                  f"the witness x = {x} satisfies the body exactly in {domain}",
+    c = a * x + b
+    body = f"{linear_text({'x': a}, b)} = {c}"
+    witness = f"({_witness(c)} - {b}) / {a}" if b else f"{_witness(c)} / {a}"
+    _check_witness(body, ["x"], [witness], [x], domain)
+    return _Draft("", f"∃ x : {domain}, {body}", [f"use {witness} <;> norm_num"], 2,
+                  f"the witness {witness} = {x} satisfies the body exactly in {domain}",
                   f"Find x in {domain} with {body}.")
 
 

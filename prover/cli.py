@@ -148,7 +148,7 @@ def prove(
 @app.command("eval")
 def evaluate(
     benchmark: Benchmark = typer.Argument(Benchmark.minif2f, help="Benchmark name (data format of miniF2F JSONL)."),
-    split: str = typer.Option("valid", "--split", help="Split: reads ../shared/datasets/minif2f/<split>.jsonl."),
+    split: str = typer.Option("valid", "--split", help="Split: reads datasets/minif2f/<split>.jsonl."),
     data: Optional[Path] = typer.Option(None, "--data", help="Any JSONL file with name, header, formal_statement."),
     workers: int = typer.Option(2, "--workers", help="Ray prover workers; 0 proves in this process without Ray."),
     resume: bool = typer.Option(False, "--resume", help="Skip theorems already in OUT/results.jsonl."),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from lean_env.datasets import minif2f_file
 from lean_env.theorem import Theorem
 from prover.records import TheoremRecord
 
@@ -26,10 +27,9 @@ class DataError(ValueError):
     """The benchmark file is missing or malformed; the message names the file and line."""
 
 
-def default_data_path(split: str, repo_root: Path | None = None) -> Path:
-    """`<repo>/../shared/datasets/minif2f/<split>.jsonl`, where CI puts the shared data."""
-    root = repo_root if repo_root is not None else Path(__file__).resolve().parent.parent
-    return root.parent / "shared" / "datasets" / "minif2f" / f"{split}.jsonl"
+def default_data_path(split: str) -> Path:
+    """`datasets/minif2f/<split>.jsonl` in the repository (or the shared copy beside it)."""
+    return minif2f_file(f"{split}.jsonl")
 
 
 def load_problems(path: Path) -> list[Theorem]:
@@ -38,7 +38,7 @@ def load_problems(path: Path) -> list[Theorem]:
     if not path.is_file():
         raise DataError(
             f"benchmark file not found: {path}. Pass --data PATH.jsonl (lines with name, header, "
-            "formal_statement), or put the miniF2F data at ../shared/datasets/minif2f/ beside the repo"
+            "formal_statement), or put the miniF2F data at datasets/minif2f/ in the repository"
         )
     problems: list[Theorem] = []
     seen: set[str] = set()

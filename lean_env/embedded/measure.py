@@ -13,13 +13,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
+
+from lean_env.datasets import minif2f_dir
 
 from .checker import check_command
 from .errors import KernelError, Unsupported
 from .statement import elaborate_theorem
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "minif2f"
+DATA = minif2f_dir()
 
 
 def load(name: str) -> list[dict]:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+from lean_env.datasets import minif2f_dir
 from lean_env.embedded.checker import check_command
 from lean_env.embedded.goals import Goal
 from lean_env.embedded.tactics.engine import TacticContext, run_by_block
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "minif2f"
+DATA = minif2f_dir()
 HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n"
 
 

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from lean_env.datasets import minif2f_dir
 from lean_env.guard import GuardPolicy, check_file, check_proof
 
-MINIF2F = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "minif2f"
+MINIF2F = minif2f_dir()
 
 ORDINARY = [
     "nlinarith [sq_nonneg (a - b)]",

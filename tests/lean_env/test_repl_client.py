@@ -261,7 +261,11 @@ def test_ctrl_c_leaves_no_process_behind(fake, tmp_path):
                           cwd=Path(__file__).resolve().parents[2])
     assert "KeyboardInterrupt" in proc.stderr
     server_pid = int(proc.stdout.split()[0])
-    assert not psutil.pid_exists(server_pid) or psutil.Process(server_pid).status() == psutil.STATUS_ZOMBIE
+    # The atexit hook sent SIGKILL; on a loaded machine the kernel may take a moment to end it.
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(server_pid) and psutil.Process(server_pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the REPL process outlived the interrupted program"
+        time.sleep(0.05)
 
 
 def test_a_dropped_env_is_cleaned_up_by_the_garbage_collector(fake, theorem):

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from lean_env.datasets import minif2f_dir
 from lean_env.lean_text import LeanSyntaxError
 from lean_env.theorem import Theorem, format_proof_block, parse_lean_file, splice_proofs
 
-MINIF2F = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "minif2f"
+MINIF2F = minif2f_dir()
 
 
 def minif2f_rows() -> list[dict]:

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from lean_env.datasets import minif2f_dir
+
 REPO = Path(__file__).resolve().parents[2]
-DATA_DIR = REPO.parent / "shared" / "datasets" / "minif2f"
+DATA_DIR = minif2f_dir()
 
 
 def free_port() -> int:

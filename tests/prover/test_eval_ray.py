@@ -14,6 +14,7 @@ from pathlib import Path
 from ray import cloudpickle
 from typer.testing import CliRunner
 
+from lean_env.datasets import minif2f_file
 from lean_env.theorem import Theorem
 from prover.agent import AgentSolver
 from prover.cli import app
@@ -24,7 +25,7 @@ from prover.records import TheoremRecord
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "minif2f" / "valid.jsonl"
+DATA = minif2f_file("valid.jsonl")
 SUBSET = ["mathd_numbertheory_81", "mathd_algebra_455", "amc12a_2021_p7", "imo_1987_p4"]
 
 

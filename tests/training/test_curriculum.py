@@ -5,10 +5,10 @@ import json
 import re
 from collections import Counter
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
+from lean_env.datasets import minif2f_dir
 from lean_env.embedded.statement import elaborate_theorem
 from model import curriculum
 from model.curriculum import (
@@ -16,7 +16,7 @@ from model.curriculum import (
 )
 from prover.evaluate import load_problems
 
-MINIF2F = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "minif2f"
+MINIF2F = minif2f_dir()
 
 
 @pytest.fixture(scope="module")
