@@ -208,10 +208,14 @@ class ProverPool:
             self._start_workers()
         queue: deque[Theorem] = deque(problems)
         deaths: dict[str, int] = {}
-        idle = list(range(len(self.workers)))
+        idle: list[int] = []
         lost: set[int] = set()
         # ref -> (worker index, theorem) for a proof; (worker index, None) for a liveness probe.
-        in_flight: dict[Any, tuple[int, Theorem | None]] = {}
+        # Every worker is probed before its first theorem, so the overdue clock of a theorem
+        # starts on a running worker, never while its process is still starting.
+        in_flight: dict[Any, tuple[int, Theorem | None]] = {
+            worker.pid.remote(): (index, None) for index, worker in enumerate(self.workers)
+        }
         probe_failures: dict[int, int] = {}
         started: dict[Any, float] = {}
         while queue or any(theorem is not None for _, theorem in in_flight.values()):
