@@ -249,6 +249,9 @@ def test_ctrl_c_leaves_no_process_behind(fake, tmp_path):
     script = tmp_path / "interrupted.py"
     script.write_text(textwrap.dedent(f"""
         import os, signal, sys, threading
+        # A program started in the background inherits SIGINT ignored (as under CI); a user's
+        # Ctrl-C reaches an interactive one, so restore Python's KeyboardInterrupt handler.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from lean_env.repl import ReplOptions, ReplProofEnv
         from lean_env.theorem import Theorem
         env = ReplProofEnv(ReplOptions(command={fake.command!r}, env={fake.env!r}, tactic_timeout=60))
