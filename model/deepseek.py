@@ -27,7 +27,6 @@ the attention. The model keeps no state between calls.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -36,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kernels import dispatch
+from kernels.rope import rope_inv_freq, yarn_mscale
 from model.config import ModelConfig, YarnScaling
 
 AttentionMode = Literal["naive", "absorb"]
@@ -125,34 +125,8 @@ class RMSNorm(nn.Module):
 
 # =============================================================================== RoPE (YaRN)
 
-def yarn_mscale(factor: float, mscale: float = 1.0) -> float:
-    """YaRN's attention temperature term: 0.1 * mscale * ln(factor) + 1 (1 when not stretching)."""
-    if factor <= 1:
-        return 1.0
-    return 0.1 * mscale * math.log(factor) + 1.0
-
-
-def rope_inv_freq(dim: int, theta: float, scaling: YarnScaling | None) -> Tensor:
-    """Inverse frequencies [dim/2] for RoPE, blended between interpolation and extrapolation by YaRN."""
-    exponents = torch.arange(0, dim, 2, dtype=torch.float32) / dim
-    pos_freqs = theta**exponents
-    extrapolated = 1.0 / pos_freqs
-    if scaling is None:
-        return extrapolated
-    interpolated = 1.0 / (scaling.factor * pos_freqs)
-
-    def correction_dim(num_rotations: float) -> float:
-        return (dim * math.log(scaling.original_max_position_embeddings / (num_rotations * 2 * math.pi))) / (
-            2 * math.log(theta)
-        )
-
-    low = max(math.floor(correction_dim(scaling.beta_fast)), 0)
-    high = min(math.ceil(correction_dim(scaling.beta_slow)), dim - 1)
-    if low == high:
-        high += 0.001  # avoid a zero-width ramp
-    ramp = ((torch.arange(dim // 2, dtype=torch.float32) - low) / (high - low)).clamp(0, 1)
-    extrapolation_weight = 1.0 - ramp
-    return interpolated * (1 - extrapolation_weight) + extrapolated * extrapolation_weight
+# `yarn_mscale` and `rope_inv_freq` (the YaRN frequency blend) live with the RoPE kernel, in
+# kernels/rope.py; the model's YarnScaling has the fields they read.
 
 
 def rope_cos_sin_scale(scaling: YarnScaling | None) -> float:
