@@ -66,6 +66,9 @@ class TrainConfig:
     focus_repeat: int = 1  # each focus example appears this many times per epoch
     extra_examples: list[Path] = field(default_factory=list)  # JSONL written by `write_examples`
     tokenizer_dir: Path | None = None  # None: train a BPE tokenizer into out_dir first
+    # Continue from this checkpoint's weights (and its correction biases) instead of a fresh
+    # init; its tokenizer must be the one used here (pass tokenizer_dir = the same folder).
+    init_checkpoint: Path | None = None
     vocab_size: int = 4096
     max_len: int = 384  # longer examples are dropped (and counted), never truncated
     # model (DeepSeek-V3 shape, small)
@@ -107,6 +110,8 @@ class TrainConfig:
         self.extra_examples = [Path(p) for p in self.extra_examples]
         if self.tokenizer_dir is not None:
             self.tokenizer_dir = Path(self.tokenizer_dir)
+        if self.init_checkpoint is not None:
+            self.init_checkpoint = Path(self.init_checkpoint)
         if self.save_dtype not in _SAVE_DTYPES:
             raise ValueError(f"save_dtype must be one of {sorted(_SAVE_DTYPES)}, got {self.save_dtype!r}")
         if self.steps < 0 or self.batch_size < 1 or self.max_len < 8:
@@ -149,6 +154,7 @@ class TrainConfig:
         d["out_dir"] = str(self.out_dir)
         d["extra_examples"] = [str(p) for p in self.extra_examples]
         d["tokenizer_dir"] = None if self.tokenizer_dir is None else str(self.tokenizer_dir)
+        d["init_checkpoint"] = None if self.init_checkpoint is None else str(self.init_checkpoint)
         return d
 
 
@@ -357,6 +363,19 @@ def init_weights(model: DeepseekForCausalLM, std: float, seed: int) -> None:
     model.reset_non_persistent_buffers()
 
 
+def load_initial_checkpoint(path: Path, expected: ModelConfig) -> DeepseekForCausalLM:
+    """A saved checkpoint to continue training from (naive MLA, as build_model); its shape must
+    be the one this TrainConfig describes."""
+    from model.loader import load_model
+
+    model = load_model(path, attention_mode="naive")
+    for key in ("vocab_size", "hidden_size", "num_hidden_layers", "n_routed_experts", "kv_lora_rank"):
+        if getattr(model.config, key) != getattr(expected, key):
+            raise ValueError(f"init_checkpoint {path} has {key}={getattr(model.config, key)} but the "
+                             f"TrainConfig asks for {getattr(expected, key)}; use matching model settings")
+    return model
+
+
 def build_model(config: ModelConfig, init_std: float = 0.02, seed: int = 0) -> DeepseekForCausalLM:
     model = DeepseekForCausalLM(config, attention_mode="naive")  # naive MLA: the cheaper one to train
     init_weights(model, init_std, seed)
@@ -545,7 +564,10 @@ def train_on_examples(config: TrainConfig, examples: Sequence[SupervisedExample]
     pad_id = tokenizer.eos_token_id if pad_id is None else pad_id  # padding is never attended nor scored
 
     model_config = config.model_config(tokenizer.vocab_size, tokenizer.bos_token_id, tokenizer.eos_token_id)
-    model = build_model(model_config, config.init_std, config.seed)
+    if config.init_checkpoint is None:
+        model = build_model(model_config, config.init_std, config.seed)
+    else:
+        model = load_initial_checkpoint(config.init_checkpoint, model_config)
     model.train()
     meter = ExpertLoadMeter(model)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -671,7 +693,7 @@ def _parse_args(argv: list[str] | None) -> tuple[TrainConfig, Path | None, bool]
         flag = "--" + f.name.replace("_", "-")
         if f.name == "extra_examples":
             parser.add_argument(flag, type=Path, nargs="*", default=[])
-        elif f.name in ("out_dir", "tokenizer_dir"):
+        elif f.name in ("out_dir", "tokenizer_dir", "init_checkpoint"):
             parser.add_argument(flag, type=Path, default=f.default)
         elif f.name == "q_lora_rank":
             parser.add_argument(flag, type=int, default=f.default)

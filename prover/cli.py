@@ -271,6 +271,9 @@ def train(
     focus_repeat: int = typer.Option(1, "--focus-repeat", help="Times each focus example appears per epoch."),
     batch_size: int = typer.Option(16, "--batch-size"),
     learning_rate: float = typer.Option(3e-3, "--lr"),
+    warmup_steps: int = typer.Option(50, "--warmup-steps"),
+    init_checkpoint: Optional[Path] = typer.Option(None, "--init",
+                                                   help="Continue from this checkpoint (same shape; pass its --tokenizer)."),
     tokenizer_dir: Optional[Path] = typer.Option(None, "--tokenizer", help="Reuse this tokenizer (default: train one)."),
     extra_examples: Optional[list[Path]] = typer.Option(None, "--examples", help="Extra (state, tactic) JSONL files."),
     save_dtype: str = typer.Option("float32", "--dtype", help="float32 or bfloat16 weights on disk."),
@@ -293,6 +296,7 @@ def train(
                              curriculum_per_family=per_family, focus_families=focus_families,
                              focus_per_family=focus_per_family, focus_repeat=focus_repeat,
                              batch_size=batch_size, learning_rate=learning_rate, steps=steps,
+                             warmup_steps=warmup_steps, init_checkpoint=init_checkpoint,
                              tokenizer_dir=tokenizer_dir, extra_examples=list(extra_examples or []),
                              save_dtype=save_dtype)
     except ValueError as exc:

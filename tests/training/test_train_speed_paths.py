@@ -8,14 +8,19 @@ import torch
 import torch.nn.functional as F
 from typer.testing import CliRunner
 
+from model.curriculum import generate
 from model.deepseek import routed_experts
 from model.loader import load_model
 from model.tokenizer import load_tokenizer
 from model.train import (
-    build_model, collate, completion_loss, curriculum_examples, encode_example, gather_examples,
+    build_model,
+    collate,
+    completion_loss,
+    curriculum_examples,
+    encode_example,
+    gather_examples,
     scored_rows_loss,
 )
-from model.curriculum import generate
 
 
 def _dense_experts(x, gate_up, down, topk_idx, topk_weight):
@@ -71,7 +76,7 @@ def test_focus_families_add_more_of_those_families(tiny_config, tmp_path, tokeni
     plain = gather_examples(base)
     focused = gather_examples(tiny_config(tmp_path / "b", tokenizer_dir, curriculum_per_family=1,
                                           focus_families="existential", focus_per_family=3, focus_repeat=2))
-    count = lambda exs, fam: sum(f"_{fam}_" in ex.name for ex in exs)  # noqa: E731
+    count = lambda exs, fam: sum(f"_{fam}_" in ex.name for ex in exs)
     assert count(plain, "existential") == 1 and count(focused, "existential") == 6
     assert count(focused, "linear_equation") == count(plain, "linear_equation") == 1
     assert len({ex.name for ex in focused if "_existential_" in ex.name}) == 3
@@ -108,3 +113,17 @@ def test_prover_train_rejects_an_unknown_dtype(tmp_path, tokenizer_dir):
     result = CliRunner().invoke(app, ["train", "--out", str(tmp_path / "p"), "--dtype", "float8",
                                       "--tokenizer", str(tokenizer_dir)])
     assert result.exit_code == 2 and "save_dtype" in result.output
+
+
+def test_training_can_continue_from_a_saved_checkpoint(tiny_config, tmp_path, tokenizer_dir):
+    from safetensors.torch import load_file
+
+    from model.train import train
+
+    first = train(tiny_config(tmp_path / "first", tokenizer_dir, steps=2))
+    again = train(tiny_config(tmp_path / "again", tokenizer_dir, steps=0, init_checkpoint=first.out_dir))
+    a, b = load_file(str(first.out_dir / "model.safetensors")), load_file(str(again.out_dir / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert torch.count_nonzero(a["model.layers.1.mlp.gate.e_score_correction_bias"]) > 0  # the bias came along
+    with pytest.raises(ValueError, match="hidden_size"):
+        train(tiny_config(tmp_path / "bad", tokenizer_dir, steps=0, hidden_size=48, init_checkpoint=first.out_dir))
