@@ -29,6 +29,15 @@ def _default_sampling_params(**kwargs: Any) -> Any:
     return SamplingParams(**kwargs)
 
 
+def _is_prompt_too_long(exc: BaseException) -> bool:
+    """The engine's "prompt leaves no room in the context" error (also when re-raised by Ray)."""
+    try:
+        from model.serving import PromptTooLongError
+    except ImportError:
+        return False
+    return isinstance(exc, PromptTooLongError)
+
+
 def _guard_reasons(tactic: str) -> list[str]:
     from lean_env.guard import check_proof
     return check_proof(tactic)
@@ -72,9 +81,17 @@ class ModelPolicy:
     async def _propose_one(self, request: PolicyRequest, k: int) -> list[Candidate]:
         prompt = build_prompt(request.theorem, request.proof_so_far, request.state)
         to_send: Any = prompt if self._engine_has_tokenizer else list(self.tokenizer.encode(prompt))
-        output = self.engine.submit(to_send, self._params())
-        if inspect.isawaitable(output):
-            output = await output
+        try:
+            output = self.engine.submit(to_send, self._params())
+            if inspect.isawaitable(output):
+                output = await output
+        except Exception as exc:
+            if not _is_prompt_too_long(exc):
+                raise
+            # A deep state of a long theorem can outgrow the model's context: this request gets
+            # no model candidates (a mixed policy still has the hammer's), the search goes on.
+            log.warning("%s: prompt too long for the model, no model candidates: %s", request.theorem.name, exc)
+            return []
         raw: list[Candidate] = []
         unusable_tokens = 0
         for completion in output.outputs:

@@ -21,7 +21,7 @@ import torch
 from model.serving.attention import mla_decode_source
 from model.serving.block_manager import BlockManager
 from model.serving.cache import LatentCachePool, latent_bytes_per_token, num_blocks_for_budget
-from model.serving.params import EngineConfig, SamplingParams
+from model.serving.params import EngineConfig, PromptTooLongError, SamplingParams
 from model.serving.radix import PrefixCacheStats
 from model.serving.runner import ModelRunner
 from model.serving.sampler import sample
@@ -105,7 +105,7 @@ class Engine:
         if bad:
             raise ValueError(f"prompt: token ids {bad[:5]} are outside the vocabulary [0, {self.vocab_size})")
         if len(ids) >= self.max_model_len:
-            raise ValueError(
+            raise PromptTooLongError(
                 f"prompt: {len(ids)} tokens leave no room to generate within the model's context of "
                 f"{self.max_model_len} tokens; shorten the prompt"
             )

@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+class PromptTooLongError(ValueError):
+    """A prompt that leaves no room to generate within the model's context. Callers that build
+    prompts (the search's model policy) catch it to skip that one request."""
+
+
 @dataclass
 class SamplingParams:
     """How to sample one request (vLLM names and meanings).

@@ -184,3 +184,29 @@ def test_model_policy_scores_only_the_tokens_of_the_first_tactic():
     assert out[0][0].tactic == "linarith"
     assert out[0][0].logprob == pytest.approx(-1.0)  # "  linarith" = 10 tokens, not all 21
     assert out[0][0].tokens == len("  linarith\n  norm_num")
+
+
+def test_a_prompt_too_long_for_the_model_gives_no_model_candidates_and_mixed_keeps_the_hammer():
+    from model.serving import PromptTooLongError
+
+    class ShortContextEngine(FakeEngine):
+        async def submit(self, prompt, params):
+            if "∧ True ∧ True" in prompt:
+                raise PromptTooLongError("prompt: 900 tokens leave no room to generate within the model's context")
+            return await super().submit(prompt, params)
+
+    long_thm = Theorem("long_one", THM.header, THM.statement.replace(":= by", "") + " ∧ True" * 40 + " := by")
+    engine = ShortContextEngine([("  linarith", -0.5, 3)])
+    model = ModelPolicy(engine, samples=1)
+    short, long = run(model.propose([PolicyRequest(THM, [], STATE), PolicyRequest(long_thm, [], STATE)], k=4))
+    assert [c.tactic for c in short] == ["linarith"] and long == []
+    mixed = run(MixedPolicy([model, HammerPolicy()]).propose([PolicyRequest(long_thm, [], STATE)], k=4))[0]
+    hammer = run(HammerPolicy().propose([PolicyRequest(long_thm, [], STATE)], k=4))[0]
+    assert mixed and [c.tactic for c in mixed] == [c.tactic for c in hammer]
+
+    class BrokenEngine(FakeEngine):
+        async def submit(self, prompt, params):
+            raise RuntimeError("engine crashed")
+
+    with pytest.raises(RuntimeError, match="engine crashed"):  # other failures still surface
+        run(ModelPolicy(BrokenEngine([]), samples=1).propose([PolicyRequest(THM, [], STATE)], k=4))

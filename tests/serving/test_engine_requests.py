@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.serving import Engine, EngineConfig, RequestOutput, SamplingParams
+from model.serving import Engine, EngineConfig, PromptTooLongError, RequestOutput, SamplingParams
 
 
 def _engine(model, **kw) -> Engine:
@@ -100,6 +100,8 @@ def test_bad_requests_are_rejected_and_the_engine_keeps_serving(model64, referen
     for prompt, params, field in bad:
         with pytest.raises(ValueError, match=rf"^{field}:"):
             engine.add_request(prompt, params)
+    with pytest.raises(PromptTooLongError):  # its own type, so callers can skip just that prompt
+        engine.add_request(list(range(2, 66)), SamplingParams())
     with pytest.raises(ValueError, match=r"^prompt:.*\(prompt #1\)"):
         engine.generate([good, []], SamplingParams())
     finished: list[RequestOutput] = []
