@@ -232,7 +232,7 @@ class ProverPool:
                 started[ref] = time.monotonic()
             self.metrics.queue_depth.set(len(queue))
             ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)
-            self._kill_overdue(in_flight, started)
+            self._kill_overdue(in_flight, started, finished=set(ready))
             for ref in ready:
                 index, theorem = in_flight.pop(ref)
                 started.pop(ref, None)
@@ -279,15 +279,17 @@ class ProverPool:
                 on_result(record)
         self.metrics.queue_depth.set(0)
 
-    def _kill_overdue(self, in_flight: dict[Any, tuple[int, Theorem | None]], started: dict[Any, float]) -> None:
+    def _kill_overdue(self, in_flight: dict[Any, tuple[int, Theorem | None]], started: dict[Any, float],
+                      finished: set[Any]) -> None:
         """A worker stuck far past the search's own time limit is killed (and restarted by Ray);
-        its theorem then counts a worker death like any other crash."""
+        its theorem then counts a worker death like any other crash. A theorem whose result is
+        already in (`finished`) is never overdue, however late it is read."""
         deadline = self.cluster.theorem_deadline_s
         if deadline is None:
             return
         now = time.monotonic()
         for ref, began in list(started.items()):
-            if now - began > deadline:
+            if ref not in finished and now - began > deadline:
                 index, _ = in_flight[ref]
                 started.pop(ref)
                 ray.kill(self.workers[index], no_restart=False)

@@ -67,7 +67,7 @@ def test_killed_worker_is_restarted_and_every_theorem_gets_one_line(ray_session,
     names = ["mathd_t0", "mathd_t1", "crash_once_t2", "amc_t3", "poison_t5", "imo_t4", "hang_t7", "imo_t6"]
     deaths: list[tuple[str, int]] = []
     pool = ProverPool(
-        CrashingSolver(str(tmp_path)), ClusterConfig(workers=2, cpus_per_worker=1.0, theorem_deadline_s=1.5),
+        CrashingSolver(str(tmp_path)), ClusterConfig(workers=2, cpus_per_worker=1.0, theorem_deadline_s=3.0),
         on_worker_death=lambda name, count: deaths.append((name, count)),
     )
     outcome = run_evaluation(_theorems(names), pool, tmp_path / "run")
