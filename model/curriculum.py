@@ -29,7 +29,7 @@ from functools import lru_cache
 from itertools import product
 from math import gcd as _gcd
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 # miniF2F's own header (datasets/minif2f/valid.jsonl), so rows mix with miniF2F rows.
 MINIF2F_HEADER = "import Mathlib\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n"
@@ -649,7 +649,8 @@ def generate(seed: int = 0, split: str = "train", per_family: int = 10,
     return _draw(seed, split, per_family, chosen)
 
 
-def write_jsonl(items: Iterable[CurriculumItem], path: str | Path) -> int:
+def write_jsonl(items: Iterable[Any], path: str | Path) -> int:
+    """Write one JSON line per item (anything with `to_json()`); returns how many."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     n = 0

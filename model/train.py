@@ -224,14 +224,9 @@ def completion_text(tactic: str) -> str:
 
 
 def write_examples(examples: Iterable[SupervisedExample], path: str | Path) -> int:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    with path.open("w", encoding="utf-8") as f:
-        for ex in examples:
-            f.write(json.dumps(ex.to_json(), ensure_ascii=False) + "\n")
-            n += 1
-    return n
+    from model.curriculum import write_jsonl
+
+    return write_jsonl(examples, path)
 
 
 def read_examples(path: str | Path) -> list[SupervisedExample]:
