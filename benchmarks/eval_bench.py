@@ -19,19 +19,26 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def run_prover_eval(arguments: list[str]) -> float:
+    """`prover eval ARGUMENTS` in a subprocess (what a user runs); its wall time in seconds.
+    Exit 1 (some theorems unproved) is a normal outcome; anything else raises."""
+    command = [sys.executable, "-m", "prover.cli", "eval", *arguments]
+    started = time.monotonic()
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    wall_s = time.monotonic() - started
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} exited with {proc.returncode}:\n{proc.stderr[-3000:]}")
+    return wall_s
+
+
 def run_eval(workers: int, time_limit_s: float, max_expansions: int, limit: int | None) -> tuple[dict, float, list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "eval"
-        command = [sys.executable, "-m", "prover.cli", "eval", "minif2f", "--split", "valid",
-                   "--workers", str(workers), "--time-limit", str(time_limit_s),
+        command = ["minif2f", "--split", "valid", "--workers", str(workers), "--time-limit", str(time_limit_s),
                    "--max-expansions", str(max_expansions), "--out", str(out)]
         if limit:
             command += ["--limit", str(limit)]
-        started = time.monotonic()
-        proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-        wall_s = time.monotonic() - started
-        if proc.returncode not in (0, 1):
-            raise RuntimeError(f"prover eval exited with {proc.returncode}:\n{proc.stderr[-3000:]}")
+        wall_s = run_prover_eval(command)
         summary = json.loads((out / "summary.json").read_text())
         shown = ["prover eval minif2f --split valid"] + command[command.index("--workers"):command.index("--out")]
         return summary, wall_s, shown

@@ -2,11 +2,12 @@
 
 Sections: the engine (benchmarks/engine_bench.py), the embedded kernel (coverage, recall and
 server throughput, lean_env/embedded/measure.py), proof search (benchmarks/search_bench.py,
-if present), miniF2F-valid through `prover eval` (benchmarks/eval_bench.py) and the kernels (kernels/bench.py, if present; it needs a GPU). Each section is
+if present), miniF2F-valid through `prover eval` (benchmarks/eval_bench.py), the trained policy against the
+hammer (benchmarks/policy_bench.py) and the kernels (kernels/bench.py, if present; it needs a GPU). Each section is
 delimited by HTML comments so a rerun replaces only its own section, and records the command,
 the machine (lscpu model name, cores) and the date.
 
-Usage: python -m benchmarks.run [--only engine|embedded|search|eval|kernels ...] [--out docs/BENCHMARKS.md]
+Usage: python -m benchmarks.run [--only engine|embedded|search|eval|policy|kernels ...] [--out docs/BENCHMARKS.md]
 """
 
 from __future__ import annotations
@@ -97,6 +98,12 @@ def _eval() -> str:
     return eval_bench.main([])
 
 
+def _policy() -> str:
+    from benchmarks import policy_bench
+
+    return policy_bench.main([])
+
+
 def _kernels() -> str:
     importlib.import_module("kernels.bench")  # raises ImportError when absent
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,6 +122,7 @@ BENCHES: dict[str, tuple[str, str, Callable[[], str]]] = {
     "embedded": ("Embedded kernel", "python -m lean_env.embedded.measure", _embedded),
     "search": ("Proof search", "python -m benchmarks.search_bench", _search),
     "eval": ("miniF2F-valid with `prover eval` on Ray", "python -m benchmarks.eval_bench", _eval),
+    "policy": ("Policies at equal budget: hammer vs model vs mixed", "python -m benchmarks.policy_bench", _policy),
     "kernels": ("Kernels", "python -m kernels.bench", _kernels),
 }
 

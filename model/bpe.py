@@ -3,7 +3,8 @@
 The corpus is Lean as the policy sees it: miniF2F statements and published proofs, initial
 tactic states, generated curriculum theorems with their proofs, and whole prompts in the
 DeepSeek-Prover format (so the prompt scaffolding becomes a few tokens). Byte-level means every
-string (any Unicode: ℝ, ⊢, ₀, ∑) encodes without unknown tokens and decodes back exactly.
+string (any Unicode: ℝ, ⊢, ₀, ∑) encodes without unknown tokens and decodes back exactly. Digits
+are always single tokens (as in LLaMA's tokenizer), never merged into numbers.
 
 Output, in `out_dir`: `tokenizer.json` and `tokenizer_config.json` (bos/eos/pad tokens and
 `add_bos_token: true`), which `model.tokenizer.load_tokenizer(out_dir)` reads.
@@ -102,7 +103,13 @@ def train_bpe(texts: Iterable[str], out_dir: str | Path, config: BpeConfig = Bpe
     if not texts:
         raise ValueError("train_bpe got no text; pass Lean statements, proofs or states")
     backend = HFTokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    # One token per digit: a number is then spelt the same wherever it stands (" 17", "(17", "-17"
+    # share the digits), so copying a statement's numbers into a witness or a hint is plain
+    # token copying, which a small model learns and which carries over to numbers it never saw.
+    backend.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+    ])
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=config.vocab_size,

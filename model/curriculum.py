@@ -344,26 +344,30 @@ def linear_inequality(rng: random.Random) -> _Draft:
                   f"If {hyp}, show {goal}.")
 
 
+# Wide enough that a model sees hundreds of distinct statements, not a few dozen to memorise.
+QUADRATIC_MAX_COEF = 12
+
+
 def quadratic_inequality(rng: random.Random) -> _Draft:
     # The hint is written with numbers copied from the statement (no square roots to take), so
     # a small model can learn it: lhs - rhs = hint² / scale with scale > 0.
     shape = rng.randrange(3)
     if shape == 0:  # m²a² + n²b² ≥ 2mn·ab; hint 2·m²·a - 2mn·b = 2m·(ma - nb)
-        m, n = rng.randint(1, 6), rng.randint(1, 6)
+        m, n = rng.randint(1, QUADRATIC_MAX_COEF), rng.randint(1, QUADRATIC_MAX_COEF)
         lhs = f"{linear_text({'a ^ 2': m * m, 'b ^ 2': n * n})}"
         rhs = f"{2 * m * n} * a * b"
         variables = ["a", "b"]
         square = f"2 * {m * m} * a - {2 * m * n} * b" if m > 1 else f"2 * a - {2 * m * n} * b"
         scale = Fraction(4 * m * m)
     elif shape == 1:  # (ma + nb)² ≥ 4mn·ab; hint ma - nb
-        m, n = rng.randint(1, 6), rng.randint(1, 6)
+        m, n = rng.randint(1, QUADRATIC_MAX_COEF), rng.randint(1, QUADRATIC_MAX_COEF)
         square = f"{linear_text({'a': m, 'b': -n})}"
         lhs = f"({linear_text({'a': m, 'b': n})}) ^ 2"
         rhs = f"{4 * m * n} * a * b"
         variables = ["a", "b"]
         scale = Fraction(1)
     else:  # a² + k² ≥ 2k·a; hint 2a - 2k = 2(a - k)
-        k = _nonzero(rng, -12, 12)
+        k = _nonzero(rng, -2 * QUADRATIC_MAX_COEF, 2 * QUADRATIC_MAX_COEF)
         lhs, rhs = f"a ^ 2 + {k * k}", f"{2 * k} * a" if k > 0 else f"-{2 * abs(k)} * a"
         square = f"2 * a - {2 * k}" if k > 0 else f"2 * a + {2 * abs(k)}"
         variables = ["a"]

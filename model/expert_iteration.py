@@ -7,7 +7,8 @@ One round:
      `search.aprove` against a `lean_env` ProofEnv (the embedded kernel by default);
   3. from each PROVED result keep the (state, tactic) steps of the proof that was re-verified
      (`SearchResult.proof`, checked by `env.verify` and the guard), read off `SearchResult.tree`;
-  4. retrain from scratch on the supervised curriculum plus every step kept so far.
+  4. retrain on the supervised curriculum plus every step kept so far: from scratch (default),
+     or continuing from the round's checkpoint for `retrain_steps` steps.
 Only proofs that passed re-verification contribute; a tree whose proofs all failed it, or a
 failed search, adds nothing. Each round writes `round_K/steps.jsonl`, `round_K/search.jsonl`
 (one SearchResult per problem) and `round_K/model/` (the checkpoint).
@@ -52,11 +53,17 @@ class ExpertIterationConfig:
     model_samples: int = 8
     parallel_theorems: int = 2
     env_pool_size: int = 2
+    # 0: retrain from scratch for base.steps each round (DeepSeek-Prover's way). N > 0: continue
+    # from the round's checkpoint for N steps at retrain_learning_rate (a CPU-sized round).
+    retrain_steps: int = 0
+    retrain_learning_rate: float = 1e-3
 
     def __post_init__(self) -> None:
         self.out_dir = Path(self.out_dir)
         if self.rounds < 1:
             raise ValueError(f"rounds must be >= 1, got {self.rounds}")
+        if self.retrain_steps < 0:
+            raise ValueError(f"retrain_steps must be >= 0 (0 = retrain from scratch), got {self.retrain_steps}")
 
 
 @dataclass
@@ -212,6 +219,10 @@ def run_round(round_index: int, checkpoint: Path, problems: Sequence[Problem], e
     train_config = replace(config.base, out_dir=round_dir / MODEL_DIR,
                            extra_examples=[*config.base.extra_examples, steps_path],
                            tokenizer_dir=_tokenizer_dir(checkpoint, config.base))
+    if config.retrain_steps:
+        train_config = replace(train_config, init_checkpoint=checkpoint, steps=config.retrain_steps,
+                               learning_rate=config.retrain_learning_rate,
+                               warmup_steps=min(train_config.warmup_steps, 10))
     trained = retrain(train_config) if retrain is not None else train(train_config, env=env)
     report = RoundReport(round_index, train_config.out_dir, len(problems), sum(proved_by_source.values()),
                          proved_by_source, len(dedupe(new_steps)), len(all_steps), trained)

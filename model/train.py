@@ -60,7 +60,8 @@ class TrainConfig:
     curriculum_seed: int = 0
     curriculum_per_family: int = 40
     # Families the hammer cannot do (mixed = hammer + model): drawn focus_per_family times each,
-    # from the same seeded streams (so a superset of the plain draw), comma-separated names.
+    # from the same seeded streams (so a superset of the plain draw), comma-separated names; a
+    # family with fewer distinct theorems repeats them up to about that count.
     focus_families: str = ""
     focus_per_family: int = 0
     focus_repeat: int = 1  # each focus example appears this many times per epoch
@@ -510,13 +511,20 @@ def learning_rate(step: int, config: TrainConfig) -> float:
     return config.learning_rate * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def staged_tokenizer_dir(out_dir: Path) -> Path:
+    """Where a run trains its tokenizer: beside out_dir, copied in with the weights at the end, so
+    a run that dies midway never leaves a new tokenizer next to old weights."""
+    return out_dir.with_name(out_dir.name + ".tokenizer-partial")
+
+
 def prepare_tokenizer(config: TrainConfig) -> tuple[Tokenizer, Path]:
     if config.tokenizer_dir is not None:
         return load_tokenizer(config.tokenizer_dir), config.tokenizer_dir
     from model.bpe import BpeConfig, default_corpus, train_bpe
 
     corpus = default_corpus(config.curriculum_seed, config.curriculum_per_family)
-    return train_bpe(corpus, config.out_dir, BpeConfig(vocab_size=config.vocab_size)), config.out_dir
+    staged = staged_tokenizer_dir(config.out_dir)
+    return train_bpe(corpus, staged, BpeConfig(vocab_size=config.vocab_size)), staged
 
 
 def gather_examples(config: TrainConfig, env: Any = None) -> list[SupervisedExample]:
@@ -531,11 +539,14 @@ def gather_examples(config: TrainConfig, env: Any = None) -> list[SupervisedExam
     plain = [f for f in FAMILIES if f not in focus]
     examples, _ = curriculum_examples(generate(config.curriculum_seed, "train", config.curriculum_per_family,
                                                families=plain), env)
-    if focus:
-        focused, _ = curriculum_examples(generate(config.curriculum_seed, "train",
-                                                  max(config.focus_per_family, config.curriculum_per_family),
-                                                  families=focus), env)
-        examples.extend(focused * max(1, config.focus_repeat))
+    wanted = max(config.focus_per_family, config.curriculum_per_family)
+    for family in focus:
+        items = generate(config.curriculum_seed, "train", wanted, families=[family])
+        focused, _ = curriculum_examples(items, env)
+        # A family with fewer distinct theorems than asked for (its space ran out) repeats them,
+        # so every focus family weighs about the same in an epoch.
+        fill = max(1, round(wanted / max(1, len(items))))
+        examples.extend(focused * (fill * max(1, config.focus_repeat)))
     for path in config.extra_examples:
         examples.extend(read_examples(path))
     return examples
@@ -625,10 +636,12 @@ def train(config: TrainConfig, env: Any = None, log=print) -> TrainResult:
     """Tokenizer (trained unless `tokenizer_dir` is given), curriculum + extra examples, training, save.
 
     `env` (optional ProofEnv) replays multi-step reference proofs for their intermediate states."""
-    config.out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer, tokenizer_dir = prepare_tokenizer(config)
     examples = gather_examples(config, env)
-    return train_on_examples(config, examples, tokenizer, tokenizer_dir, log)
+    result = train_on_examples(config, examples, tokenizer, tokenizer_dir, log)
+    if tokenizer_dir == staged_tokenizer_dir(config.out_dir):
+        shutil.rmtree(tokenizer_dir, ignore_errors=True)  # now copied into out_dir
+    return result
 
 
 # =============================================================================== plots

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from prover.config import ClusterConfig, ConfigError, ProverConfig, theorem_deadline
+from prover.config import DEFAULT_POLICY, ClusterConfig, ConfigError, ProverConfig, theorem_deadline
 
 EXIT_ALL_PROVED = 0
 EXIT_SOME_UNPROVED = 1
@@ -57,8 +57,10 @@ class Benchmark(str, Enum):
 # Options shared by `prove`, `eval` and `serve`.
 ENV_OPT = typer.Option(EnvChoice.embedded, "--env", help="Lean backend: embedded kernel, Lean REPL, or LeanDojo.")
 SEARCH_OPT = typer.Option(SearchChoice.best_first, "--search", help="Search algorithm.")
-POLICY_OPT = typer.Option(PolicyChoice.hammer, "--policy", help="Tactic source; model/mixed need --model.")
-MODEL_OPT = typer.Option(None, "--model", help="HF-layout checkpoint directory (config.json, *.safetensors, tokenizer.json).")
+POLICY_OPT = typer.Option(PolicyChoice(DEFAULT_POLICY), "--policy",
+                          help="Tactic source: the hammer's fixed tactic list, the model, or both (mixed).")
+MODEL_OPT = typer.Option(None, "--model", help="HF-layout checkpoint directory (config.json, *.safetensors, "
+                         "tokenizer.json) for --policy model/mixed; default: the shipped checkpoints/policy.")
 TIME_OPT = typer.Option(60.0, "--time-limit", help="Seconds of search per theorem.")
 EXPANSIONS_OPT = typer.Option(64, "--max-expansions", help="Search expansions per theorem.")
 
@@ -282,6 +284,10 @@ def train(
     rounds: int = typer.Option(0, "--expert-iteration-rounds",
                                help="After training, rounds of search + retrain (model.expert_iteration)."),
     ei_per_family: int = typer.Option(10, "--ei-per-family", help="Generated problems per family searched per round."),
+    ei_steps: int = typer.Option(0, "--ei-steps",
+                                 help="Per round: 0 = retrain from scratch for --steps; N = continue from the "
+                                      "round's checkpoint for N steps."),
+    ei_lr: float = typer.Option(1e-3, "--ei-lr", help="Learning rate of a continued (--ei-steps N) round."),
 ) -> None:
     """Train the policy checkpoint (tokenizer, curriculum, MoE+MLA model); optionally expert iteration."""
     import torch
@@ -304,8 +310,9 @@ def train(
     env = open_env("embedded", pool_size=1)  # replays multi-step reference proofs for their states
     try:
         result = run_training(config, env=env, log=lambda line: console.print(escape(line)))
+        loss = "no steps" if result.final_loss is None else f"final loss {result.final_loss:.4f}"
         out.print(f"saved {result.out_dir}: {result.parameters:,} parameters, {result.num_examples} examples, "
-                  f"final loss {result.final_loss:.4f}, {result.seconds:.0f} s")
+                  f"{loss}, {result.seconds:.0f} s")
         if plots is not None:
             for path in plot_training(config.out_dir / TRAINING_LOG, plots):
                 out.print(f"wrote {path}")
@@ -316,7 +323,8 @@ def train(
 
             ei = ExpertIterationConfig(out_dir=out_dir / "expert_iteration", rounds=rounds,
                                        base=replace(config, tokenizer_dir=tokenizer_dir or out_dir),
-                                       problems_per_family=ei_per_family)
+                                       problems_per_family=ei_per_family, retrain_steps=ei_steps,
+                                       retrain_learning_rate=ei_lr)
             for report in expert_iteration(ei, env=env, initial_checkpoint=out_dir):
                 out.print(json.dumps(report.to_json()))
     finally:

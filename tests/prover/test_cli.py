@@ -40,7 +40,8 @@ def test_prove_demo_file_end_to_end(tmp_path: Path) -> None:
     assert set(records) == {site.theorem.name for site in parse_lean_file(original).sites}
     proved = {name: row["proof"] for name, row in records.items() if row["status"] == "proved"}
     assert result.exit_code == (0 if len(proved) == len(records) else 1), result.output
-    # The hammer proves the easy ones; the true-but-hard one stays open, honestly.
+    # The default policy (the shipped model mixed with the hammer) proves the easy ones; the
+    # true-but-hard one stays open, honestly.
     assert {"demo_linear_equation", "demo_numerals", "demo_two_squares"} <= set(proved)
     assert records["demo_no_integer_sqrt_two"]["status"] != "proved"
     assert all(row["backend"] == "embedded kernel" for row in records.values())
@@ -62,17 +63,23 @@ def test_prove_demo_file_end_to_end(tmp_path: Path) -> None:
     assert "embedded kernel" in result.output and "not Lean" in result.output
 
 
-def test_bad_usage_and_unreadable_input_exit_2(tmp_path: Path) -> None:
+def test_bad_usage_and_unreadable_input_exit_2(tmp_path: Path, monkeypatch) -> None:
+    import prover.config
+
     missing = runner.invoke(app, ["prove", str(tmp_path / "nope.lean")])
     assert missing.exit_code == 2 and "cannot read" in missing.output
-    model = runner.invoke(app, ["prove", str(DEMO), "--policy", "model"])
-    assert model.exit_code == 2 and "--model DIR" in model.output
+    absent = runner.invoke(app, ["prove", str(DEMO), "--policy", "model", "--model", str(tmp_path / "absent")])
+    assert absent.exit_code == 2 and "no such directory" in " ".join(absent.output.split())
     broken = tmp_path / "broken.lean"
     broken.write_text("theorem t : (1 = 1 := by\n  sorry\n")
     unparsable = runner.invoke(app, ["prove", str(broken), "--out", str(tmp_path / "o.lean")])
     assert unparsable.exit_code == 2 and "cannot parse" in unparsable.output
     no_data = runner.invoke(app, ["eval", "minif2f", "--data", str(tmp_path / "none.jsonl")])
     assert no_data.exit_code == 2 and "--data" in no_data.output
+    # Without the shipped checkpoint, a model policy needs --model.
+    monkeypatch.setattr(prover.config, "SHIPPED_MODEL_DIR", tmp_path / "not-shipped")
+    model = runner.invoke(app, ["prove", str(DEMO), "--policy", "model"])
+    assert model.exit_code == 2 and "--model DIR" in model.output
 
 
 def test_all_proved_exits_0_and_nothing_to_prove_too(tmp_path: Path) -> None:

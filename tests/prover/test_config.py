@@ -5,13 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from prover.config import ConfigError, ProverConfig
+from prover.config import SHIPPED_MODEL_DIR, ConfigError, ProverConfig
 
 
-def test_defaults_are_embedded_best_first_hammer_60s() -> None:
+def test_defaults_are_embedded_best_first_mixed_with_the_shipped_checkpoint_60s() -> None:
     config = ProverConfig.build(environ={})
-    assert (config.env.kind, config.search.algorithm, config.policy.name) == ("embedded", "best-first", "hammer")
+    assert (config.env.kind, config.search.algorithm, config.policy.name) == ("embedded", "best-first", "mixed")
+    assert config.policy.model_dir == SHIPPED_MODEL_DIR and (SHIPPED_MODEL_DIR / "model.safetensors").is_file()
     assert config.budget.time_limit_s == 60.0 and config.budget.max_expansions == 64
+    assert ProverConfig.build(policy="hammer", environ={}).policy.model_dir is None
 
 
 def test_arguments_beat_environment_which_beats_defaults() -> None:
@@ -22,7 +24,10 @@ def test_arguments_beat_environment_which_beats_defaults() -> None:
 
 
 @pytest.mark.parametrize("policy", ["model", "mixed"])
-def test_model_policy_without_checkpoint_says_pass_model(policy: str) -> None:
+def test_model_policy_without_any_checkpoint_says_pass_model(policy: str, tmp_path: Path, monkeypatch) -> None:
+    import prover.config
+
+    monkeypatch.setattr(prover.config, "SHIPPED_MODEL_DIR", tmp_path / "not-shipped")
     with pytest.raises(ConfigError, match="--model DIR"):
         ProverConfig.build(policy=policy, environ={})
 

@@ -61,7 +61,7 @@ def test_ray_eval_with_a_killed_worker(ray_session, tmp_path: Path) -> None:
     from prover.cluster import ProverPool
 
     problems = load_problems(_subset_file(tmp_path))
-    config = ProverConfig.build(time_limit_s=20, max_expansions=8, environ={})
+    config = ProverConfig.build(policy="hammer", time_limit_s=20, max_expansions=8, environ={})
     victim = problems[1].name
     pool = ProverPool(KillsItsWorkerOnce(AgentSolver(config), victim, str(tmp_path)),
                       ClusterConfig(workers=2, cpus_per_worker=1.0))

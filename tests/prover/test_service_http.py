@@ -24,7 +24,7 @@ def test_http_round_trip_on_ray_serve(ray_session) -> None:
     from prover.service import deploy
 
     port = free_port()
-    config = ProverConfig.build(time_limit_s=30, max_expansions=16, environ={})
+    config = ProverConfig.build(policy="hammer", time_limit_s=30, max_expansions=16, environ={})
     base = deploy(config, port=port, name="prover-test")
     try:
         assert base == f"http://127.0.0.1:{port}"  # bound to localhost by default

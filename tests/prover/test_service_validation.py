@@ -13,7 +13,7 @@ HEADER = "import Mathlib\n\nopen Real\n"
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    app = build_app(ManagerFactory(config=ProverConfig(), use_ray=False))
+    app = build_app(ManagerFactory(config=ProverConfig(policy={"name": "hammer"}), use_ray=False))
     with TestClient(app) as test_client:
         yield test_client
 

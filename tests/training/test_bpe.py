@@ -34,3 +34,17 @@ def test_merges_compress_the_prompt_format(tokenizer_dir):
     prompt = prompt_text("t", "import Mathlib\n", "theorem t (x : ℝ) (h₀ : 2 * x = 4) : x = 2 := by",
                          "x : ℝ\nh₀ : 2 * x = 4\n⊢ x = 2")
     assert len(tok.encode(prompt, add_bos=False)) < len(prompt.encode("utf-8")) / 2.5
+
+
+def test_digits_are_single_tokens_so_a_number_reads_the_same_everywhere(tokenizer_dir):
+    """Copying a statement's number into a witness (`= -55` -> `use ((-55) - 8) / 9`) is then
+    copying the same digit tokens, whatever stands before the number."""
+    tok = load_tokenizer(tokenizer_dir)
+
+    def pieces(text: str) -> list[str]:
+        return [tok.decode([i]) for i in tok.encode(text, add_bos=False)]
+
+    digits_of = {text: [p for p in pieces(text) if p.strip().isdigit()] for text in
+                 ["x = 123", "(123 - b)", "((-123) - b)", "123 * a", "a + 123"]}
+    assert all(found == ["1", "2", "3"] for found in digits_of.values()), digits_of
+    assert all(len(p.strip()) <= 1 or not any(c.isdigit() for c in p) for p in pieces("f 2024 = 17 ∧ x₁ ≥ 90"))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from lean_env.theorem import Theorem
 from lean_env.types import ProofFinished, TacticState
 from model.curriculum import MINIF2F_HEADER, generate
@@ -70,3 +72,32 @@ def test_one_round_on_the_embedded_kernel(tmp_path, tokenizer_dir, tiny_config, 
     assert [r["status"] for r in rows] == ["proved", "proved", "proved", "failed"]
     assert report.train is not None and len(report.train.losses) == 2
     assert load_model(report.checkpoint) is not None
+
+
+def test_a_continued_round_starts_from_the_round_checkpoint(tmp_path, tokenizer_dir, tiny_config, embedded_env):
+    """retrain_steps > 0: the next model is the current one trained further, not a fresh init."""
+    import torch
+
+    items = generate(seed=4, split="train", per_family=1, families=["closed_computation"])
+    problems = [Problem(Theorem(i.name, i.header, i.formal_statement), "curriculum") for i in items]
+    base = tiny_config(tmp_path / "unused", tokenizer_dir, steps=2)
+    scratch = ExpertIterationConfig(out_dir=tmp_path / "ei", rounds=1, policy="hammer", max_expansions=4,
+                                    include_minif2f_valid=False, parallel_theorems=1, base=base)
+
+    def hammer_factory(checkpoint):
+        return make_policy("hammer"), lambda: None
+
+    first, steps = run_round(1, tokenizer_dir, problems, embedded_env, hammer_factory, scratch)
+    continued = ExpertIterationConfig(out_dir=tmp_path / "ei", rounds=1, policy="hammer", max_expansions=4,
+                                      include_minif2f_valid=False, parallel_theorems=1, base=base,
+                                      retrain_steps=1, retrain_learning_rate=1e-9)
+    second, _ = run_round(2, first.checkpoint, problems, embedded_env, hammer_factory, continued, previous_steps=steps)
+    log = json.loads((second.checkpoint / "training_log.json").read_text())
+    assert log["config"]["init_checkpoint"] == str(first.checkpoint)
+    assert log["config"]["steps"] == 1 and len(second.train.losses) == 1
+    # One step at a negligible learning rate keeps the weights of round 1 (a fresh init would not).
+    before, after = load_model(first.checkpoint), load_model(second.checkpoint)
+    name, weight = next((n, p) for n, p in before.named_parameters() if p.dim() == 2)
+    assert torch.allclose(weight, dict(after.named_parameters())[name], atol=1e-5)
+    with pytest.raises(ValueError, match="retrain_steps"):
+        ExpertIterationConfig(retrain_steps=-1)

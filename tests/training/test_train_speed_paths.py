@@ -87,6 +87,21 @@ def test_focus_families_add_more_of_those_families(tiny_config, tmp_path, tokeni
         gather_examples(tiny_config(tmp_path / "c", tokenizer_dir, focus_families="no_such_family"))
 
 
+def test_a_focus_family_that_runs_out_repeats_its_theorems(tiny_config, tmp_path, tokenizer_dir, monkeypatch):
+    import model.curriculum
+
+    real = model.curriculum.generate
+
+    def small_space(seed, split="train", per_family=10, families=None):  # a family with 3 distinct theorems
+        return real(seed, split, min(per_family, 3) if families == ["quadratic_inequality"] else per_family, families)
+
+    monkeypatch.setattr(model.curriculum, "generate", small_space)
+    found = gather_examples(tiny_config(tmp_path / "q", tokenizer_dir, curriculum_per_family=1,
+                                        focus_families="quadratic_inequality", focus_per_family=7))
+    quadratic = [ex for ex in found if "_quadratic_inequality_" in ex.name]
+    assert len({ex.name for ex in quadratic}) == 3 and len(quadratic) == 6  # round(7 / 3) = 2 copies each
+
+
 def test_prover_train_writes_a_loadable_checkpoint_and_plots(tmp_path, tokenizer_dir):
     from prover.cli import app
 
@@ -106,6 +121,13 @@ def test_prover_train_writes_a_loadable_checkpoint_and_plots(tmp_path, tokenizer
     model = load_model(out)
     assert model.config.n_routed_experts == 8 and model.config.topk_method == "noaux_tc"
 
+    # Zero steps from that checkpoint (how `make train` starts expert iteration): a copy, said so.
+    copy = tmp_path / "copy"
+    again = CliRunner().invoke(app, ["train", "--out", str(copy), "--steps", "0", "--per-family", "1",
+                                     "--init", str(out), "--tokenizer", str(out), "--threads", "1"])
+    assert again.exit_code == 0 and "no steps" in again.output, again.output
+    assert (copy / "model.safetensors").read_bytes() == (out / "model.safetensors").read_bytes()
+
 
 def test_prover_train_rejects_an_unknown_dtype(tmp_path, tokenizer_dir):
     from prover.cli import app
@@ -120,10 +142,34 @@ def test_training_can_continue_from_a_saved_checkpoint(tiny_config, tmp_path, to
 
     from model.train import train
 
-    first = train(tiny_config(tmp_path / "first", tokenizer_dir, steps=2))
+    # One step: the correction bias is then ±γ per expert (two steps may cancel to exactly 0).
+    first = train(tiny_config(tmp_path / "first", tokenizer_dir, steps=1))
     again = train(tiny_config(tmp_path / "again", tokenizer_dir, steps=0, init_checkpoint=first.out_dir))
     a, b = load_file(str(first.out_dir / "model.safetensors")), load_file(str(again.out_dir / "model.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert torch.count_nonzero(a["model.layers.1.mlp.gate.e_score_correction_bias"]) > 0  # the bias came along
     with pytest.raises(ValueError, match="hidden_size"):
         train(tiny_config(tmp_path / "bad", tokenizer_dir, steps=0, hidden_size=48, init_checkpoint=first.out_dir))
+
+
+def test_a_run_that_dies_midway_leaves_the_old_checkpoint_whole(tiny_config, tmp_path, tokenizer_dir, monkeypatch):
+    """The tokenizer is trained beside out_dir and copied in with the weights at the very end."""
+    import model.train as train_module
+    from model.train import staged_tokenizer_dir, train
+
+    out = tmp_path / "policy"
+    train(tiny_config(out, tokenizer_dir, steps=1))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def dies(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "train_on_examples", dies)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(out, None, steps=1, vocab_size=400, curriculum_per_family=1))
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    monkeypatch.undo()
+
+    fresh = train(tiny_config(out, None, steps=1, vocab_size=400, curriculum_per_family=1))
+    assert load_tokenizer(out).vocab_size <= 400 and fresh.out_dir == out
+    assert not staged_tokenizer_dir(out).exists()

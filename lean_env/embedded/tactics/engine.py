@@ -14,6 +14,7 @@ from typing import Callable
 
 from ..errors import KernelError, TacticFailed
 from ..goals import Goal, pretty_goals
+from .grammar import check_arguments
 from .script import Span, find_by, find_top_level, split_items, strip_span, wrapped_in_parens
 
 Goals = tuple[Goal, ...]
@@ -134,6 +135,9 @@ def run_item(ctx: TacticContext, span: Span, goals: Goals) -> Goals:
         raise ctx.fail(f"unknown tactic '{head}'" if known_shape else "unknown tactic", span.start, span.end)
     if not goals:
         raise ctx.fail("no goals to be proved", span.start, span.end)
+    syntax_error = check_arguments(head, src[body_start : span.end])
+    if syntax_error is not None:
+        raise ctx.fail(syntax_error, body_start, span.end)
     try:
         return fn(ctx, src[body_start : span.end], body_start, goals)
     except TacticFailed as e:

@@ -308,7 +308,7 @@ def t_assumption(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals
     raise TacticFailed("tactic 'assumption' failed\n" + goals[0].pretty())
 
 
-@tactic("rfl", "eq_self_iff_true")
+@tactic("rfl")
 def t_rfl(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     if close_by_rfl(goals[0]):
         return goals[1:]
