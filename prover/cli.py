@@ -85,6 +85,13 @@ def backend_note(backend: str) -> str:
     return f"checked by: {backend}" if backend else "checked by: (no proof was checked)"
 
 
+def policy_note(config: ProverConfig) -> str:
+    policy = config.policy
+    if not policy.uses_model:
+        return f"policy: {policy.name}"
+    return f"policy: {policy.name} (model {policy.model_dir}{' + hammer' if policy.name == 'mixed' else ''})"
+
+
 @app.command()
 def prove(
     file: Path = typer.Argument(..., help="The .lean file; theorems ending in `:= by sorry` or `:= by` are proved."),
@@ -143,6 +150,7 @@ def prove(
     out.print(theorem_table(outcome.records, title=f"{file}"))
     proved = sum(record.status == "proved" for record in outcome.records)
     out.print(f"{proved}/{len(outcome.records)} proved; {backend_note(outcome.backend)}", markup=False)
+    out.print(policy_note(config), markup=False)
     out.print(f"wrote {out_path} and {report}", markup=False)
     raise typer.Exit(EXIT_ALL_PROVED if outcome.all_proved else EXIT_SOME_UNPROVED)
 
@@ -225,6 +233,7 @@ def evaluate(
     checked = ", ".join(summary["checked_by"]) or "nothing"
     out.print(f"{outcome.proved}/{outcome.total} proved ({outcome.skipped} from an earlier run); "
               f"{backend_note(checked)}", markup=False)
+    out.print(policy_note(config), markup=False)
     out.print(f"results: {out_dir / RESULTS_FILE}; summary: {out_dir / SUMMARY_FILE}; plot: {out_dir / PLOT_FILE}", markup=False)
     if outcome.interrupted:
         console.print(f"[yellow]interrupted[/]: {len(outcome.records)}/{outcome.total} finished and saved; "
