@@ -61,8 +61,8 @@ def test_prove_demo_file_end_to_end(tmp_path: Path) -> None:
     finally:
         env.close()
     assert "embedded kernel" in result.output and "not Lean" in result.output
-    shown = " ".join(result.output.split())  # rich wraps long lines
-    assert "policy: mixed (model " in shown and "checkpoints/policy + hammer)" in shown
+    shown = "".join(result.output.split())  # rich wraps (and may fold) long lines
+    assert "policy:mixed(model" in shown and "checkpoints/policy+hammer)" in shown
 
 
 def test_bad_usage_and_unreadable_input_exit_2(tmp_path: Path, monkeypatch) -> None:
