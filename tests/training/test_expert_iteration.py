@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -14,6 +15,11 @@ from model.train import read_examples, replay_proof
 from search.policy import make_policy
 from search.result import SearchResult
 from search.tree import ProofTree
+
+def hammer_factory(checkpoint):
+    """A policy factory for rounds that need no model (the hammer), closing nothing."""
+    return make_policy("hammer"), lambda: None
+
 
 THEOREM = Theorem("t", MINIF2F_HEADER, "theorem t (x : ℝ) (h₀ : x + 1 = 3) : x = 2 := by")
 
@@ -56,9 +62,6 @@ def test_one_round_on_the_embedded_kernel(tmp_path, tokenizer_dir, tiny_config, 
                                    time_limit_s=60, include_minif2f_valid=False, parallel_theorems=1,
                                    base=tiny_config(tmp_path / "unused", tokenizer_dir, steps=2))
 
-    def hammer_factory(checkpoint):
-        return make_policy("hammer"), lambda: None
-
     report, steps = run_round(1, tokenizer_dir, problems, embedded_env, hammer_factory, config)
     assert report.proved == 3 and report.proved_by_source == {"curriculum": 3}
     assert {s.name for s in steps} == {i.name for i in items}          # nothing from the false claim
@@ -84,13 +87,8 @@ def test_a_continued_round_starts_from_the_round_checkpoint(tmp_path, tokenizer_
     scratch = ExpertIterationConfig(out_dir=tmp_path / "ei", rounds=1, policy="hammer", max_expansions=4,
                                     include_minif2f_valid=False, parallel_theorems=1, base=base)
 
-    def hammer_factory(checkpoint):
-        return make_policy("hammer"), lambda: None
-
     first, steps = run_round(1, tokenizer_dir, problems, embedded_env, hammer_factory, scratch)
-    continued = ExpertIterationConfig(out_dir=tmp_path / "ei", rounds=1, policy="hammer", max_expansions=4,
-                                      include_minif2f_valid=False, parallel_theorems=1, base=base,
-                                      retrain_steps=1, retrain_learning_rate=1e-9)
+    continued = replace(scratch, retrain_steps=1, retrain_learning_rate=1e-9)
     second, _ = run_round(2, first.checkpoint, problems, embedded_env, hammer_factory, continued, previous_steps=steps)
     log = json.loads((second.checkpoint / "training_log.json").read_text())
     assert log["config"]["init_checkpoint"] == str(first.checkpoint)

@@ -121,7 +121,7 @@ def test_prover_train_writes_a_loadable_checkpoint_and_plots(tmp_path, tokenizer
     model = load_model(out)
     assert model.config.n_routed_experts == 8 and model.config.topk_method == "noaux_tc"
 
-    # Zero steps from that checkpoint (how `make train` starts expert iteration): a copy, said so.
+    # Zero steps from that checkpoint (how expert iteration starts from one, docs/TRAINING.md): a copy.
     copy = tmp_path / "copy"
     again = CliRunner().invoke(app, ["train", "--out", str(copy), "--steps", "0", "--per-family", "1",
                                      "--init", str(out), "--tokenizer", str(out), "--threads", "1"])
