@@ -528,9 +528,7 @@ def prepare_tokenizer(config: TrainConfig) -> tuple[Tokenizer, Path]:
 
 
 def gather_examples(config: TrainConfig, env: Any = None) -> list[SupervisedExample]:
-    from model.curriculum import generate
-
-    from model.curriculum import FAMILIES
+    from model.curriculum import FAMILIES, generate
 
     focus = [f.strip() for f in config.focus_families.split(",") if f.strip()]
     unknown = [f for f in focus if f not in FAMILIES]
