@@ -1,7 +1,7 @@
 """Policies at equal budget: hammer vs model vs mixed, on held-out generated theorems and miniF2F-valid.
 
 Each cell is the real `prover eval` command (one process, embedded kernel) with the same search
-budget; only `--policy` differs. The held-out theorems come from `model.curriculum` (split
+budget; only `--policy` differs. The held-out theorems come from `training.curriculum` (split
 "heldout": no statement equals a training one) with seeds that training never used. Prints a
 markdown table with the per-family counts of the generated sets. Proofs are checked by the
 embedded kernel, not by Lean.
@@ -40,7 +40,7 @@ class Cell:
 
 def write_heldout(seed: int, per_family: int, path: Path) -> dict[str, str]:
     """The held-out file for `seed`; returns theorem name -> family."""
-    from model.curriculum import generate, write_jsonl
+    from training.curriculum import generate, write_jsonl
 
     items = generate(seed, "heldout", per_family)
     write_jsonl(items, path)

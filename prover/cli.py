@@ -291,7 +291,7 @@ def train(
     plots: Optional[Path] = typer.Option(None, "--plots", help="Also write training_loss.png and expert_load.png here."),
     threads: int = typer.Option(2, "--threads", help="torch CPU threads (results are reproducible per thread count)."),
     rounds: int = typer.Option(0, "--expert-iteration-rounds",
-                               help="After training, rounds of search + retrain (model.expert_iteration)."),
+                               help="After training, rounds of search + retrain (training.expert_iteration)."),
     ei_per_family: int = typer.Option(10, "--ei-per-family", help="Generated problems per family searched per round."),
     ei_steps: int = typer.Option(0, "--ei-steps",
                                  help="Per round: 0 = retrain from scratch for --steps; N = continue from the "
@@ -302,8 +302,9 @@ def train(
     import torch
 
     from lean_env import open_env
-    from model.train import TRAINING_LOG, TrainConfig, plot_training
-    from model.train import train as run_training
+    from training.plots import plot_training
+    from training.train import TRAINING_LOG, TrainConfig
+    from training.train import train as run_training
 
     torch.set_num_threads(max(1, threads))
     try:
@@ -328,7 +329,7 @@ def train(
         if rounds > 0:
             from dataclasses import replace
 
-            from model.expert_iteration import ExpertIterationConfig, expert_iteration
+            from training.expert_iteration import ExpertIterationConfig, expert_iteration
 
             ei = ExpertIterationConfig(out_dir=out_dir / "expert_iteration", rounds=rounds,
                                        base=replace(config, tokenizer_dir=tokenizer_dir or out_dir),

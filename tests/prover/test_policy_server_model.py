@@ -21,8 +21,9 @@ HEADER = "import Mathlib\n\nset_option maxHeartbeats 400000\n\nopen BigOperators
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory) -> Path:
-    from model.bpe import BpeConfig, curriculum_texts, train_bpe
-    from model.train import TrainConfig, build_model, save_checkpoint
+    from training.bpe import BpeConfig, curriculum_texts, train_bpe
+    from training.export import save_checkpoint
+    from training.train import build_model, TrainConfig
 
     root = tmp_path_factory.mktemp("tiny-policy")
     tokenizer = train_bpe(curriculum_texts(seed=0, per_family=1), root / "tokenizer", BpeConfig(vocab_size=400))

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from lean_env.datasets import minif2f_dir
-from model.bpe import BpeConfig, curriculum_texts, train_bpe
-from model.train import TrainConfig
+from training.bpe import BpeConfig, curriculum_texts, train_bpe
+from training.train import TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
 MINIF2F = minif2f_dir()

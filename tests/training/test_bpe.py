@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from model.bpe import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, prompt_text
+from training.bpe import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, prompt_text
 from model.tokenizer import load_tokenizer
 
 

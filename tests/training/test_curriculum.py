@@ -10,8 +10,8 @@ import pytest
 
 from lean_env.datasets import minif2f_dir
 from lean_env.embedded.statement import elaborate_theorem
-from model import curriculum
-from model.curriculum import (
+from training import curriculum
+from training.curriculum import (
     FAMILIES, MINIF2F_HEADER, CurriculumError, generate, holds, read_jsonl, split_of, write_jsonl,
 )
 from prover.evaluate import load_problems

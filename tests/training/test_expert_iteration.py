@@ -8,10 +8,10 @@ import pytest
 
 from lean_env.theorem import Theorem
 from lean_env.types import ProofFinished, TacticState
-from model.curriculum import MINIF2F_HEADER, generate
-from model.expert_iteration import ExpertIterationConfig, Problem, run_round, verified_steps
+from training.curriculum import MINIF2F_HEADER, generate
+from training.expert_iteration import ExpertIterationConfig, Problem, run_round, verified_steps
 from model.loader import load_model
-from model.train import read_examples, replay_proof
+from training.examples import read_examples, replay_proof
 from search.policy import make_policy
 from search.result import SearchResult
 from search.tree import ProofTree

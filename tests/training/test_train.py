@@ -8,14 +8,13 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from model.curriculum import generate
+from training.curriculum import generate
 from model.loader import load_model
 from model.tokenizer import load_tokenizer
-from model.train import (
-    IGNORE_INDEX, ExpertLoadMeter, build_model, collate, completion_loss,
-    completion_text, curriculum_examples, encode_example, imbalance, plot_training, read_examples,
-    save_checkpoint, train_on_examples, update_correction_bias, write_examples,
-)
+from training.examples import completion_text, curriculum_examples, read_examples, write_examples
+from training.export import save_checkpoint
+from training.plots import plot_training
+from training.train import IGNORE_INDEX, build_model, collate, completion_loss, encode_example, ExpertLoadMeter, imbalance, train_on_examples, update_correction_bias
 from search.prompt import first_tactic
 
 
@@ -177,7 +176,7 @@ def test_replay_gives_every_step_of_a_multi_step_proof(embedded_env):
 
 
 def test_command_line_flags_fill_the_train_config(tmp_path):
-    from model.train import _parse_args
+    from training.train import _parse_args
 
     config, plots, replay = _parse_args(["--out-dir", str(tmp_path), "--steps", "5", "--q-lora-rank", "64",
                                  "--extra-examples", "a.jsonl", "b.jsonl", "--save-dtype", "bfloat16",

@@ -8,19 +8,12 @@ import torch
 import torch.nn.functional as F
 from typer.testing import CliRunner
 
-from model.curriculum import generate
+from training.curriculum import generate
 from model.deepseek import routed_experts
 from model.loader import load_model
 from model.tokenizer import load_tokenizer
-from model.train import (
-    build_model,
-    collate,
-    completion_loss,
-    curriculum_examples,
-    encode_example,
-    gather_examples,
-    scored_rows_loss,
-)
+from training.examples import curriculum_examples
+from training.train import build_model, collate, completion_loss, encode_example, gather_examples, scored_rows_loss
 
 
 def _dense_experts(x, gate_up, down, topk_idx, topk_weight):
@@ -88,14 +81,14 @@ def test_focus_families_add_more_of_those_families(tiny_config, tmp_path, tokeni
 
 
 def test_a_focus_family_that_runs_out_repeats_its_theorems(tiny_config, tmp_path, tokenizer_dir, monkeypatch):
-    import model.curriculum
+    import training.train
 
-    real = model.curriculum.generate
+    real = training.train.generate
 
     def small_space(seed, split="train", per_family=10, families=None):  # a family with 3 distinct theorems
         return real(seed, split, min(per_family, 3) if families == ["quadratic_inequality"] else per_family, families)
 
-    monkeypatch.setattr(model.curriculum, "generate", small_space)
+    monkeypatch.setattr(training.train, "generate", small_space)  # what gather_examples calls
     found = gather_examples(tiny_config(tmp_path / "q", tokenizer_dir, curriculum_per_family=1,
                                         focus_families="quadratic_inequality", focus_per_family=7))
     quadratic = [ex for ex in found if "_quadratic_inequality_" in ex.name]
@@ -140,7 +133,7 @@ def test_prover_train_rejects_an_unknown_dtype(tmp_path, tokenizer_dir):
 def test_training_can_continue_from_a_saved_checkpoint(tiny_config, tmp_path, tokenizer_dir):
     from safetensors.torch import load_file
 
-    from model.train import train
+    from training.train import train
 
     # One step: the correction bias is then ±γ per expert (two steps may cancel to exactly 0).
     first = train(tiny_config(tmp_path / "first", tokenizer_dir, steps=1))
@@ -154,8 +147,8 @@ def test_training_can_continue_from_a_saved_checkpoint(tiny_config, tmp_path, to
 
 def test_a_run_that_dies_midway_leaves_the_old_checkpoint_whole(tiny_config, tmp_path, tokenizer_dir, monkeypatch):
     """The tokenizer is trained beside out_dir and copied in with the weights at the very end."""
-    import model.train as train_module
-    from model.train import staged_tokenizer_dir, train
+    import training.train as train_module
+    from training.train import staged_tokenizer_dir, train
 
     out = tmp_path / "policy"
     train(tiny_config(out, tokenizer_dir, steps=1))

@@ -13,7 +13,7 @@ Only proofs that passed re-verification contribute; a tree whose proofs all fail
 failed search, adds nothing. Each round writes `round_K/steps.jsonl`, `round_K/search.jsonl`
 (one SearchResult per problem) and `round_K/model/` (the checkpoint).
 
-    python -m model.expert_iteration --out build/expert_iteration --rounds 2
+    python -m training.expert_iteration --out build/expert_iteration --rounds 2
 """
 from __future__ import annotations
 
@@ -25,8 +25,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+import networkx as nx
+
+from lean_env import open_env
+from lean_env.datasets import minif2f_dir
 from lean_env.theorem import Theorem
-from model.train import SupervisedExample, TrainConfig, TrainResult, train, write_examples
+from model.loader import load_model
+from model.serving import AsyncEngine, EngineConfig
+from model.tokenizer import load_tokenizer
+from search import SearchBudget, aprove
+from search.policy import make_policy
+from search.tree import QED, render_proof
+from training.curriculum import generate
+from training.examples import SupervisedExample, write_examples
+from training.train import TrainConfig, TrainResult, train
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +105,10 @@ class Problem:
 # =============================================================================== problems
 
 def search_problems(config: ExpertIterationConfig) -> list[Problem]:
-    from model.curriculum import generate
-
     problems = [Problem(Theorem(i.name, i.header, i.formal_statement), "curriculum")
                 for i in generate(config.problem_seed, "train", config.problems_per_family)]
     if config.include_minif2f_valid:
-        from model.bpe import default_minif2f_dir
-
-        path = default_minif2f_dir() / "valid.jsonl"
+        path = minif2f_dir() / "valid.jsonl"
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing; put the miniF2F data beside the repo or set "
                                     "include_minif2f_valid=False")
@@ -120,11 +128,6 @@ def verified_steps(result: Any, theorem: Theorem, source: str = "expert-iteratio
 
     The path is the root-to-QED path of `result.tree` whose tactics render to `result.proof`
     (the proof that `env.verify` and the guard accepted); its nodes are the states."""
-    import networkx as nx
-
-    from search.prove import render_proof
-    from search.tree import QED
-
     if result.status != "proved" or not result.proof or result.tree is None:
         return []
     tree = result.tree
@@ -158,8 +161,6 @@ def dedupe(examples: Iterable[SupervisedExample]) -> list[SupervisedExample]:
 
 async def search_all(problems: Sequence[Problem], env: Any, policy: Any, config: ExpertIterationConfig) -> list[Any]:
     """aprove every problem, `parallel_theorems` at a time; results in problem order."""
-    from search import SearchBudget, aprove
-
     budget = SearchBudget(max_expansions=config.max_expansions, time_limit_s=config.time_limit_s)
     gate = asyncio.Semaphore(config.parallel_theorems)
 
@@ -178,11 +179,6 @@ def engine_policy_factory(config: ExpertIterationConfig) -> PolicyFactory:
     """Checkpoint -> (policy, close): the model served by AsyncEngine, mixed with the hammer if asked."""
 
     def build(checkpoint: Path) -> tuple[Any, Callable[[], None]]:
-        from model.loader import load_model
-        from model.serving import AsyncEngine, EngineConfig
-        from model.tokenizer import load_tokenizer
-        from search.policy import make_policy
-
         if config.policy == "hammer":
             return make_policy("hammer"), lambda: None
         engine = AsyncEngine(load_model(checkpoint), load_tokenizer(checkpoint), EngineConfig(seed=config.base.seed))
@@ -242,8 +238,6 @@ def expert_iteration(config: ExpertIterationConfig, env: Any = None,
     `config.out_dir / f"round_{rounds}" / "model"`."""
     own_env = env is None
     if own_env:
-        from lean_env import open_env
-
         env = open_env("embedded", pool_size=config.env_pool_size)
     try:
         checkpoint = initial_checkpoint

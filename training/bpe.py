@@ -9,7 +9,7 @@ are always single tokens (as in LLaMA's tokenizer), never merged into numbers.
 Output, in `out_dir`: `tokenizer.json` and `tokenizer_config.json` (bos/eos/pad tokens and
 `add_bos_token: true`), which `model.tokenizer.load_tokenizer(out_dir)` reads.
 
-    python -m model.bpe --out build/tokenizer --vocab-size 4096
+    python -m training.bpe --out build/tokenizer --vocab-size 4096
 """
 from __future__ import annotations
 
@@ -23,7 +23,11 @@ from tokenizers import Tokenizer as HFTokenizer
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
 from lean_env.datasets import minif2f_dir
+from lean_env.theorem import Theorem
+from lean_env.types import TacticState
 from model.tokenizer import TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, Tokenizer, load_tokenizer
+from search.prompt import build_prompt
+from training.curriculum import generate
 
 BOS_TOKEN = "<|bos|>"
 EOS_TOKEN = "<|eos|>"
@@ -36,11 +40,6 @@ DEFAULT_VOCAB_SIZE = 4096
 class BpeConfig:
     vocab_size: int = DEFAULT_VOCAB_SIZE
     min_frequency: int = 2
-
-
-def default_minif2f_dir() -> Path:
-    """The miniF2F data folder (`lean_env.datasets`)."""
-    return minif2f_dir()
 
 
 def _jsonl(path: Path) -> Iterator[dict]:
@@ -57,7 +56,7 @@ def minif2f_texts(directory: Path | None = None) -> Iterator[str]:
 
     Only vocabulary is learnt from these; a missing folder yields nothing (the curriculum alone
     still trains a working tokenizer)."""
-    directory = directory or default_minif2f_dir()
+    directory = directory or minif2f_dir()
     for row in _jsonl(directory / "valid.jsonl"):
         yield row["header"] + "\n" + row["formal_statement"]
     for row in _jsonl(directory / "valid_proofs.jsonl"):
@@ -68,8 +67,6 @@ def minif2f_texts(directory: Path | None = None) -> Iterator[str]:
 
 def curriculum_texts(seed: int = 0, per_family: int = 30) -> Iterator[str]:
     """Generated statements, proofs, and their prompts (train split only: held-out stays unseen)."""
-    from model.curriculum import generate  # local: the curriculum is optional for callers with their own text
-
     for item in generate(seed, "train", per_family):
         yield item.header + "\n" + item.formal_statement + "\n" + "\n".join("  " + t for t in item.tactics)
         state = initial_state_text(item.formal_statement)
@@ -90,10 +87,6 @@ def initial_state_text(formal_statement: str) -> str | None:
 
 def prompt_text(name: str, header: str, statement: str, state_pp: str, proof_so_far: list[str] | None = None) -> str:
     """The policy's prompt (search.prompt's format, the one the engine is asked with)."""
-    from lean_env.theorem import Theorem
-    from lean_env.types import TacticState
-    from search.prompt import build_prompt
-
     return build_prompt(Theorem(name, header, statement), list(proof_so_far or []), TacticState(state_pp, 0))
 
 

@@ -14,7 +14,7 @@ split exactly when a fixed hash of that text falls in HELDOUT_BUCKETS (one fifth
 train item of ANY seed or size can equal a held-out item of any seed. The held-out split also
 has its own random stream and name prefix (`curriculum_heldout_…`).
 
-    python -m model.curriculum --seed 0 --per-family 20 --split train --out build/curriculum.jsonl
+    python -m training.curriculum --seed 0 --per-family 20 --split train --out build/curriculum.jsonl
 """
 from __future__ import annotations
 
@@ -632,7 +632,7 @@ def _draw(seed: int, split: str, per_family: int, families: Iterable[str]) -> li
                 name=name, split=split, header=MINIF2F_HEADER, formal_statement=statement,
                 tactics=list(draft.tactics), difficulty=draft.difficulty, family=family,
                 truth_check=draft.truth_check, informal_statement=draft.informal,
-                source=f"model.curriculum seed={seed} split={split} family={family}",
+                source=f"training.curriculum seed={seed} split={split} family={family}",
             ))
             count += 1
     return items

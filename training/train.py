@@ -1,23 +1,22 @@
-"""Supervised training of a small DeepSeek-V3-shaped policy on (prompt, tactic) pairs.
+"""Supervised training of a small DeepSeek-V3-shaped policy on (prompt, tactic) pairs: the loop.
 
 The model is `model.deepseek.DeepseekForCausalLM` (MLA attention, MoE with shared experts,
-V3's sigmoid + noaux_tc router). Examples are DeepSeek-Prover-V1.5 prompts (`search.prompt.
-build_prompt`: header, statement, proof so far, `/- tactic state: … -/`) followed by the
-target completion: the tactic indented under the proof, then the closing ```` ``` ```` and eos.
-The loss is on the completion tokens only. Prompt and completion are tokenized separately,
-as the engine sees them at inference (the prompt alone, then generated tokens).
+V3's sigmoid + noaux_tc router). Examples are `training.examples.SupervisedExample`s: a
+DeepSeek-Prover-V1.5 prompt followed by the target completion. The loss is on the completion
+tokens only. Prompt and completion are tokenized separately, as the engine sees them at
+inference (the prompt alone, then generated tokens).
 
 Load balancing is DeepSeek-V3's auxiliary-loss-free scheme: a forward hook on each MoE gate
 counts the experts chosen for real (non-padding) tokens; after each optimizer step every
 layer's `e_score_correction_bias` moves by +γ for experts below the mean load and −γ for
 those above. The bias only changes which experts are selected, never the mixing weights.
 
-Output (Hugging Face layout, read back by `model.loader.load_model`): `config.json`,
-`model.safetensors` (HF tensor names: `kv_b_proj.weight`, per-expert `gate/up/down_proj`),
+Output (Hugging Face layout, written by `training.export`): `config.json`, `model.safetensors`,
 `tokenizer.json`, `tokenizer_config.json`, and `training_log.json` (loss per step, expert load
-per layer). Seeded: the same `TrainConfig` gives the same weights on the same machine.
+per layer; `training.plots` draws it). Seeded: the same `TrainConfig` gives the same weights on
+the same machine.
 
-    python -m model.train --out-dir build/policy --steps 600 --plots docs
+    python -m training.train --out-dir build/policy --steps 600 --plots docs
 """
 from __future__ import annotations
 
@@ -26,25 +25,27 @@ import json
 import math
 import random
 import shutil
-import textwrap
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import Tensor
 
-from model.bpe import PAD_TOKEN
+from lean_env import open_env
 from model.config import ModelConfig
 from model.deepseek import DeepseekForCausalLM, Gate, MoE, RMSNorm
-from model.tokenizer import TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, Tokenizer, load_tokenizer
+from model.loader import load_model
+from model.tokenizer import Tokenizer, load_tokenizer
+from training.bpe import PAD_TOKEN, BpeConfig, default_corpus, train_bpe
+from training.curriculum import FAMILIES, generate
+from training.examples import SupervisedExample, curriculum_examples, read_examples
+from training.export import SAVE_DTYPES, save_checkpoint
+from training.plots import plot_training
 
 IGNORE_INDEX = -100
-COMPLETION_INDENT = "  "  # the prompt ends inside the proof block, indented like search.prompt
-CLOSING_FENCE = "\n```"   # what ends a completion (the engine stops on ```)
 TRAINING_LOG = "training_log.json"
 
 
@@ -113,8 +114,8 @@ class TrainConfig:
             self.tokenizer_dir = Path(self.tokenizer_dir)
         if self.init_checkpoint is not None:
             self.init_checkpoint = Path(self.init_checkpoint)
-        if self.save_dtype not in _SAVE_DTYPES:
-            raise ValueError(f"save_dtype must be one of {sorted(_SAVE_DTYPES)}, got {self.save_dtype!r}")
+        if self.save_dtype not in SAVE_DTYPES:
+            raise ValueError(f"save_dtype must be one of {sorted(SAVE_DTYPES)}, got {self.save_dtype!r}")
         if self.steps < 0 or self.batch_size < 1 or self.max_len < 8:
             raise ValueError(f"need steps >= 0, batch_size >= 1, max_len >= 8; got {self.steps}, "
                              f"{self.batch_size}, {self.max_len}")
@@ -159,9 +160,6 @@ class TrainConfig:
         return d
 
 
-_SAVE_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-
-
 @dataclass
 class TrainResult:
     out_dir: Path
@@ -181,116 +179,13 @@ class TrainResult:
         return d
 
 
-# =============================================================================== examples
-
-@dataclass(frozen=True)
-class SupervisedExample:
-    """One step of a proof: in `state` (reached by `proof_so_far`), `tactic` is what to write."""
-
-    name: str
-    header: str
-    formal_statement: str
-    proof_so_far: tuple[str, ...]
-    state: str
-    tactic: str
-    source: str = ""
-
-    def prompt(self) -> str:
-        from lean_env.theorem import Theorem
-        from lean_env.types import TacticState
-        from search.prompt import build_prompt
-
-        theorem = Theorem(self.name, self.header, self.formal_statement)
-        return build_prompt(theorem, list(self.proof_so_far), TacticState(self.state, 0))
-
-    def completion(self) -> str:
-        return completion_text(self.tactic)
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["proof_so_far"] = list(self.proof_so_far)
-        return d
-
-    @classmethod
-    def from_json(cls, row: dict[str, Any]) -> "SupervisedExample":
-        return cls(name=row["name"], header=row["header"], formal_statement=row["formal_statement"],
-                   proof_so_far=tuple(row.get("proof_so_far", ())), state=row["state"],
-                   tactic=row["tactic"], source=row.get("source", ""))
-
-
-def completion_text(tactic: str) -> str:
-    """The model's target after the prompt: the tactic as a proof line, then the closing fence.
-    `search.prompt.first_tactic` of this text gives `tactic` back."""
-    return textwrap.indent(tactic, COMPLETION_INDENT) + CLOSING_FENCE
-
-
-def write_examples(examples: Iterable[SupervisedExample], path: str | Path) -> int:
-    from model.curriculum import write_jsonl
-
-    return write_jsonl(examples, path)
-
-
-def read_examples(path: str | Path) -> list[SupervisedExample]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"examples file {path} does not exist; write it with model.train.write_examples")
-    with path.open(encoding="utf-8") as f:
-        return [SupervisedExample.from_json(json.loads(line)) for line in f if line.strip()]
-
-
-def curriculum_examples(items: Iterable[Any], env: Any = None) -> tuple[list[SupervisedExample], list[str]]:
-    """(state, tactic) steps of the curriculum's reference proofs, and the names whose proof failed.
-
-    With `env` (a `lean_env` ProofEnv) every step's state comes from replaying the proof; a
-    proof the env rejects contributes nothing. Without it, only the first step is used, with
-    the initial state printed by the embedded kernel's elaborator.
-    """
-    examples: list[SupervisedExample] = []
-    failed: list[str] = []
-    for item in items:
-        if env is None:
-            from lean_env.embedded.statement import elaborate_theorem
-
-            state = elaborate_theorem(item.formal_statement).goal.pretty()
-            examples.append(SupervisedExample(item.name, item.header, item.formal_statement, (), state,
-                                              item.tactics[0], "curriculum"))
-            continue
-        steps = replay_proof(env, item.name, item.header, item.formal_statement, item.tactics)
-        if steps is None:
-            failed.append(item.name)
-        else:
-            examples.extend(steps)
-    return examples, failed
-
-
-def replay_proof(env: Any, name: str, header: str, statement: str, tactics: Sequence[str],
-                 source: str = "curriculum") -> list[SupervisedExample] | None:
-    """Run `tactics` in a fresh session; the (state, tactic) steps if they finish the proof, else None."""
-    from lean_env.theorem import Theorem
-    from lean_env.types import ProofFinished, TacticState
-
-    theorem = Theorem(name, header, statement)
-    session, state = env.start(theorem)
-    steps: list[SupervisedExample] = []
-    try:
-        for i, tactic in enumerate(tactics):
-            steps.append(SupervisedExample(name, header, statement, tuple(tactics[:i]), state.pp, tactic, source))
-            result = session.run_tac(state, tactic)
-            if isinstance(result, ProofFinished):
-                return steps if i == len(tactics) - 1 else None
-            if not isinstance(result, TacticState):
-                return None
-            state = result
-        return None  # tactics ran out with goals open
-    finally:
-        session.close()
-
+# =============================================================================== encoding and loss
 
 def encode_example(tokenizer: Tokenizer, example: SupervisedExample, max_len: int) -> tuple[list[int], list[int]] | None:
     """(input ids, labels): bos + prompt + completion + eos, labels only on completion + eos.
     None when longer than max_len."""
     if tokenizer.bos_token_id is None or tokenizer.eos_token_id is None:
-        raise ValueError("the tokenizer needs bos and eos tokens (tokenizer_config.json); train one with model.bpe")
+        raise ValueError("the tokenizer needs bos and eos tokens (tokenizer_config.json); train one with training.bpe")
     prompt_ids = tokenizer.encode(example.prompt(), add_bos=True)
     completion_ids = tokenizer.encode(example.completion(), add_bos=False) + [tokenizer.eos_token_id]
     ids = prompt_ids + completion_ids
@@ -362,8 +257,6 @@ def init_weights(model: DeepseekForCausalLM, std: float, seed: int) -> None:
 def load_initial_checkpoint(path: Path, expected: ModelConfig) -> DeepseekForCausalLM:
     """A saved checkpoint to continue training from (naive MLA, as build_model); its shape must
     be the one this TrainConfig describes."""
-    from model.loader import load_model
-
     model = load_model(path, attention_mode="naive")
     for key in ("vocab_size", "hidden_size", "num_hidden_layers", "n_routed_experts", "kv_lora_rank"):
         if getattr(model.config, key) != getattr(expected, key):
@@ -450,55 +343,6 @@ def imbalance(counts: Tensor) -> float:
     return float(load.max() / load.mean()) if load.sum() > 0 else 1.0
 
 
-# =============================================================================== saving
-
-def hf_state_dict(model: DeepseekForCausalLM, dtype: torch.dtype = torch.float32) -> dict[str, Tensor]:
-    """The model's tensors under Hugging Face DeepSeek names (the inverse of model.loader's mapping)."""
-    config = model.config
-    inter = config.moe_intermediate_size
-    out: dict[str, Tensor] = {}
-    state = model.state_dict()
-    for name, tensor in state.items():
-        keep32 = name.endswith("mlp.gate.weight") or name.endswith("e_score_correction_bias")
-        cast = (lambda t: t.detach().to(torch.float32 if keep32 else dtype).contiguous().clone())  # noqa: E731
-        if name == "lm_head.weight" and config.tie_word_embeddings:
-            continue
-        if name.endswith("self_attn.w_uk"):
-            prefix = name[: -len("w_uk")]
-            w_uv = state[prefix + "w_uv"]
-            per_head = torch.cat([tensor, w_uv], dim=1)  # [H, dn + dv, r]
-            out[prefix + "kv_b_proj.weight"] = cast(per_head.reshape(-1, per_head.shape[-1]))
-        elif name.endswith("self_attn.w_uv"):
-            continue
-        elif name.endswith("mlp.experts.gate_up_proj"):
-            prefix = name[: -len("gate_up_proj")]
-            for e in range(tensor.shape[0]):
-                out[f"{prefix}{e}.gate_proj.weight"] = cast(tensor[e, :inter])
-                out[f"{prefix}{e}.up_proj.weight"] = cast(tensor[e, inter:])
-        elif name.endswith("mlp.experts.down_proj"):
-            prefix = name[: -len("down_proj")]
-            for e in range(tensor.shape[0]):
-                out[f"{prefix}{e}.down_proj.weight"] = cast(tensor[e])
-        else:
-            out[name] = cast(tensor)
-    return out
-
-
-def save_checkpoint(model: DeepseekForCausalLM, out_dir: str | Path, tokenizer_dir: str | Path | None,
-                    dtype: torch.dtype = torch.float32) -> Path:
-    """Write config.json, model.safetensors and (copied from tokenizer_dir) the tokenizer files."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    config = model.config.to_dict()
-    config["torch_dtype"] = str(dtype).removeprefix("torch.")
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    save_file(hf_state_dict(model, dtype), str(out / "model.safetensors"), metadata={"format": "pt"})
-    if tokenizer_dir is not None and Path(tokenizer_dir).resolve() != out.resolve():
-        for file_name in (TOKENIZER_FILE, TOKENIZER_CONFIG_FILE):
-            shutil.copyfile(Path(tokenizer_dir) / file_name, out / file_name)
-    return out
-
-
 # =============================================================================== the loop
 
 def learning_rate(step: int, config: TrainConfig) -> float:
@@ -520,16 +364,12 @@ def staged_tokenizer_dir(out_dir: Path) -> Path:
 def prepare_tokenizer(config: TrainConfig) -> tuple[Tokenizer, Path]:
     if config.tokenizer_dir is not None:
         return load_tokenizer(config.tokenizer_dir), config.tokenizer_dir
-    from model.bpe import BpeConfig, default_corpus, train_bpe
-
     corpus = default_corpus(config.curriculum_seed, config.curriculum_per_family)
     staged = staged_tokenizer_dir(config.out_dir)
     return train_bpe(corpus, staged, BpeConfig(vocab_size=config.vocab_size)), staged
 
 
 def gather_examples(config: TrainConfig, env: Any = None) -> list[SupervisedExample]:
-    from model.curriculum import FAMILIES, generate
-
     focus = [f.strip() for f in config.focus_families.split(",") if f.strip()]
     unknown = [f for f in focus if f not in FAMILIES]
     if unknown:
@@ -618,7 +458,7 @@ def train_on_examples(config: TrainConfig, examples: Sequence[SupervisedExample]
     model.eval()
 
     expert_load = {idx: load_fractions(c) for idx, c in (last_window.items() if config.steps else window.items())}
-    save_checkpoint(model, config.out_dir, tokenizer_dir, _SAVE_DTYPES[config.save_dtype])
+    save_checkpoint(model, config.out_dir, tokenizer_dir, SAVE_DTYPES[config.save_dtype])
     result = TrainResult(
         out_dir=config.out_dir, steps=config.steps, losses=[round(x, 6) for x in losses],
         final_loss=losses[-1] if losses else None, expert_load=expert_load, load_imbalance=imbalance_log,
@@ -640,55 +480,6 @@ def train(config: TrainConfig, env: Any = None, log=print) -> TrainResult:
     if tokenizer_dir == staged_tokenizer_dir(config.out_dir):
         shutil.rmtree(tokenizer_dir, ignore_errors=True)  # now copied into out_dir
     return result
-
-
-# =============================================================================== plots
-
-def plot_training(log_path: str | Path, out_dir: str | Path) -> list[Path]:
-    """Write `training_loss.png` and `expert_load.png` from a training_log.json."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    data = json.loads(Path(log_path).read_text())
-    result = data["result"]
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(range(1, len(result["losses"]) + 1), result["losses"], linewidth=0.8)
-    ax.set_xlabel("step")
-    ax.set_ylabel("completion loss (nats/token)")
-    ax.set_title("policy training loss")
-    fig.tight_layout()
-    fig.savefig(out / "training_loss.png", dpi=120)
-    plt.close(fig)
-    written.append(out / "training_loss.png")
-
-    layers = sorted(result["expert_load"], key=int)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    every = data["config"]["log_every"]
-    for layer in layers:
-        series = result["load_imbalance"][layer]
-        axes[0].plot([every * (i + 1) for i in range(len(series))], series, label=f"layer {layer}")
-    axes[0].axhline(1.0, color="grey", linewidth=0.5)
-    axes[0].set_xlabel("step")
-    axes[0].set_ylabel("max / mean expert load")
-    axes[0].legend(fontsize=7)
-    width = 0.8 / max(1, len(layers))
-    for j, layer in enumerate(layers):
-        load = result["expert_load"][layer]
-        axes[1].bar([e - 0.4 + (j + 0.5) * width for e in range(len(load))], load, width=width, label=f"layer {layer}")
-    axes[1].set_xticks(range(len(result["expert_load"][layers[0]])) if layers else [])
-    axes[1].legend(fontsize=7)
-    axes[1].set_xlabel("expert")
-    axes[1].set_ylabel("share of routed tokens (last window)")
-    fig.tight_layout()
-    fig.savefig(out / "expert_load.png", dpi=120)
-    plt.close(fig)
-    written.append(out / "expert_load.png")
-    return written
 
 
 # =============================================================================== command line
@@ -718,8 +509,6 @@ def main(argv: list[str] | None = None) -> None:
     config, plots, replay = _parse_args(argv)
     env = None
     if replay:  # every step of multi-step reference proofs needs the kernel's intermediate states
-        from lean_env import open_env
-
         env = open_env("embedded", pool_size=1)
     try:
         result = train(config, env=env)
