@@ -89,7 +89,7 @@ def make_prompts(w: Workload, vocab: int) -> list[list[int]]:
 
 
 def bench_engine(model, prompts: list[list[int]], w: Workload) -> dict:
-    from model.serving import Engine, EngineConfig, SamplingParams
+    from serving import Engine, EngineConfig, SamplingParams
 
     engine = Engine(model, config=EngineConfig(max_num_seqs=512, max_num_batched_tokens=2048, cache_memory_bytes=1 << 30))
     params = SamplingParams(n=w.n, temperature=1.0, top_p=0.95, max_tokens=w.new_tokens, seed=0, ignore_eos=True)
@@ -152,7 +152,7 @@ def bench_decode_step(hf, model, w: Workload, repeats: int = 5) -> dict:
     """Median wall time of one decode step (batch 1) after a decode_context-token prompt."""
     from transformers import DynamicCache
 
-    from model.serving import Engine, EngineConfig, SamplingParams
+    from serving import Engine, EngineConfig, SamplingParams
 
     g = torch.Generator().manual_seed(2)
     prompt = torch.randint(2, BENCH_MODEL["vocab_size"], (w.decode_context,), generator=g).tolist()

@@ -84,7 +84,7 @@ def load_local_engine(model_dir: Path) -> Any:
     import torch
 
     from model.loader import load_model
-    from model.serving import AsyncEngine
+    from serving import AsyncEngine
     from model.tokenizer import load_tokenizer
 
     if torch.cuda.is_available():

@@ -112,7 +112,7 @@ class PolicyServer:
         return result
 
     def _engine_stats(self) -> Any:
-        """`model.serving` engines keep `stats` (num_steps, batch_sizes, num_generated_tokens)."""
+        """`serving` engines keep `stats` (num_steps, batch_sizes, num_generated_tokens)."""
         stats = getattr(self.engine, "stats", None)
         return stats if hasattr(stats, "batch_sizes") and hasattr(stats, "num_steps") else None
 

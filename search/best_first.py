@@ -19,7 +19,7 @@ import itertools
 from lean_env.theorem import Theorem
 from search.budget import BudgetMeter
 from search.candidates import Candidate, Policy, PolicyRequest
-from search.runner import TacticRunner, guard_reasons
+from search.tactic_runner import TacticRunner, guard_reasons
 from search.tree import NodeStatus, Outcome, ProofTree
 
 

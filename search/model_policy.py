@@ -21,10 +21,10 @@ log = logging.getLogger(__name__)
 
 def _default_sampling_params(**kwargs: Any) -> Any:
     try:
-        from model.serving import SamplingParams
+        from serving import SamplingParams
     except ImportError as exc:
         raise RuntimeError(
-            "ModelPolicy needs model.serving.SamplingParams (the serving engine); "
+            "ModelPolicy needs serving.SamplingParams (the serving engine); "
             "it could not be imported: " + str(exc)) from exc
     return SamplingParams(**kwargs)
 
@@ -32,7 +32,7 @@ def _default_sampling_params(**kwargs: Any) -> Any:
 def _is_prompt_too_long(exc: BaseException) -> bool:
     """The engine's "prompt leaves no room in the context" error (also when re-raised by Ray)."""
     try:
-        from model.serving import PromptTooLongError
+        from serving import PromptTooLongError
     except ImportError:
         return False
     return isinstance(exc, PromptTooLongError)
@@ -50,7 +50,7 @@ class ModelPolicy:
                  temperature: float = 1.0, top_p: float = 0.95, max_tokens: int = 128,
                  sampling_params: Callable[..., Any] | None = None):
         if engine is None:
-            raise ValueError("ModelPolicy needs an engine (model.serving.AsyncEngine); got None")
+            raise ValueError("ModelPolicy needs an engine (serving.AsyncEngine); got None")
         if samples < 1:
             raise ValueError(f"ModelPolicy samples must be >= 1, got {samples}")
         self.engine = engine

@@ -19,7 +19,7 @@ from search.budget import BudgetMeter, SearchBudget
 from search.candidates import Policy
 from search.result import SearchResult
 from search.rmaxts import rmaxts_search
-from search.runner import TacticRunner, guard_reasons
+from search.tactic_runner import TacticRunner, guard_reasons
 from search.tree import NodeStatus, ProofTree, render_proof
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from search.batcher import PolicyBatcher
 from search.best_first import affordable
 from search.budget import BudgetMeter
 from search.candidates import Candidate, Policy, PolicyRequest
-from search.runner import TacticRunner, guard_reasons
+from search.tactic_runner import TacticRunner, guard_reasons
 from search.tree import QED, NodeStatus, Outcome, ProofTree
 
 GAMMA = 0.99

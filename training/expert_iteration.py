@@ -31,7 +31,7 @@ from lean_env import open_env
 from lean_env.datasets import minif2f_dir
 from lean_env.theorem import Theorem
 from model.loader import load_model
-from model.serving import AsyncEngine, EngineConfig
+from serving import AsyncEngine, EngineConfig
 from model.tokenizer import load_tokenizer
 from search import SearchBudget, aprove
 from search.policy import make_policy

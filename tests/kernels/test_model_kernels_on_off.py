@@ -181,7 +181,7 @@ def test_training_float64_and_cpu_bfloat16_stay_on_the_torch_path(spy: LaunchSpy
 
 def test_engine_generation_matches_with_kernels_on_and_off(spy: LaunchSpy) -> None:
     """Greedy generation: same tokens, logprobs within 1e-4; ON runs the paged MLA decode kernel too."""
-    from model.serving import Engine, EngineConfig, SamplingParams
+    from serving import Engine, EngineConfig, SamplingParams
 
     model = tiny_model("v3_qlora_noaux_yarn", seed=3)
     # Prompt lengths not multiples of the block size; generation crosses a block boundary.

@@ -9,7 +9,7 @@ import torch
 
 from model.config import ModelConfig
 from model.deepseek import DeepseekForCausalLM
-from model.serving import AsyncEngine, EngineConfig
+from serving import AsyncEngine, EngineConfig
 from search import SearchBudget, prove
 from search.policy import ModelPolicy
 from search_fakes import THEOREM, FakeEnv, chain_world

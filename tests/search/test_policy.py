@@ -6,8 +6,8 @@ import pytest
 
 from lean_env.theorem import Theorem
 from lean_env.types import TacticState
-from model.serving import SamplingParams
-from model.serving.sequence import CompletionOutput, RequestOutput
+from serving import SamplingParams
+from serving.sequence import CompletionOutput, RequestOutput
 from search.policy import (Candidate, HammerPolicy, MixedPolicy, ModelPolicy, PolicyRequest, build_prompt,
                            first_tactic, hammer_tactics, make_policy)
 
@@ -74,7 +74,7 @@ def test_first_tactic_of_a_completion(completion, expected):
 
 
 class FakeEngine:
-    """Same surface as model.serving.AsyncEngine: async submit(prompt, SamplingParams)."""
+    """Same surface as serving.AsyncEngine: async submit(prompt, SamplingParams)."""
 
     def __init__(self, texts, tokenizer=object()):
         self.texts = texts
@@ -187,7 +187,7 @@ def test_model_policy_scores_only_the_tokens_of_the_first_tactic():
 
 
 def test_a_prompt_too_long_for_the_model_gives_no_model_candidates_and_mixed_keeps_the_hammer():
-    from model.serving import PromptTooLongError
+    from serving import PromptTooLongError
 
     class ShortContextEngine(FakeEngine):
         async def submit(self, prompt, params):

@@ -8,7 +8,7 @@ import threading
 import pytest
 import torch
 
-from model.serving import AsyncEngine, EngineConfig, SamplingParams
+from serving import AsyncEngine, EngineConfig, SamplingParams
 
 GREEDY = SamplingParams(temperature=0, max_tokens=6, ignore_eos=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from model.serving.attention import mla_decode_torch, mla_prefill
+from serving.attention import mla_decode_torch, mla_prefill
 
 
 def _dense_absorbed(q_latent, q_pe, c_kv, k_pe, scale):
@@ -66,7 +66,7 @@ def test_torch_decode_agrees_with_the_kernels_twin():
 
 
 def test_shared_prefix_decode_equals_plain_paged_decode():
-    from model.serving.attention import SharedPrefix, mla_decode_shared_prefix
+    from serving.attention import SharedPrefix, mla_decode_shared_prefix
 
     torch.manual_seed(3)
     r, dr, bs = 8, 4, 4

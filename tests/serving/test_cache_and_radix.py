@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.serving.cache import BlockAllocator, LatentCachePool, OutOfBlocksError, latent_bytes_per_token, num_blocks_for_budget
-from model.serving.radix import RadixPrefixCache
+from serving.cache import BlockAllocator, LatentCachePool, OutOfBlocksError, latent_bytes_per_token, num_blocks_for_budget
+from serving.radix import RadixPrefixCache
 
 
 def test_allocator_refcounts_return_blocks_on_last_release():

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from model.serving import Engine, EngineConfig, SamplingParams
+from serving import Engine, EngineConfig, SamplingParams
 
 GREEDY = dict(temperature=0.0, ignore_eos=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.serving import Engine, EngineConfig, PromptTooLongError, RequestOutput, SamplingParams
+from serving import Engine, EngineConfig, PromptTooLongError, RequestOutput, SamplingParams
 
 
 def _engine(model, **kw) -> Engine:

@@ -3,7 +3,7 @@ Triton interpreter on CPU, gives the same greedy tokens as the plain loop."""
 
 from __future__ import annotations
 
-from model.serving import Engine, EngineConfig, SamplingParams
+from serving import Engine, EngineConfig, SamplingParams
 
 
 def test_engine_through_the_triton_decode_kernel(monkeypatch, model32, reference, make_prompts):

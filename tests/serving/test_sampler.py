@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from model.serving.params import SamplingParams
-from model.serving.sampler import _truncate, sample
+from serving.params import SamplingParams
+from serving.sampler import _truncate, sample
 
 
 def _gens(n, seed=0):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from model.serving.params import SamplingParams
+from serving.params import SamplingParams
 
 
 @dataclass

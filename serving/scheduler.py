@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from model.serving.block_manager import BlockManager
-from model.serving.cache import OutOfBlocksError
-from model.serving.sequence import Sequence, SequenceStatus
+from serving.block_manager import BlockManager
+from serving.cache import OutOfBlocksError
+from serving.sequence import Sequence, SequenceStatus
 
 
 @dataclass

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import torch
 
-from model.serving.cache import LatentCachePool
+from serving.cache import LatentCachePool
 
 
 def mla_decode_torch(
@@ -63,7 +63,7 @@ def mla_decode_source(device: torch.device) -> str:
     """Which implementation decode attention uses for tensors on device (for reports)."""
     if _kernels is not None and _kernels.use_triton(torch.empty(0, device=device)):
         return "kernels.dispatch.mla_decode (Triton)"
-    return "model.serving.attention.mla_decode_torch"
+    return "serving.attention.mla_decode_torch"
 
 
 def mla_prefill(

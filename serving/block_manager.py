@@ -3,9 +3,9 @@ computed (evicting cached prefixes under pressure), sharing with forked samples,
 
 from __future__ import annotations
 
-from model.serving.cache import BlockAllocator, OutOfBlocksError
-from model.serving.radix import RadixPrefixCache
-from model.serving.sequence import Sequence
+from serving.cache import BlockAllocator, OutOfBlocksError
+from serving.radix import RadixPrefixCache
+from serving.sequence import Sequence
 
 
 class BlockManager:

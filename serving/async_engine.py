@@ -18,9 +18,9 @@ import threading
 
 import torch
 
-from model.serving.engine import Engine, Prompt, Tokenizer
-from model.serving.params import EngineConfig, SamplingParams
-from model.serving.sequence import RequestOutput
+from serving.engine import Engine, Prompt, Tokenizer
+from serving.params import EngineConfig, SamplingParams
+from serving.sequence import RequestOutput
 
 
 class AsyncEngine:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from model.serving.cache import BlockAllocator
+from serving.cache import BlockAllocator
 
 
 @dataclass(eq=False)

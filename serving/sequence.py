@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from model.serving.params import SamplingParams
+from serving.params import SamplingParams
 
 
 class SequenceStatus(enum.Enum):

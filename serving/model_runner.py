@@ -7,9 +7,9 @@ import inspect
 
 import torch
 
-from model.serving.attention import AttentionContext, PrefillSpan, SharedPrefix
-from model.serving.cache import LatentCachePool
-from model.serving.scheduler import ScheduledSeq
+from serving.attention import AttentionContext, PrefillSpan, SharedPrefix
+from serving.cache import LatentCachePool
+from serving.scheduler import ScheduledSeq
 
 
 class ModelRunner:

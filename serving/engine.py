@@ -18,15 +18,15 @@ from typing import Protocol, Sequence as Seq
 
 import torch
 
-from model.serving.attention import mla_decode_source
-from model.serving.block_manager import BlockManager
-from model.serving.cache import LatentCachePool, latent_bytes_per_token, num_blocks_for_budget
-from model.serving.params import EngineConfig, PromptTooLongError, SamplingParams
-from model.serving.radix import PrefixCacheStats
-from model.serving.runner import ModelRunner
-from model.serving.sampler import sample
-from model.serving.scheduler import Scheduler
-from model.serving.sequence import Request, RequestOutput, Sequence
+from serving.attention import mla_decode_source
+from serving.block_manager import BlockManager
+from serving.cache import LatentCachePool, latent_bytes_per_token, num_blocks_for_budget
+from serving.params import EngineConfig, PromptTooLongError, SamplingParams
+from serving.radix import PrefixCacheStats
+from serving.model_runner import ModelRunner
+from serving.sampler import sample
+from serving.scheduler import Scheduler
+from serving.sequence import Request, RequestOutput, Sequence
 
 Prompt = str | list[int]
 
