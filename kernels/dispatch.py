@@ -5,8 +5,9 @@ tensors go through the Triton interpreter: slow, for tests). Anywhere else the t
 `PROVER_KERNELS=torch` (or the `backend("torch")` context) forces the twins, e.g. to
 compare a model's outputs with kernels on and off; `backend("triton")` forces Triton.
 When autograd is recording and an input requires grad, the twin runs: the Triton kernels
-have no backward pass. bfloat16 on the CPU also runs the twin (the interpreter's bf16 `tl.dot`
-is wrong).
+have no backward pass. bfloat16 off CUDA also runs the twin (the interpreter's bf16 `tl.dot`
+is wrong), whatever the backend. The model and the engine reach kernels only through this
+module (a test in tests/test_layers.py holds them to it).
 
 Signatures (see each kernel module for the details):
     mla_decode(q_latent [B,H,r], q_pe [B,H,d_r], cache [NB, BS, r+d_r],
@@ -20,9 +21,11 @@ Signatures (see each kernel module for the details):
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any, Literal
 
 import torch
 
@@ -67,72 +70,66 @@ def use_triton(*tensors: torch.Tensor) -> bool:
     # The Triton kernels have no backward pass; keep autograd working (training) on the twin.
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         return False
-    if choice == "triton":
-        return True
     on_cuda = bool(tensors) and all(t.is_cuda for t in tensors)
-    if on_cuda:
-        return True
     # triton 3.9's interpreter multiplies bfloat16 `tl.dot` operands as raw bits (wrong by
-    # ~1e10), so bf16 on the CPU stays on the twin even when the interpreter is requested.
-    if any(t.dtype == torch.bfloat16 for t in tensors):
+    # ~1e10), so bf16 off CUDA stays on the twin, even when the interpreter is requested or forced.
+    if not on_cuda and any(t.dtype == torch.bfloat16 for t in tensors):
         return False
-    return interpreter_requested()
+    return choice == "triton" or on_cuda or interpreter_requested()
 
 
-def mla_decode(
+def _dispatched(module: ModuleType, triton_name: str, twin_name: str) -> Callable[..., Any]:
+    """`module.<triton_name>` where `use_triton` says so for the call's tensor arguments, else
+    `module.<twin_name>` (same signature). Both are looked up per call, so tests can spy on them."""
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+        return getattr(module, triton_name if use_triton(*tensors) else twin_name)(*args, **kwargs)
+
+    run.__name__ = run.__qualname__ = triton_name
+    run.__doc__ = f"`{module.__name__}.{triton_name}` (Triton) or its twin `{twin_name}`."
+    run.__signature__ = inspect.signature(getattr(module, twin_name))  # type: ignore[attr-defined]
+    return run
+
+
+mla_decode = _dispatched(_mla, "mla_decode", "mla_decode_reference")
+fused_moe = _dispatched(_moe, "fused_moe", "fused_moe_reference")
+rmsnorm = _dispatched(_norm, "rmsnorm", "rmsnorm_reference")
+apply_rope = _dispatched(_rope, "apply_rope", "apply_rope_reference")
+
+
+def mla_decode_shared_prefix(
     q_latent: torch.Tensor,
     q_pe: torch.Tensor,
     cache: torch.Tensor,
     block_table: torch.Tensor,
     seq_lens: torch.Tensor,
     scale: float,
+    shared_prefixes: list[_mla.SharedPrefix],
+    suffix_block_table: torch.Tensor,
+    suffix_lens: torch.Tensor,
 ) -> torch.Tensor:
+    """The same decode for a batch in which groups of sequences share their first blocks, given
+    in both layouts: Triton reads the full block tables; the torch path reads each shared prefix
+    once (`mla_decode_cascade_reference`)."""
     if use_triton(q_latent, q_pe, cache, block_table, seq_lens):
         return _mla.mla_decode(q_latent, q_pe, cache, block_table, seq_lens, scale)
-    return _mla.mla_decode_reference(q_latent, q_pe, cache, block_table, seq_lens, scale)
-
-
-def fused_moe(
-    hidden: torch.Tensor,
-    w_gate_up: torch.Tensor,
-    w_down: torch.Tensor,
-    topk_ids: torch.Tensor,
-    topk_weights: torch.Tensor,
-) -> torch.Tensor:
-    if use_triton(hidden, w_gate_up, w_down, topk_ids, topk_weights):
-        return _moe.fused_moe(hidden, w_gate_up, w_down, topk_ids, topk_weights)
-    return _moe.fused_moe_reference(hidden, w_gate_up, w_down, topk_ids, topk_weights)
-
-
-def rmsnorm(
-    x: torch.Tensor, weight: torch.Tensor, eps: float, residual: torch.Tensor | None = None
-) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    tensors = (x, weight) if residual is None else (x, weight, residual)
-    if use_triton(*tensors):
-        return _norm.rmsnorm(x, weight, eps, residual)
-    return _norm.rmsnorm_reference(x, weight, eps, residual)
-
-
-def apply_rope(
-    x: torch.Tensor,
-    cos: torch.Tensor,
-    sin: torch.Tensor,
-    interleaved: bool,
-    *,
-    write_half_split: bool = False,
-    token_axis: int | None = None,
-) -> torch.Tensor:
-    if use_triton(x, cos, sin):
-        return _rope.apply_rope(
-            x, cos, sin, interleaved, write_half_split=write_half_split, token_axis=token_axis
-        )
-    return _rope.apply_rope_reference(
-        x, cos, sin, interleaved, write_half_split=write_half_split, token_axis=token_axis
+    return _mla.mla_decode_cascade_reference(
+        q_latent, q_pe, cache, shared_prefixes, suffix_block_table, suffix_lens, scale
     )
 
 
-# Not kernels, but the model needs them next to apply_rope and fused_moe.
-yarn_cos_sin = _rope.yarn_cos_sin
+def describe(name: str, device: torch.device) -> str:
+    """Which implementation `dispatch.<name>` runs for float32 tensors on `device` (for reports)."""
+    kind = "Triton" if use_triton(torch.empty(0, device=device)) else "torch twin"
+    return f"kernels.dispatch.{name} ({kind})"
+
+
+# Not kernels, but the model and the engine need them next to the kernels they feed.
+SharedPrefix = _mla.SharedPrefix
 YarnScaling = _rope.YarnScaling
+rope_inv_freq = _rope.rope_inv_freq
+yarn_cos_sin = _rope.yarn_cos_sin
+yarn_cos_sin_scale = _rope.yarn_cos_sin_scale
 yarn_mscale = _rope.yarn_mscale
 stack_expert_weights = _moe.stack_expert_weights

@@ -23,6 +23,8 @@ A sequence with seq_len 0 (an idle batch slot) gets an all-zero output in both t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import triton.language as tl
 
@@ -69,26 +71,87 @@ def mla_decode_reference(
     seq_lens: torch.Tensor,
     scale: float,
 ) -> torch.Tensor:
-    """Plain-torch twin of `mla_decode`: gather each sequence's rows, softmax in float32."""
+    """Plain-torch twin of `mla_decode`, and the CPU path of the engine.
+
+    All sequences at once: one gather of every block-table row, one batched product over whole
+    rows (q·[c_kv | k_pe] = q_latent·c_kv + q_pe·k_pe, no sliced copies), positions at or past
+    seq_len masked; softmax in (at least) float32. A per-sequence loop is ~4-7x slower on CPU at
+    batch 64-256."""
     batch, heads, rank, _ = _check(q_latent, q_pe, cache, block_table, seq_lens)
-    block_size = cache.shape[1]
-    out = torch.zeros(batch, heads, rank, dtype=q_latent.dtype, device=q_latent.device)
-    for b in range(batch):
-        n = int(seq_lens[b])
-        if n == 0:
-            continue
-        if n > block_table.shape[1] * block_size:
-            raise ValueError(
-                f"mla_decode: seq_lens[{b}] = {n} exceeds the block table's capacity "
-                f"{block_table.shape[1]} x {block_size}"
-            )
-        positions = torch.arange(n, device=cache.device)
-        blocks = block_table[b, positions // block_size].long()
-        rows = cache[blocks, positions % block_size].float()  # [n, r + d_r]
-        c_kv, k_pe = rows[:, :rank], rows[:, rank:]
-        scores = (q_latent[b].float() @ c_kv.T + q_pe[b].float() @ k_pe.T) * scale  # [H, n]
-        out[b] = (torch.softmax(scores, dim=-1) @ c_kv).to(out.dtype)
-    return out
+    capacity = block_table.shape[1] * cache.shape[1]
+    too_long = (seq_lens > capacity).nonzero()
+    if too_long.numel():
+        b = int(too_long[0, 0])
+        raise ValueError(
+            f"mla_decode: seq_lens[{b}] = {int(seq_lens[b])} exceeds the block table's capacity "
+            f"{block_table.shape[1]} x {cache.shape[1]}"
+        )
+    compute = torch.promote_types(q_latent.dtype, torch.float32)
+    rows = cache[block_table.long()].reshape(batch, capacity, -1).to(compute)  # [B, T, r + d_r]
+    query = torch.cat([q_latent, q_pe], dim=-1).to(compute)
+    scores = torch.bmm(query, rows.transpose(1, 2)) * scale  # [B, H, T]
+    past_end = torch.arange(capacity, device=cache.device)[None, :] >= seq_lens.long()[:, None]
+    probs = torch.softmax(scores.masked_fill(past_end[:, None, :], float("-inf")), dim=-1)
+    probs = probs.masked_fill((seq_lens == 0)[:, None, None], 0.0)  # an idle slot: zeros, not NaN
+    return torch.bmm(probs, rows)[..., :rank].to(q_latent.dtype)
+
+
+@dataclass
+class SharedPrefix:
+    """Decode sequences (rows `members` of the decode batch) whose block tables start with the
+    same `num_blocks` blocks: n samples of one request share their prompt's blocks."""
+
+    members: torch.Tensor  # long [G]
+    block_ids: torch.Tensor  # long [num_blocks]
+
+
+def _partial_attention(query: torch.Tensor, rows: torch.Tensor, scale: float, valid: torch.Tensor | None = None):
+    """Unnormalised attention of query [B,H,D] over rows [B,T,D] (D = r + d_r): returns
+    (sum_t e_t·rows_t [B,H,D], max score [B,H,1], sum_t e_t [B,H,1]) with e_t = exp(s_t - max),
+    so partial results over disjoint row sets can be merged exactly."""
+    scores = torch.bmm(query, rows.transpose(1, 2)) * scale
+    if valid is not None:
+        scores = scores.masked_fill(~valid[:, None, :], float("-inf"))
+    top = scores.amax(dim=-1, keepdim=True)
+    weights = torch.exp(scores - top)
+    return torch.bmm(weights, rows), top, weights.sum(dim=-1, keepdim=True)
+
+
+def mla_decode_cascade_reference(
+    q_latent: torch.Tensor,
+    q_pe: torch.Tensor,
+    cache: torch.Tensor,
+    groups: list[SharedPrefix],
+    suffix_block_table: torch.Tensor,
+    suffix_lens: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """Torch decode like `mla_decode_reference`, but each shared prefix is read once for all the
+    sequences sharing it (cascade attention) instead of once per sequence; each sequence's own
+    rows (suffix_block_table, suffix_lens >= 1) are read per sequence; the two partial softmaxes
+    are merged exactly. On CPU this cuts the rows gathered per step by about n for n samples.
+    No Triton kernel: on a GPU the paged kernel reads the full block tables."""
+    r = q_latent.shape[-1]
+    compute = torch.promote_types(q_latent.dtype, torch.float32)
+    query = torch.cat([q_latent, q_pe], dim=-1).to(compute)
+    batch, heads, width = query.shape
+    rows = cache[suffix_block_table.long()].reshape(batch, -1, width).to(compute)
+    valid = torch.arange(rows.shape[1], device=cache.device)[None, :] < suffix_lens.long()[:, None]
+    acc, top, total = _partial_attention(query, rows, scale, valid)
+    for group in groups:
+        prefix = cache[group.block_ids].reshape(1, -1, width).to(compute)
+        members = group.members
+        g_query = query[members].reshape(1, -1, width)  # all members' heads against one copy
+        g_acc, g_top, g_total = _partial_attention(g_query, prefix, scale)
+        g_acc = g_acc.reshape(len(members), heads, width)
+        g_top = g_top.reshape(len(members), heads, 1)
+        g_total = g_total.reshape(len(members), heads, 1)
+        new_top = torch.maximum(top[members], g_top)
+        old_w, new_w = torch.exp(top[members] - new_top), torch.exp(g_top - new_top)
+        acc[members] = acc[members] * old_w + g_acc * new_w
+        total[members] = total[members] * old_w + g_total * new_w
+        top[members] = new_top
+    return (acc[..., :r] / total).to(q_latent.dtype)
 
 
 @triton_kernel

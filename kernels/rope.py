@@ -20,7 +20,8 @@ engine's flattened layout); when both readings fit (x is [T, T, d]) pass `token_
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 import triton.language as tl
@@ -30,14 +31,27 @@ from kernels.launch import cdiv, next_power_of_2, triton_kernel
 
 @dataclass(frozen=True)
 class YarnScaling:
-    """HF `rope_scaling` of type "yarn" (DeepSeek-V2/V3 checkpoints)."""
+    """HF `rope_scaling` of type "yarn": YaRN context extension (DeepSeek's variant, with the
+    attention-scale correction). The one copy: `model.config` reads it from config.json.
+    None = absent from the config (the published spelling omits it)."""
 
     factor: float
     original_max_position_embeddings: int
     beta_fast: float = 32.0
     beta_slow: float = 1.0
-    mscale: float = 1.0
-    mscale_all_dim: float = 0.0
+    mscale: float | None = None
+    mscale_all_dim: float | None = None
+    # transformers lets a config pin the cos/sin factor directly; None = derive it from mscale
+    attention_factor: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The published `rope_scaling` spelling."""
+        d: dict[str, Any] = {"type": "yarn"}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                d[f.name] = value
+        return d
 
 
 def yarn_mscale(factor: float, mscale: float = 1.0) -> float:
@@ -71,22 +85,28 @@ def rope_inv_freq(dim: int, base: float, scaling: YarnScaling | None = None) -> 
     return freq_inter * (1 - extrapolation_weight) + freq_extra * extrapolation_weight
 
 
+def yarn_cos_sin_scale(scaling: YarnScaling | None) -> float:
+    """Factor on the cos/sin tables: mscale(factor, mscale) / mscale(factor, mscale_all_dim) under
+    YaRN (1.0 for DeepSeek-V2-Lite and V3). As transformers: an explicit `attention_factor` wins;
+    without both mscale and mscale_all_dim it is mscale(factor). The softmax scale's own mscale²
+    is the attention's business, not this table's (see `yarn_mscale`)."""
+    if scaling is None:
+        return 1.0
+    if scaling.attention_factor is not None:
+        return scaling.attention_factor
+    if scaling.mscale and scaling.mscale_all_dim:
+        return yarn_mscale(scaling.factor, scaling.mscale) / yarn_mscale(scaling.factor, scaling.mscale_all_dim)
+    return yarn_mscale(scaling.factor)
+
+
 def yarn_cos_sin(
     positions: torch.Tensor, dim: int, base: float, scaling: YarnScaling | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos, sin tables [*positions.shape, dim // 2] (float32) for the given token positions.
-
-    Under YaRN both tables carry the factor mscale(factor, mscale) / mscale(factor,
-    mscale_all_dim) (1.0 for DeepSeek-V2-Lite and V3). The softmax scale's own mscale²
-    is the attention's business, not this table's (see `yarn_mscale`).
-    """
+    """cos, sin tables [*positions.shape, dim // 2] (float32) for the given token positions,
+    times `yarn_cos_sin_scale(scaling)`."""
     inv_freq = rope_inv_freq(dim, base, scaling).to(positions.device)
     angles = positions.to(torch.float32)[..., None] * inv_freq
-    magnitude = 1.0
-    if scaling is not None:
-        magnitude = yarn_mscale(scaling.factor, scaling.mscale) / yarn_mscale(
-            scaling.factor, scaling.mscale_all_dim
-        )
+    magnitude = yarn_cos_sin_scale(scaling)
     return angles.cos() * magnitude, angles.sin() * magnitude
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from kernels.dispatch import YarnScaling
+
 SUPPORTED_MODEL_TYPES = ("deepseek_v2", "deepseek_v3")
 TOPK_METHODS = ("greedy", "group_limited_greedy", "noaux_tc")
 SCORING_FUNCS = ("softmax", "sigmoid")
@@ -29,29 +31,6 @@ _ARCHITECTURE_NAMES = {"deepseek_v2": "DeepseekV2ForCausalLM", "deepseek_v3": "D
 
 class ConfigError(ValueError):
     """A config.json that this model cannot run; the message names the offending field."""
-
-
-@dataclass(frozen=True)
-class YarnScaling:
-    """YaRN context extension (DeepSeek's variant, with the attention-scale correction)."""
-
-    factor: float
-    original_max_position_embeddings: int
-    beta_fast: float = 32.0
-    beta_slow: float = 1.0
-    mscale: float | None = None
-    mscale_all_dim: float | None = None
-    # transformers lets a config pin the cos/sin factor directly; None = derive it from mscale
-    attention_factor: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The published `rope_scaling` spelling."""
-        d: dict[str, Any] = {"type": "yarn"}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is not None:
-                d[f.name] = value
-        return d
 
 
 @dataclass(frozen=True)

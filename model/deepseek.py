@@ -11,7 +11,7 @@ kernels) can replace them without touching the modules.
 Kernels: RMSNorm (with the residual add fused), RoPE and the routed experts go through
 `kernels.dispatch` when it would run Triton (CUDA tensors, `TRITON_INTERPRET=1`, or
 `dispatch.backend("triton")`) and the dtypes suit the kernels (float16/bfloat16/float32, one dtype
-per op; bfloat16 only on CUDA, see `_kernels_take`). Everywhere else, and always while autograd
+per op; bfloat16 only on CUDA, see `kernels.dispatch.use_triton`). Everywhere else, and always while autograd
 records (training), the plain functions of this file run; they are the torch path the kernels
 reproduce. float64 always stays on the plain functions (the kernels would compute it in float32),
 so float64 checks stay exact. `dispatch.backend("torch")` turns the kernels off.
@@ -35,8 +35,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kernels import dispatch
-from kernels.rope import rope_inv_freq, yarn_mscale
-from model.config import ModelConfig, YarnScaling
+from kernels.dispatch import YarnScaling, rope_inv_freq, yarn_cos_sin_scale, yarn_mscale
+from model.config import ModelConfig
 
 AttentionMode = Literal["naive", "absorb"]
 INIT_STD = 0.02  # DeepSeek's initializer_range, for weights nn.Linear does not initialise itself
@@ -66,12 +66,8 @@ def _kernels_take(x: Tensor, *same_dtype: Tensor, others: tuple[Tensor, ...] = (
     """True when `kernels.dispatch` would run Triton for these tensors and the dtypes suit it.
 
     `x` and `same_dtype` must share one of KERNEL_DTYPES; `others` (indices, float32 tables)
-    only take part in dispatch's choice (device, autograd)."""
+    only take part in dispatch's choice (device, autograd, bfloat16 off CUDA)."""
     if x.dtype not in KERNEL_DTYPES or any(t.dtype != x.dtype for t in same_dtype):
-        return False
-    # Triton 3.9's CPU interpreter multiplies bfloat16 `tl.dot` operands as raw bits (results off
-    # by ~1e10), so bfloat16 reaches the kernels only where they are compiled (CUDA).
-    if x.dtype == torch.bfloat16 and not x.is_cuda:
         return False
     return dispatch.use_triton(x, *same_dtype, *others)
 
@@ -125,23 +121,8 @@ class RMSNorm(nn.Module):
 
 # =============================================================================== RoPE (YaRN)
 
-# `yarn_mscale` and `rope_inv_freq` (the YaRN frequency blend) live with the RoPE kernel, in
-# kernels/rope.py; the model's YarnScaling has the fields they read.
-
-
-def rope_cos_sin_scale(scaling: YarnScaling | None) -> float:
-    """Factor applied to cos/sin: mscale(factor, mscale) / mscale(factor, mscale_all_dim) under YaRN.
-
-    Follows transformers: an explicit `attention_factor` wins; without both mscale and
-    mscale_all_dim it falls back to mscale(factor).
-    """
-    if scaling is None:
-        return 1.0
-    if scaling.attention_factor is not None:
-        return scaling.attention_factor
-    if scaling.mscale and scaling.mscale_all_dim:
-        return yarn_mscale(scaling.factor, scaling.mscale) / yarn_mscale(scaling.factor, scaling.mscale_all_dim)
-    return yarn_mscale(scaling.factor)
+# The YaRN rules (frequency blend, cos/sin factor, mscale) live with the RoPE kernel, in
+# kernels/rope.py, reached through kernels.dispatch.
 
 
 def attention_softmax_scale(config: ModelConfig) -> float:
@@ -179,7 +160,7 @@ class RotaryEmbedding(nn.Module):
         self.dim = config.qk_rope_head_dim
         self.theta = config.rope_theta
         self.scaling = config.rope_scaling
-        self.cos_sin_scale = rope_cos_sin_scale(config.rope_scaling)
+        self.cos_sin_scale = yarn_cos_sin_scale(config.rope_scaling)
         self.register_buffer("inv_freq", rope_inv_freq(self.dim, self.theta, self.scaling), persistent=False)
 
     def reset_inv_freq(self) -> None:

@@ -16,10 +16,11 @@ import asyncio
 import heapq
 import itertools
 
+from lean_env.guard import check_proof
 from lean_env.theorem import Theorem
 from search.budget import BudgetMeter
 from search.candidates import Candidate, Policy, PolicyRequest
-from search.tactic_runner import TacticRunner, guard_reasons
+from search.tactic_runner import TacticRunner
 from search.tree import NodeStatus, Outcome, ProofTree
 
 
@@ -65,7 +66,7 @@ async def try_candidates(tree: ProofTree, node: str, candidates: list[Candidate]
     for cand in candidates:
         if tree.status(node) is not NodeStatus.OPEN:
             return True, new_nodes  # settled meanwhile (e.g. proved through a shared child)
-        reasons = guard_reasons(cand.tactic)
+        reasons = check_proof(cand.tactic)
         if reasons:
             tree.add_failure(node, cand.tactic, cand.logprob, Outcome.REJECTED, "; ".join(reasons))
             continue

@@ -13,6 +13,7 @@ import inspect
 import logging
 from typing import Any, Callable
 
+from lean_env.guard import check_proof
 from search.candidates import Candidate, PolicyRequest, dedupe_best_first
 from search.prompt import build_prompt, first_tactic_span, split_tactics
 
@@ -20,27 +21,17 @@ log = logging.getLogger(__name__)
 
 
 def _default_sampling_params(**kwargs: Any) -> Any:
-    try:
-        from serving import SamplingParams
-    except ImportError as exc:
-        raise RuntimeError(
-            "ModelPolicy needs serving.SamplingParams (the serving engine); "
-            "it could not be imported: " + str(exc)) from exc
+    # Imported on first use (likewise below): a hammer-only search never loads torch.
+    from serving import SamplingParams
+
     return SamplingParams(**kwargs)
 
 
 def _is_prompt_too_long(exc: BaseException) -> bool:
     """The engine's "prompt leaves no room in the context" error (also when re-raised by Ray)."""
-    try:
-        from serving import PromptTooLongError
-    except ImportError:
-        return False
+    from serving import PromptTooLongError
+
     return isinstance(exc, PromptTooLongError)
-
-
-def _guard_reasons(tactic: str) -> list[str]:
-    from lean_env.guard import check_proof
-    return check_proof(tactic)
 
 
 class ModelPolicy:
@@ -102,7 +93,7 @@ class ModelPolicy:
                 unusable_tokens += tokens
                 continue
             tactic, end = found
-            reasons = _guard_reasons(tactic)
+            reasons = check_proof(tactic)
             if reasons:
                 log.debug("dropped candidate %r: %s", tactic, "; ".join(reasons))
                 unusable_tokens += tokens
@@ -119,7 +110,7 @@ class ModelPolicy:
         """The tactics after the first one, up to the first the guard rejects."""
         kept: list[str] = []
         for tactic in split_tactics(rest):
-            if _guard_reasons(tactic):
+            if check_proof(tactic):
                 break
             kept.append(tactic)
         return tuple(kept)

@@ -13,13 +13,14 @@ import time
 from typing import Callable, Literal
 
 from lean_env.env import ProofEnv
+from lean_env.guard import check_proof
 from lean_env.theorem import Theorem
 from search.best_first import best_first_search
 from search.budget import BudgetMeter, SearchBudget
 from search.candidates import Policy
 from search.result import SearchResult
 from search.rmaxts import rmaxts_search
-from search.tactic_runner import TacticRunner, guard_reasons
+from search.tactic_runner import TacticRunner
 from search.tree import NodeStatus, ProofTree, render_proof
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, *,
     failures: list[str] = []
     for tactics in tree.proofs(limit=MAX_PROOFS_TO_VERIFY):
         proof = render_proof(tactics)
-        reasons = guard_reasons(proof)
+        reasons = check_proof(proof)
         if reasons:
             failures.append(f"guard rejected {proof!r}: {'; '.join(reasons)}")
             log.warning("%s: %s", theorem.name, failures[-1])

@@ -21,12 +21,13 @@ import asyncio
 import math
 from dataclasses import dataclass
 
+from lean_env.guard import check_proof
 from lean_env.theorem import Theorem
 from search.batcher import PolicyBatcher
 from search.best_first import affordable
 from search.budget import BudgetMeter
 from search.candidates import Candidate, Policy, PolicyRequest
-from search.tactic_runner import TacticRunner, guard_reasons
+from search.tactic_runner import TacticRunner
 from search.tree import QED, NodeStatus, Outcome, ProofTree
 
 GAMMA = 0.99
@@ -154,7 +155,7 @@ class RMaxTS:
                 tactic, logprob, tokens = cand.tactic, cand.logprob, int(cand.tokens)
                 ahead = list(cand.continuation)
             self.tried.setdefault(node, set()).add(tactic)
-            reasons = guard_reasons(tactic)
+            reasons = check_proof(tactic)
             if reasons:
                 self.tree.add_failure(node, tactic, logprob, Outcome.REJECTED, "; ".join(reasons))
                 break

@@ -1,4 +1,5 @@
-"""Running tactics for a search: guard first, budget next, then the backend in a thread.
+"""Running tactics for a search: the budget first, then the backend in a thread (the search runs
+the guard, `lean_env.guard.check_proof`, before it asks).
 
 `run_tac` blocks on subprocess I/O, so it runs in a worker thread and the event loop stays free
 for the policy (and for other searches). Calls on one session take turns (an asyncio lock): a
@@ -14,12 +15,6 @@ from lean_env.types import LeanError, TacticResult, TacticState
 from search.budget import BudgetMeter
 
 log = logging.getLogger(__name__)
-
-
-def guard_reasons(tactic: str) -> list[str]:
-    """Why a tactic may not be run (empty = fine); the guard belongs to lean_env."""
-    from lean_env.guard import check_proof
-    return check_proof(tactic)
 
 
 class TacticRunner:

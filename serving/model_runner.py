@@ -7,7 +7,8 @@ import inspect
 
 import torch
 
-from serving.attention import AttentionContext, PrefillSpan, SharedPrefix
+from kernels.dispatch import SharedPrefix
+from serving.attention import AttentionContext, PrefillSpan
 from serving.cache import LatentCachePool
 from serving.scheduler import ScheduledSeq
 

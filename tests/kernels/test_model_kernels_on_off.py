@@ -192,6 +192,9 @@ def test_engine_generation_matches_with_kernels_on_and_off(spy: LaunchSpy) -> No
     with dispatch.backend("torch"):
         off = Engine(model, config=engine_config).generate(prompts, params)
     assert not spy.launches, f"kernels off, yet Triton ran: {dict(spy.launches)}"
+    # The engine's CPU decode is the kernel's registered twin, reached through kernels.dispatch.
+    assert spy.twin_calls["mla_decode_reference"] > 0, dict(spy.twin_calls)
+    spy.twin_calls.clear()
 
     engine = Engine(model, config=engine_config)
     assert "Triton" in engine.mla_decode_source

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from model.config import ConfigError, ModelConfig, cache_bytes_per_token, full_kv_cache_bytes_per_token
-from model.deepseek import attention_softmax_scale, rope_cos_sin_scale
+from kernels.dispatch import yarn_cos_sin_scale
+from model.deepseek import attention_softmax_scale
 
 # As published with deepseek-ai/DeepSeek-V2-Lite (fields this module reads, plus some it ignores)
 V2_LITE = {
@@ -53,7 +54,7 @@ def test_v2_lite_fields_yarn_and_scales():
     assert not c.is_moe_layer(0) and c.is_moe_layer(1)
     mscale = 0.1 * 0.707 * math.log(40) + 1
     assert attention_softmax_scale(c) == pytest.approx(192**-0.5 * mscale**2)
-    assert rope_cos_sin_scale(c.rope_scaling) == pytest.approx(1.0)
+    assert yarn_cos_sin_scale(c.rope_scaling) == pytest.approx(1.0)
 
 
 def test_cache_bytes_per_token_figures():

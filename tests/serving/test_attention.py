@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from serving.attention import mla_decode_torch, mla_prefill
+from kernels.mla_decode import SharedPrefix, mla_decode_cascade_reference, mla_decode_reference
+from serving.attention import mla_prefill
 
 
 def _dense_absorbed(q_latent, q_pe, c_kv, k_pe, scale):
@@ -28,7 +29,7 @@ def test_paged_decode_matches_dense_attention_per_sequence():
         block_table[i, : len(t)] = torch.tensor(t, dtype=torch.int32)
     q_latent = torch.randn(len(seq_lens), heads, r, dtype=torch.float64)
     q_pe = torch.randn(len(seq_lens), heads, dr, dtype=torch.float64)
-    out = mla_decode_torch(q_latent, q_pe, cache, block_table, torch.tensor(seq_lens, dtype=torch.int32), 0.3)
+    out = mla_decode_reference(q_latent, q_pe, cache, block_table, torch.tensor(seq_lens, dtype=torch.int32), 0.3)
     for i, n in enumerate(seq_lens):
         rows = cache[torch.tensor(tables[i])].reshape(-1, r + dr)[:n]
         expected = _dense_absorbed(q_latent[i], q_pe[i], rows[:, :r], rows[:, r:], 0.3)
@@ -52,22 +53,22 @@ def test_prefill_decompressed_equals_absorbed_with_causal_offset():
         assert torch.allclose(out[j], expected, atol=1e-10)
 
 
-def test_torch_decode_agrees_with_the_kernels_twin():
-    from kernels.mla_decode import mla_decode_reference
-
+def test_batched_twin_agrees_with_a_per_sequence_decode_and_zeroes_idle_slots():
     torch.manual_seed(2)
-    cache = torch.randn(10, 4, 12)
-    block_table = torch.tensor([[3, 7, 1], [0, 0, 0], [9, 2, 0]], dtype=torch.int32)
-    seq_lens = torch.tensor([11, 2, 5], dtype=torch.int32)
-    q_latent, q_pe = torch.randn(3, 2, 8), torch.randn(3, 2, 4)
-    ours = mla_decode_torch(q_latent, q_pe, cache, block_table, seq_lens, 0.25)
-    theirs = mla_decode_reference(q_latent, q_pe, cache, block_table, seq_lens, 0.25)
-    assert torch.allclose(ours, theirs, atol=1e-5)
+    cache = torch.randn(10, 4, 12, dtype=torch.float64)
+    block_table = torch.tensor([[3, 7, 1], [0, 0, 0], [9, 2, 0], [4, 0, 0]], dtype=torch.int32)
+    seq_lens = torch.tensor([11, 2, 5, 0], dtype=torch.int32)
+    q_latent, q_pe = torch.randn(4, 2, 8, dtype=torch.float64), torch.randn(4, 2, 4, dtype=torch.float64)
+    ours = mla_decode_reference(q_latent, q_pe, cache, block_table, seq_lens, 0.25)
+    for b in range(3):
+        n = int(seq_lens[b])
+        rows = cache[block_table[b].long()].reshape(-1, 12)[:n]
+        expected = _dense_absorbed(q_latent[b], q_pe[b], rows[:, :8], rows[:, 8:], 0.25)
+        assert torch.allclose(ours[b], expected, atol=1e-12)
+    assert torch.equal(ours[3], torch.zeros_like(ours[3]))
 
 
 def test_shared_prefix_decode_equals_plain_paged_decode():
-    from serving.attention import SharedPrefix, mla_decode_shared_prefix
-
     torch.manual_seed(3)
     r, dr, bs = 8, 4, 4
     cache = torch.randn(20, bs, r + dr, dtype=torch.float64)
@@ -78,12 +79,12 @@ def test_shared_prefix_decode_equals_plain_paged_decode():
     for i, t in enumerate(tables):
         full[i, : len(t)] = torch.tensor(t, dtype=torch.int32)
     q_latent, q_pe = torch.randn(5, 2, r, dtype=torch.float64), torch.randn(5, 2, dr, dtype=torch.float64)
-    expected = mla_decode_torch(q_latent, q_pe, cache, full, torch.tensor(lens, dtype=torch.int32), 0.3)
+    expected = mla_decode_reference(q_latent, q_pe, cache, full, torch.tensor(lens, dtype=torch.int32), 0.3)
     shared = [2, 2, 2, 0, 0]
     suffix = torch.zeros(5, 4, dtype=torch.long)
     for i, t in enumerate(tables):
         suffix[i, : len(t) - shared[i]] = torch.tensor(t[shared[i] :])
     groups = [SharedPrefix(members=torch.tensor([0, 1, 2]), block_ids=torch.tensor([5, 6]))]
     suffix_lens = torch.tensor([n - s * bs for n, s in zip(lens, shared)])
-    out = mla_decode_shared_prefix(q_latent, q_pe, cache, groups, suffix, suffix_lens, 0.3)
+    out = mla_decode_cascade_reference(q_latent, q_pe, cache, groups, suffix, suffix_lens, 0.3)
     assert torch.allclose(out, expected, atol=1e-12)
