@@ -156,7 +156,8 @@ class AgentSolver:
                         engine = self._engine_resolver()
                     if engine is None:
                         engine = load_local_engine(self.config.policy.model_dir)
-                self._policy = make_policy(self.config.policy.name, engine=engine)
+                self._policy = make_policy(self.config.policy.name, engine=engine,
+                                           samples=self.config.search.model_samples)
             self._env = MeteredEnv(open_env(self.config.env.kind, **self.config.env.options), self._metrics)
         return self._env, self._policy
 
@@ -172,11 +173,7 @@ class AgentSolver:
                     f"{self.config.env.kind} environment: {type(exc).__name__}: {exc}")
             assert self._loop is not None
             try:
-                result = self._loop.run_until_complete(aprove(
-                    theorem, env, policy,
-                    algorithm=self.config.search.algorithm,
-                    budget=self.config.budget.to_search_budget(),
-                ))
+                result = self._loop.run_until_complete(aprove(theorem, env, policy, self.config.search))
                 record = TheoremRecord.from_search_result(result)
             except Exception as exc:
                 record = TheoremRecord.error_record(

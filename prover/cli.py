@@ -7,10 +7,14 @@ proved), 2 on bad input, 130 when interrupted (the results file stays valid; rer
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import signal
 import sys
+import typing
 import uuid
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
@@ -21,6 +25,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from prover.config import DEFAULT_POLICY, ClusterConfig, ConfigError, ProverConfig, theorem_deadline
+from search.config import SearchConfig
 
 EXIT_ALL_PROVED = 0
 EXIT_SOME_UNPROVED = 1
@@ -54,29 +59,79 @@ class Benchmark(str, Enum):
     minif2f = "minif2f"
 
 
-# Options shared by `prove`, `eval` and `serve`.
+# Options shared by `prove`, `eval` and `serve` (added by `with_prover_options`).
 ENV_OPT = typer.Option(EnvChoice.embedded, "--env", help="Lean backend: embedded kernel, Lean REPL, or LeanDojo.")
-SEARCH_OPT = typer.Option(SearchChoice.best_first, "--search", help="Search algorithm.")
 POLICY_OPT = typer.Option(PolicyChoice(DEFAULT_POLICY), "--policy",
                           help="Tactic source: the hammer's fixed tactic list, the model, or both (mixed).")
 MODEL_OPT = typer.Option(None, "--model", help="HF-layout checkpoint directory (config.json, *.safetensors, "
                          "tokenizer.json) for --policy model/mixed; default: the shipped checkpoints/policy.")
-TIME_OPT = typer.Option(60.0, "--time-limit", help="Seconds of search per theorem.")
-EXPANSIONS_OPT = typer.Option(64, "--max-expansions", help="Search expansions per theorem.")
+
+# Every `search.SearchConfig` knob as a flag: (field path, flag). Defaults and help come from the
+# pydantic fields, so `--help` shows what the search would use.
+SEARCH_FLAGS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("algorithm",), "--search"),
+    (("budget", "time_limit_s"), "--time-limit"),
+    (("budget", "max_expansions"), "--max-expansions"),
+    (("budget", "max_env_calls"), "--max-env-calls"),
+    (("budget", "max_tokens"), "--max-tokens"),
+    (("budget", "tactic_timeout_s"), "--tactic-timeout"),
+    (("concurrency",), "--concurrency"),
+    (("num_candidates",), "--candidates"),
+    (("rollout_depth",), "--rollout-depth"),
+    (("model_samples",), "--model-samples"),
+    (("length_normalized",), "--length-normalized/--total-logprob"),
+)
+
+
+def _search_parameter(path: tuple[str, ...], flag: str) -> inspect.Parameter:
+    model: Any = SearchConfig
+    for part in path[:-1]:
+        model = model.model_fields[part].annotation
+    field = model.model_fields[path[-1]]
+    annotation: Any = SearchChoice if path == ("algorithm",) else field.annotation
+    default = SearchChoice(field.default) if path == ("algorithm",) else field.default
+    if annotation in (int | None, float | None):
+        annotation = Optional[annotation.__args__[0]]
+    option = typer.Option(default, flag, help=field.description,
+                          show_default="unlimited" if default is None else True)
+    return inspect.Parameter("_".join(path), inspect.Parameter.KEYWORD_ONLY, default=option, annotation=annotation)
+
+
+def with_prover_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give `command` the shared options (--env, --policy, --model and every search knob); it
+    receives them as one validated `config: ProverConfig`."""
+    hints = typing.get_type_hints(command)
+    own = [p.replace(annotation=hints[p.name]) for p in inspect.signature(command).parameters.values()
+           if p.name != "config"]
+    shared = [
+        inspect.Parameter("env", inspect.Parameter.KEYWORD_ONLY, default=ENV_OPT, annotation=EnvChoice),
+        inspect.Parameter("policy", inspect.Parameter.KEYWORD_ONLY, default=POLICY_OPT, annotation=PolicyChoice),
+        inspect.Parameter("model", inspect.Parameter.KEYWORD_ONLY, default=MODEL_OPT, annotation=Optional[Path]),
+        *(_search_parameter(path, flag) for path, flag in SEARCH_FLAGS),
+    ]
+
+    @functools.wraps(command)
+    def run(**kwargs: Any) -> Any:
+        search: dict[str, Any] = {"budget": {}}
+        for path, _ in SEARCH_FLAGS:
+            value = kwargs.pop("_".join(path))
+            (search["budget"] if path[0] == "budget" else search)[path[-1]] = getattr(value, "value", value)
+        env, policy, model = kwargs.pop("env"), kwargs.pop("policy"), kwargs.pop("model")
+        try:
+            config = ProverConfig.build(env=env.value, policy=policy.value, model_dir=model, search_options=search)
+        except ConfigError as exc:
+            raise fail(str(exc)) from None
+        return command(config=config, **kwargs)
+
+    parameters = [*own, *shared]
+    run.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in parameters}
+    return run
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
-
-
-def build_config(env: EnvChoice, search: SearchChoice, policy: PolicyChoice, model: Optional[Path],
-                 time_limit: float, max_expansions: int) -> ProverConfig:
-    try:
-        return ProverConfig.build(env=env.value, search=search.value, policy=policy.value, model_dir=model,
-                                  time_limit_s=time_limit, max_expansions=max_expansions)
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
 
 
 def backend_note(backend: str) -> str:
@@ -93,22 +148,17 @@ def policy_note(config: ProverConfig) -> str:
 
 
 @app.command()
+@with_prover_options
 def prove(
     file: Path = typer.Argument(..., help="The .lean file; theorems ending in `:= by sorry` or `:= by` are proved."),
     out_path: Optional[Path] = typer.Option(None, "--out", help="Where to write the file with proofs (default FILE.proved.lean)."),
     report: Optional[Path] = typer.Option(None, "--report", help="JSON report path (default FILE.report.json)."),
-    env: EnvChoice = ENV_OPT,
-    search: SearchChoice = SEARCH_OPT,
-    policy: PolicyChoice = POLICY_OPT,
-    model: Optional[Path] = MODEL_OPT,
-    time_limit: float = TIME_OPT,
-    max_expansions: int = EXPANSIONS_OPT,
+    config: ProverConfig = None,  # type: ignore[assignment]  # from with_prover_options
 ) -> None:
     """Prove every theorem of FILE whose proof is missing; write the completed file and a report."""
     from prover.agent import AgentSolver, open_theorems, prove_file
     from prover.report import theorem_table
 
-    config = build_config(env, search, policy, model, time_limit, max_expansions)
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -156,6 +206,7 @@ def prove(
 
 
 @app.command("eval")
+@with_prover_options
 def evaluate(
     benchmark: Benchmark = typer.Argument(Benchmark.minif2f, help="Benchmark name (data format of miniF2F JSONL)."),
     split: str = typer.Option("valid", "--split", help="Split: reads datasets/minif2f/<split>.jsonl."),
@@ -166,12 +217,7 @@ def evaluate(
     address: Optional[str] = typer.Option(None, "--address", help="Join a Ray cluster ('auto' or host:port); default local Ray."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N theorems (quick runs)."),
     names: Optional[str] = typer.Option(None, "--names", help="Comma-separated theorem names to run."),
-    env: EnvChoice = ENV_OPT,
-    search: SearchChoice = SEARCH_OPT,
-    policy: PolicyChoice = POLICY_OPT,
-    model: Optional[Path] = MODEL_OPT,
-    time_limit: float = TIME_OPT,
-    max_expansions: int = EXPANSIONS_OPT,
+    config: ProverConfig = None,  # type: ignore[assignment]  # from with_prover_options
 ) -> None:
     """Prove a benchmark split; results.jsonl (one line per theorem), summary.json and proved.png in OUT."""
     from prover.agent import AgentSolver
@@ -181,10 +227,9 @@ def evaluate(
     )
     from prover.report import plot_proved, source_table
 
-    config = build_config(env, search, policy, model, time_limit, max_expansions)
     try:
         cluster = ClusterConfig(workers=workers, address=address,
-                                theorem_deadline_s=theorem_deadline(config.budget))
+                                theorem_deadline_s=theorem_deadline(config.search.budget))
     except ValueError as exc:
         raise fail(f"--workers {workers}: {exc}") from None
     path = data or default_data_path(split)
@@ -342,23 +387,18 @@ def train(
 
 
 @app.command()
+@with_prover_options
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; the API has no authentication."),
     port: int = typer.Option(8000, "--port"),
     address: Optional[str] = typer.Option(None, "--address", help="Join a Ray cluster; default local Ray."),
-    env: EnvChoice = ENV_OPT,
-    search: SearchChoice = SEARCH_OPT,
-    policy: PolicyChoice = POLICY_OPT,
-    model: Optional[Path] = MODEL_OPT,
-    time_limit: float = TIME_OPT,
-    max_expansions: int = EXPANSIONS_OPT,
+    config: ProverConfig = None,  # type: ignore[assignment]  # from with_prover_options
 ) -> None:
     """Serve the HTTP API (POST /prove, GET /jobs/{id}, docs at /docs) on Ray Serve."""
     from prover.agent import ModelEngineFactory
     from prover.cluster import NamedEngine, connect, start_policy_server
     from prover.service import deploy
 
-    config = build_config(env, search, policy, model, time_limit, max_expansions)
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning[/]: binding {host}: anyone who can reach it can submit jobs (no authentication)")
     namespace = ClusterConfig().namespace

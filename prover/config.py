@@ -1,9 +1,10 @@
 """Settings of a proving run, shared by the CLI, the batch evaluation and the HTTP service.
 
 One `ProverConfig` describes *how* theorems are proved: which Lean backend checks tactics,
-which search, which policy and what budget. It is built once (from CLI flags, an HTTP request
-or `PROVER_*` environment variables) and passed by value to Ray actors, so it must stay a
-plain, picklable pydantic model.
+which policy, and how to search (`search.SearchConfig`: algorithm, budget and knobs, the same
+object the search reads). It is built once (from CLI flags, an HTTP request or `PROVER_*`
+environment variables) and passed by value to Ray actors, so it must stay a plain, picklable
+pydantic model.
 """
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from search.config import SearchBudget, SearchConfig
+
 EnvKind = Literal["embedded", "repl", "dojo"]
-SearchAlgorithm = Literal["best-first", "rmaxts"]
 PolicyName = Literal["hammer", "model", "mixed"]
 
 # The policy used when none is named: the shipped checkpoint's model mixed with the hammer
@@ -36,12 +38,6 @@ class EnvConfig(BaseModel):
     kind: EnvKind = "embedded"
     # Passed as keyword options to `lean_env.open_env` (e.g. a repl project path).
     options: dict[str, Any] = Field(default_factory=dict)
-
-
-class SearchConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    algorithm: SearchAlgorithm = "best-first"
 
 
 class PolicyConfig(BaseModel):
@@ -76,30 +72,6 @@ class PolicyConfig(BaseModel):
         return self.name in ("model", "mixed")
 
 
-class BudgetConfig(BaseModel):
-    """Per-theorem search budget (defaults: 60 s, 64 expansions)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    time_limit_s: float = Field(60.0, gt=0)
-    max_expansions: int = Field(64, ge=1)
-    max_env_calls: int | None = Field(None, ge=1)
-    max_tokens: int | None = Field(None, ge=1)
-    tactic_timeout_s: float = Field(10.0, gt=0)
-
-    def to_search_budget(self) -> Any:
-        """The search package's `SearchBudget` with these limits."""
-        from search import SearchBudget
-
-        return SearchBudget(
-            max_expansions=self.max_expansions,
-            time_limit_s=self.time_limit_s,
-            max_env_calls=self.max_env_calls,
-            max_tokens=self.max_tokens,
-            tactic_timeout_s=self.tactic_timeout_s,
-        )
-
-
 class ClusterConfig(BaseModel):
     """How a batch run is spread over Ray. `workers=0` proves in-process, without Ray."""
 
@@ -116,10 +88,10 @@ class ClusterConfig(BaseModel):
     namespace: str = "lean-prover"
 
 
-def theorem_deadline(budget: "BudgetConfig") -> float:
+def theorem_deadline(budget: SearchBudget) -> float | None:
     """Generous wall time for one theorem on a worker: twice the search limit plus a minute
-    for starting Lean and re-verifying the proof."""
-    return 2 * budget.time_limit_s + 60.0
+    for starting Lean and re-verifying the proof (None: no limit, as the search has none)."""
+    return None if budget.time_limit_s is None else 2 * budget.time_limit_s + 60.0
 
 
 class ProverConfig(BaseModel):
@@ -128,9 +100,8 @@ class ProverConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     env: EnvConfig = Field(default_factory=EnvConfig)
-    search: SearchConfig = Field(default_factory=SearchConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)  # the algorithm, its budget and knobs
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
-    budget: BudgetConfig = Field(default_factory=BudgetConfig)
 
     @classmethod
     def build(
@@ -143,29 +114,35 @@ class ProverConfig(BaseModel):
         time_limit_s: float | None = None,
         max_expansions: int | None = None,
         tactic_timeout_s: float | None = None,
+        search_options: dict[str, Any] | None = None,
         environ: dict[str, str] | None = None,
     ) -> "ProverConfig":
         """Explicit arguments win over `PROVER_*` environment variables, which win over defaults.
+
+        `search_options`: other `SearchConfig` fields (`{"concurrency": 4, "budget": {...}}`).
 
         Raises `ConfigError` with a readable message on any bad value.
         """
         environ = dict(os.environ if environ is None else environ)
 
-        def pick(value: Any, var: str) -> Any:
-            return value if value is not None else environ.get(var)
-
-        raw: dict[str, Any] = {"env": {}, "search": {}, "policy": {}, "budget": {}}
-        for section, key, value in (
-            ("env", "kind", pick(env, "PROVER_ENV")),
-            ("search", "algorithm", pick(search, "PROVER_SEARCH")),
-            ("policy", "name", pick(policy, "PROVER_POLICY")),
-            ("policy", "model_dir", pick(model_dir, "PROVER_MODEL")),
-            ("budget", "time_limit_s", pick(time_limit_s, "PROVER_TIME_LIMIT")),
-            ("budget", "max_expansions", pick(max_expansions, "PROVER_MAX_EXPANSIONS")),
-            ("budget", "tactic_timeout_s", pick(tactic_timeout_s, "PROVER_TACTIC_TIMEOUT")),
+        options = dict(search_options or {})
+        budget = dict(options.pop("budget", None) or {})
+        raw: dict[str, Any] = {"env": {}, "search": options, "policy": {}}
+        for section, key, value, var in (
+            (raw["env"], "kind", env, "PROVER_ENV"),
+            (raw["search"], "algorithm", search, "PROVER_SEARCH"),
+            (raw["policy"], "name", policy, "PROVER_POLICY"),
+            (raw["policy"], "model_dir", model_dir, "PROVER_MODEL"),
+            (budget, "time_limit_s", time_limit_s, "PROVER_TIME_LIMIT"),
+            (budget, "max_expansions", max_expansions, "PROVER_MAX_EXPANSIONS"),
+            (budget, "tactic_timeout_s", tactic_timeout_s, "PROVER_TACTIC_TIMEOUT"),
         ):
             if value is not None:
-                raw[section][key] = value
+                section[key] = value
+            elif key not in section and environ.get(var) is not None:
+                section[key] = environ[var]
+        if budget:
+            raw["search"]["budget"] = budget
         try:
             config = cls.model_validate(raw)
         except ValidationError as exc:

@@ -1,7 +1,9 @@
 """HTTP API (FastAPI on Ray Serve): submit a statement file, poll for the proof.
 
     POST /prove      {"file": "<.lean text>"} or {"header": "...", "statement": "theorem … := by"},
-                     optional {"budget": {"time_limit_s": 30, "max_expansions": 32}}
+                     optional {"search": {"budget": {"time_limit_s": 30, "max_expansions": 32},
+                                          "concurrency": 4, ...}} (any `search.SearchConfig` field;
+                                          the older top-level {"budget": {...}} is accepted too)
                      -> 202 {"job_id": "...", "status_url": "/jobs/<id>"}
     GET  /jobs/{id}  -> {"status": "running" | "done" | "error", "results": [...], "proved_file": ...}
     GET  /docs, /openapi.json  (generated OpenAPI docs)
@@ -24,7 +26,8 @@ from typing import Any, Literal, Protocol
 from fastapi import Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from prover.config import BudgetConfig, ProverConfig
+from prover.config import ProverConfig
+from search.config import SearchConfig
 
 MAX_FILE_CHARS = 64_000
 MAX_HEADER_CHARS = 8_000
@@ -32,6 +35,10 @@ MAX_STATEMENT_CHARS = 16_000
 MAX_THEOREMS_PER_JOB = 16
 MAX_TIME_LIMIT_S = 600.0
 MAX_EXPANSIONS = 1024
+MAX_CONCURRENCY = 64
+MAX_CANDIDATES = 64
+MAX_ROLLOUT_DEPTH = 64
+MAX_MODEL_SAMPLES = 64
 MAX_OPEN_JOBS = 64
 # Refused before the body is read or parsed (each field is limited again by the model).
 MAX_BODY_BYTES = 4 * (MAX_FILE_CHARS + MAX_HEADER_CHARS + MAX_STATEMENT_CHARS) + 4_096
@@ -39,11 +46,31 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
-class BudgetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# Caps on what one request may ask of the shared service; every other SearchConfig field is
+# checked by SearchConfig itself.
+REQUEST_CAPS: dict[tuple[str, ...], float] = {
+    ("budget", "time_limit_s"): MAX_TIME_LIMIT_S,
+    ("budget", "max_expansions"): MAX_EXPANSIONS,
+    ("budget", "tactic_timeout_s"): MAX_TIME_LIMIT_S,
+    ("concurrency",): MAX_CONCURRENCY,
+    ("num_candidates",): MAX_CANDIDATES,
+    ("rollout_depth",): MAX_ROLLOUT_DEPTH,
+    ("model_samples",): MAX_MODEL_SAMPLES,
+}
+# Budget limits a request may not lift (the service has no unlimited searches), and their floor.
+REQUIRED_LIMITS = {("budget", "time_limit_s"): 1e-9, ("budget", "max_expansions"): 1}
 
-    time_limit_s: float = Field(60.0, gt=0, le=MAX_TIME_LIMIT_S)
-    max_expansions: int = Field(64, ge=1, le=MAX_EXPANSIONS)
+
+def _set_fields(config: BaseModel, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], Any]:
+    """The fields a request set explicitly, by path (nested models walked)."""
+    found: dict[tuple[str, ...], Any] = {}
+    for name in config.model_fields_set:
+        value = getattr(config, name)
+        if isinstance(value, BaseModel):
+            found.update(_set_fields(value, (*prefix, name)))
+        else:
+            found[(*prefix, name)] = value
+    return found
 
 
 class ProveRequest(BaseModel):
@@ -57,7 +84,34 @@ class ProveRequest(BaseModel):
                                description="Imports/opens the statement needs, e.g. `import Mathlib`.")
     statement: str | None = Field(None, max_length=MAX_STATEMENT_CHARS,
                                   description="`theorem name … := by` without a proof.")
-    budget: BudgetRequest = Field(default_factory=BudgetRequest)
+    search: SearchConfig = Field(
+        default_factory=SearchConfig,
+        description="How to search; fields left out take the server's settings (`prover serve` flags), "
+                    "whose defaults are the ones shown.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _budget_at_the_top(cls, data: Any) -> Any:
+        """`{"budget": {...}}` (the first API's spelling) means `{"search": {"budget": {...}}}`."""
+        if isinstance(data, dict) and "budget" in data:
+            data = dict(data)
+            search = dict(data.get("search") or {})
+            if "budget" in search:
+                raise ValueError("send the budget once: `search.budget` (or the older top-level `budget`)")
+            search["budget"] = data.pop("budget")
+            data["search"] = search
+        return data
+
+    @model_validator(mode="after")
+    def _within_the_service_caps(self) -> "ProveRequest":
+        for path, value in _set_fields(self.search).items():
+            where = "search." + ".".join(path)
+            if path in REQUIRED_LIMITS and (value is None or value < REQUIRED_LIMITS[path]):
+                floor = REQUIRED_LIMITS[path]
+                raise ValueError(f"{where} must be greater than or equal to {floor:g} on this service")
+            if path in REQUEST_CAPS and value is not None and value > REQUEST_CAPS[path]:
+                raise ValueError(f"{where} must be less than or equal to {REQUEST_CAPS[path]:g} on this service")
+        return self
 
     @model_validator(mode="after")
     def _one_input(self) -> "ProveRequest":
@@ -174,10 +228,17 @@ class JobManager:
     def open_jobs(self) -> int:
         return sum(not job.future.done() for job in self.jobs.values())
 
-    def submit(self, text: str, budget: BudgetRequest) -> Job:
-        config = self.config.model_copy(update={"budget": BudgetConfig(
-            **{**self.config.budget.model_dump(), "time_limit_s": budget.time_limit_s,
-               "max_expansions": budget.max_expansions})})
+    def submit(self, text: str, search: SearchConfig | None = None) -> Job:
+        """Prove `text` with the server's settings, the fields `search` sets explicitly replacing them."""
+        config = self.config
+        if search is not None:
+            merged = self.config.search.model_dump()
+            for path, value in _set_fields(search).items():
+                section = merged
+                for part in path[:-1]:
+                    section = section[part]
+                section[path[-1]] = value
+            config = config.model_copy(update={"search": SearchConfig.model_validate(merged)})
         with self._lock:
             if self.open_jobs() >= MAX_OPEN_JOBS:
                 raise HTTPException(429, f"{MAX_OPEN_JOBS} jobs are already running; retry when some finish")
@@ -268,7 +329,7 @@ def build_app(factory: ManagerFactory) -> FastAPI:
         problems = check_statement_file(text)
         if problems:
             raise HTTPException(422, {"error": "statement file rejected", "problems": problems})
-        job = jobs.submit(text, body.budget)
+        job = jobs.submit(text, body.search)
         return JobCreated(job_id=job.job_id, status_url=f"/jobs/{job.job_id}")
 
     @app.get("/jobs/{job_id}", response_model=JobStatus)

@@ -1,4 +1,4 @@
-"""Search budgets and the meter that enforces them exactly.
+"""The meter that enforces a `SearchBudget` (search.config) exactly.
 
 Every costly step reserves its unit *before* it happens (`try_expansion`, `try_env_call`,
 `try_tokens`), so no limit is ever exceeded, not even by one, whatever the concurrency.
@@ -8,37 +8,9 @@ counts (ReProver's discard-at-the-limit bug cannot happen here).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Callable
 
-
-@dataclass
-class SearchBudget:
-    """Limits for one theorem. `None` = unlimited.
-
-    - `max_expansions`: best-first: nodes expanded (one policy request + its tactics);
-      RMaxTS: rollouts started.
-    - `time_limit_s`: wall time of the search (env start included, final verification not).
-    - `max_env_calls`: `run_tac` calls.
-    - `max_tokens`: generated tokens of the candidates the search accepts.
-    - `tactic_timeout_s`: per tactic, passed to `run_tac` (cut to the time left).
-    """
-
-    max_expansions: int | None = 64
-    time_limit_s: float | None = 60.0
-    max_env_calls: int | None = None
-    max_tokens: int | None = None
-    tactic_timeout_s: float = 10.0
-
-    def __post_init__(self) -> None:
-        for name in ("max_expansions", "max_env_calls", "max_tokens"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ValueError(f"SearchBudget.{name} must be >= 0 or None, got {value}")
-        if self.time_limit_s is not None and self.time_limit_s < 0:
-            raise ValueError(f"SearchBudget.time_limit_s must be >= 0 or None, got {self.time_limit_s}")
-        if self.tactic_timeout_s <= 0:
-            raise ValueError(f"SearchBudget.tactic_timeout_s must be > 0, got {self.tactic_timeout_s}")
+from search.config import SearchBudget
 
 
 class BudgetMeter:

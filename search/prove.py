@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Callable, Literal
+from typing import Any, Callable
 
 from lean_env.env import ProofEnv
 from lean_env.guard import check_proof
 from lean_env.theorem import Theorem
 from search.best_first import best_first_search
-from search.budget import BudgetMeter, SearchBudget
+from search.budget import BudgetMeter
 from search.candidates import Policy
+from search.config import SearchConfig
 from search.result import SearchResult
 from search.rmaxts import rmaxts_search
 from search.tactic_runner import TacticRunner
@@ -25,24 +26,20 @@ from search.tree import NodeStatus, ProofTree, render_proof
 
 log = logging.getLogger(__name__)
 
-ALGORITHMS = ("best-first", "rmaxts")
 MAX_PROOFS_TO_VERIFY = 3
 
 
-async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, *,
-                 algorithm: Literal["best-first", "rmaxts"] = "best-first",
-                 budget: SearchBudget | None = None, length_normalized: bool = False,
-                 concurrency: int = 8, num_candidates: int = 16, rollout_depth: int = 4,
-                 clock: Callable[[], float] = time.monotonic) -> SearchResult:
+async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, config: SearchConfig | None = None, *,
+                 clock: Callable[[], float] = time.monotonic, **overrides: Any) -> SearchResult:
     """Search for a proof of `theorem`; never raises for a failed search (status "error" instead).
 
-    `num_candidates` = tactics asked per policy request; `rollout_depth` = most policy asks per
-    RMaxTS rollout; `clock` = the time source of the budget (tests)."""
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown search algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
-    if concurrency < 1 or num_candidates < 1:
-        raise ValueError(f"concurrency and num_candidates must be >= 1, got {concurrency} and {num_candidates}")
-    budget = budget or SearchBudget()
+    `config` (default `SearchConfig()`) says how; keyword `overrides` replace its fields
+    (`budget=SearchBudget(...)`, `algorithm="rmaxts"`, ...) and are validated like it.
+    `clock` = the time source of the budget (tests)."""
+    config = config or SearchConfig()
+    if overrides:
+        config = SearchConfig.model_validate({**dict(config), **overrides})
+    algorithm, budget = config.algorithm, config.budget
     meter = BudgetMeter(budget, clock)
     backend = getattr(env, "backend", "unknown")
 
@@ -65,12 +62,14 @@ async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, *,
     try:
         if algorithm == "best-first":
             stop_reason = await best_first_search(tree, theorem, policy, runner, meter,
-                                                  num_candidates=num_candidates, concurrency=concurrency,
-                                                  length_normalized=length_normalized)
+                                                  num_candidates=config.num_candidates,
+                                                  concurrency=config.concurrency,
+                                                  length_normalized=config.length_normalized)
         else:
             stop_reason = await rmaxts_search(tree, theorem, policy, runner, meter,
-                                              num_candidates=num_candidates, concurrency=concurrency,
-                                              rollout_depth=rollout_depth)
+                                              num_candidates=config.num_candidates,
+                                              concurrency=config.concurrency,
+                                              rollout_depth=config.rollout_depth)
     except Exception as exc:
         log.exception("%s: search failed", theorem.name)
         return finish("error", error=f"search failed: {type(exc).__name__}: {exc}", tree=tree)
@@ -107,6 +106,7 @@ async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, *,
                   error="the search found proofs but none passed re-verification and the guard")
 
 
-def prove(theorem: Theorem, env: ProofEnv, policy: Policy, **options) -> SearchResult:
+def prove(theorem: Theorem, env: ProofEnv, policy: Policy, config: SearchConfig | None = None,
+          **options: Any) -> SearchResult:
     """Synchronous `aprove` (runs its own event loop; call it from plain threads, not from async code)."""
-    return asyncio.run(aprove(theorem, env, policy, **options))
+    return asyncio.run(aprove(theorem, env, policy, config, **options))

@@ -33,7 +33,7 @@ from lean_env.theorem import Theorem
 from model.loader import load_model
 from serving import AsyncEngine, EngineConfig
 from model.tokenizer import load_tokenizer
-from search import SearchBudget, aprove
+from search import SearchBudget, SearchConfig, aprove
 from search.policy import make_policy
 from search.tree import QED, render_proof
 from training.curriculum import generate
@@ -57,12 +57,8 @@ class ExpertIterationConfig:
     include_minif2f_valid: bool = True
     minif2f_limit: int | None = None
     policy: str = "mixed"
-    algorithm: str = "best-first"
-    max_expansions: int = 32
-    time_limit_s: float = 30.0
-    num_candidates: int = 8
-    concurrency: int = 4
-    model_samples: int = 8
+    search: SearchConfig = field(default_factory=lambda: SearchConfig(
+        budget=SearchBudget(max_expansions=32, time_limit_s=30.0), num_candidates=8, concurrency=4))
     parallel_theorems: int = 2
     env_pool_size: int = 2
     # 0: retrain from scratch for base.steps each round (DeepSeek-Prover's way). N > 0: continue
@@ -161,13 +157,11 @@ def dedupe(examples: Iterable[SupervisedExample]) -> list[SupervisedExample]:
 
 async def search_all(problems: Sequence[Problem], env: Any, policy: Any, config: ExpertIterationConfig) -> list[Any]:
     """aprove every problem, `parallel_theorems` at a time; results in problem order."""
-    budget = SearchBudget(max_expansions=config.max_expansions, time_limit_s=config.time_limit_s)
     gate = asyncio.Semaphore(config.parallel_theorems)
 
     async def one(problem: Problem) -> Any:
         async with gate:
-            return await aprove(problem.theorem, env, policy, algorithm=config.algorithm, budget=budget,
-                                concurrency=config.concurrency, num_candidates=config.num_candidates)
+            return await aprove(problem.theorem, env, policy, config.search)
 
     return list(await asyncio.gather(*(one(p) for p in problems)))
 
@@ -182,7 +176,7 @@ def engine_policy_factory(config: ExpertIterationConfig) -> PolicyFactory:
         if config.policy == "hammer":
             return make_policy("hammer"), lambda: None
         engine = AsyncEngine(load_model(checkpoint), load_tokenizer(checkpoint), EngineConfig(seed=config.base.seed))
-        policy = make_policy(config.policy, engine=engine, samples=config.model_samples)
+        policy = make_policy(config.policy, engine=engine, samples=config.search.model_samples)
         return policy, engine.shutdown
 
     return build

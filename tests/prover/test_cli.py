@@ -95,3 +95,39 @@ def test_all_proved_exits_0_and_nothing_to_prove_too(tmp_path: Path) -> None:
 
     nothing = runner.invoke(app, ["prove", str(tmp_path / "one.proved.lean"), "--out", str(tmp_path / "same.lean")])
     assert nothing.exit_code == 0 and (tmp_path / "same.lean").read_text() == proved
+
+
+def test_prove_and_eval_help_show_every_search_knob_with_its_default() -> None:
+    from prover.cli import SEARCH_FLAGS
+    from search import SearchBudget, SearchConfig
+
+    fields = {path for path, _ in SEARCH_FLAGS}
+    assert fields == {(n,) for n in SearchConfig.model_fields if n != "budget"} | {
+        ("budget", n) for n in SearchBudget.model_fields}
+    for command in ("prove", "eval", "serve"):
+        result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "250", "NO_COLOR": "1"})
+        assert result.exit_code == 0, result.output
+        for _, flag in SEARCH_FLAGS:
+            assert flag.split("/")[0] in result.output, (command, flag)
+        for default in ("[default: best-first]", "[default: 60.0]", "[default: 64]", "[default: 8]",
+                        "[default: 16]", "[default: 4]", "[default: (unlimited)]"):
+            assert default in result.output, (command, default)
+
+
+def test_search_flags_reach_the_config(monkeypatch) -> None:
+    import prover.cli as cli
+
+    seen = {}
+
+    def capture(**kwargs):
+        seen.update(kwargs)
+        raise cli.fail("stop here")
+
+    monkeypatch.setattr(cli.ProverConfig, "build", classmethod(lambda cls, **kw: capture(**kw)))
+    runner.invoke(app, ["prove", str(DEMO), "--policy", "hammer", "--concurrency", "3", "--candidates", "5",
+                        "--rollout-depth", "2", "--model-samples", "4", "--length-normalized",
+                        "--max-env-calls", "50", "--search", "rmaxts"])
+    options = seen["search_options"]
+    assert (options["concurrency"], options["num_candidates"], options["rollout_depth"], options["model_samples"],
+            options["length_normalized"], options["algorithm"]) == (3, 5, 2, 4, True, "rmaxts")
+    assert options["budget"]["max_env_calls"] == 50 and options["budget"]["max_tokens"] is None

@@ -12,15 +12,15 @@ def test_defaults_are_embedded_best_first_mixed_with_the_shipped_checkpoint_60s(
     config = ProverConfig.build(environ={})
     assert (config.env.kind, config.search.algorithm, config.policy.name) == ("embedded", "best-first", "mixed")
     assert config.policy.model_dir == SHIPPED_MODEL_DIR and (SHIPPED_MODEL_DIR / "model.safetensors").is_file()
-    assert config.budget.time_limit_s == 60.0 and config.budget.max_expansions == 64
+    assert config.search.budget.time_limit_s == 60.0 and config.search.budget.max_expansions == 64
     assert ProverConfig.build(policy="hammer", environ={}).policy.model_dir is None
 
 
 def test_arguments_beat_environment_which_beats_defaults() -> None:
     environ = {"PROVER_SEARCH": "rmaxts", "PROVER_TIME_LIMIT": "5", "PROVER_MAX_EXPANSIONS": "7"}
     config = ProverConfig.build(max_expansions=3, environ=environ)
-    assert config.search.algorithm == "rmaxts" and config.budget.time_limit_s == 5.0
-    assert config.budget.max_expansions == 3
+    assert config.search.algorithm == "rmaxts" and config.search.budget.time_limit_s == 5.0
+    assert config.search.budget.max_expansions == 3
 
 
 @pytest.mark.parametrize("policy", ["model", "mixed"])
@@ -41,6 +41,18 @@ def test_missing_model_dir_and_bad_values_are_named(tmp_path: Path) -> None:
         ProverConfig.build(env="lean3", environ={})
 
 
-def test_budget_maps_to_search_budget() -> None:
-    budget = ProverConfig.build(time_limit_s=2.5, max_expansions=9, environ={}).budget.to_search_budget()
+def test_the_search_reads_the_same_config_object_the_cli_builds() -> None:
+    from search import SearchBudget, SearchConfig
+
+    config = ProverConfig.build(time_limit_s=2.5, max_expansions=9, environ={},
+                                search_options={"concurrency": 3, "length_normalized": True})
+    assert isinstance(config.search, SearchConfig) and isinstance(config.search.budget, SearchBudget)
+    budget = config.search.budget
     assert (budget.time_limit_s, budget.max_expansions, budget.tactic_timeout_s) == (2.5, 9, 10.0)
+    assert (config.search.concurrency, config.search.length_normalized, config.search.num_candidates) == (3, True, 16)
+
+
+def test_environment_does_not_override_explicit_search_options() -> None:
+    config = ProverConfig.build(search_options={"budget": {"time_limit_s": 7.0}},
+                                environ={"PROVER_TIME_LIMIT": "5", "PROVER_MAX_EXPANSIONS": "3"})
+    assert (config.search.budget.time_limit_s, config.search.budget.max_expansions) == (7.0, 3)

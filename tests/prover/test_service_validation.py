@@ -74,3 +74,51 @@ def test_unknown_job_is_404_and_openapi_is_served(client: TestClient) -> None:
     assert {"/prove", "/jobs/{job_id}"} <= set(spec["paths"])
     assert "ProveRequest" in spec["components"]["schemas"]
     assert client.get("/docs").status_code == 200
+
+
+def test_every_search_knob_is_in_the_http_schema_with_its_default(client: TestClient) -> None:
+    from search import SearchBudget, SearchConfig
+
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    search, budget = schemas["SearchConfig"]["properties"], schemas["SearchBudget"]["properties"]
+    assert set(search) == set(SearchConfig.model_fields) and set(budget) == set(SearchBudget.model_fields)
+    for name, field in SearchConfig.model_fields.items():
+        if name != "budget":
+            assert search[name]["default"] == field.default, name
+    assert budget["time_limit_s"]["default"] == 60.0 and budget["max_expansions"]["default"] == 64
+
+
+def test_a_request_sets_search_knobs_over_the_servers_settings() -> None:
+    from concurrent.futures import Future
+
+    from prover.service import JobManager, ProveRequest
+
+    class Recorder:
+        def submit(self, text, config):
+            self.config = config
+            future: Future = Future()
+            future.set_result(None)
+            return future
+
+    server = ProverConfig.build(policy="hammer", search="rmaxts", time_limit_s=20, environ={})
+    executor = Recorder()
+    manager = JobManager(server, executor)
+    body = ProveRequest.model_validate({"statement": "theorem t : True := by",
+                                        "search": {"concurrency": 2, "budget": {"max_expansions": 5}}})
+    manager.submit("text", body.search)
+    got = executor.config.search
+    assert (got.algorithm, got.concurrency, got.budget.max_expansions, got.budget.time_limit_s) == ("rmaxts", 2, 5, 20)
+    legacy = ProveRequest.model_validate({"statement": "theorem t : True := by", "budget": {"time_limit_s": 9}})
+    manager.submit("text", legacy.search)
+    assert executor.config.search.budget.time_limit_s == 9 and executor.config.search.budget.max_expansions == 64
+
+
+@pytest.mark.parametrize("search, needle", [
+    ({"budget": {"time_limit_s": None}}, "greater than or equal"),
+    ({"concurrency": 10_000}, "less than or equal"),
+    ({"algorithm": "dfs"}, "best-first, rmaxts"),
+    ({"beam": 3}, "Extra inputs"),
+])
+def test_search_knobs_are_validated_and_capped(client: TestClient, search: dict, needle: str) -> None:
+    response = client.post("/prove", json={"statement": "theorem t : True := by", "search": search})
+    assert response.status_code == 422 and needle in response.text, response.text

@@ -8,6 +8,7 @@ import pytest
 
 from lean_env.theorem import Theorem
 from lean_env.types import ProofFinished, TacticState
+from search import SearchBudget, SearchConfig
 from training.curriculum import MINIF2F_HEADER, generate
 from training.expert_iteration import ExpertIterationConfig, Problem, run_round, verified_steps
 from model.loader import load_model
@@ -58,8 +59,9 @@ def test_one_round_on_the_embedded_kernel(tmp_path, tokenizer_dir, tiny_config, 
     problems = [Problem(Theorem(i.name, i.header, i.formal_statement), "curriculum") for i in items]
     false = Theorem("false_claim", MINIF2F_HEADER, "theorem false_claim (x : ℝ) (h₀ : 2 * x = 4) : x = 3 := by")
     problems.append(Problem(false, "curriculum"))
-    config = ExpertIterationConfig(out_dir=tmp_path / "ei", rounds=1, policy="hammer", max_expansions=4,
-                                   time_limit_s=60, include_minif2f_valid=False, parallel_theorems=1,
+    config = ExpertIterationConfig(out_dir=tmp_path / "ei", rounds=1, policy="hammer",
+                                   search=SearchConfig(budget=SearchBudget(max_expansions=4, time_limit_s=60)),
+                                   include_minif2f_valid=False, parallel_theorems=1,
                                    base=tiny_config(tmp_path / "unused", tokenizer_dir, steps=2))
 
     report, steps = run_round(1, tokenizer_dir, problems, embedded_env, hammer_factory, config)
@@ -84,7 +86,8 @@ def test_a_continued_round_starts_from_the_round_checkpoint(tmp_path, tokenizer_
     items = generate(seed=4, split="train", per_family=1, families=["closed_computation"])
     problems = [Problem(Theorem(i.name, i.header, i.formal_statement), "curriculum") for i in items]
     base = tiny_config(tmp_path / "unused", tokenizer_dir, steps=2)
-    scratch = ExpertIterationConfig(out_dir=tmp_path / "ei", rounds=1, policy="hammer", max_expansions=4,
+    scratch = ExpertIterationConfig(out_dir=tmp_path / "ei", rounds=1, policy="hammer",
+                                    search=SearchConfig(budget=SearchBudget(max_expansions=4, time_limit_s=30)),
                                     include_minif2f_valid=False, parallel_theorems=1, base=base)
 
     first, steps = run_round(1, tokenizer_dir, problems, embedded_env, hammer_factory, scratch)
