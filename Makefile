@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup prove test bench train clean
+.PHONY: setup prove lint test bench train clean
 
 setup: $(STAMP)
 
@@ -26,7 +26,11 @@ prove: $(STAMP)
 		echo "The prover CLI is not built yet (see the open issues); nothing to prove."; \
 	fi
 
-test: $(STAMP)
+# The lint (ruff, configured in pyproject.toml) runs first: the tree is kept clean under it.
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+test: lint
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)

@@ -110,7 +110,7 @@ def table(tallies: dict[str, Tally], wall_s: float, limit: int | None) -> list[s
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for alg, t in tallies.items():
-        per_s = (lambda n: f"{n / t.search_s:.1f}" if t.search_s > 0 else "n/a")
+        per_s = (lambda n, t=t: f"{n / t.search_s:.1f}" if t.search_s > 0 else "n/a")
         lines.append(f"| {alg} | {t.attempted} | {t.proved} | {t.not_opened} | {t.failed} | "
                      f"{per_s(t.expansions)} | {per_s(t.env_calls)} |")
     lines.append("")

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kernels import dispatch
-from kernels.dispatch import YarnScaling, rope_inv_freq, yarn_cos_sin_scale, yarn_mscale
+from kernels.dispatch import rope_inv_freq, yarn_cos_sin_scale, yarn_mscale
 from model.config import ModelConfig
 
 AttentionMode = Literal["naive", "absorb"]

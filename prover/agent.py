@@ -84,8 +84,8 @@ def load_local_engine(model_dir: Path) -> Any:
     import torch
 
     from model.loader import load_model
-    from serving import AsyncEngine
     from model.tokenizer import load_tokenizer
+    from serving import AsyncEngine
 
     if torch.cuda.is_available():
         model = load_model(model_dir, dtype=torch.bfloat16, device="cuda")

@@ -222,8 +222,16 @@ def evaluate(
     """Prove a benchmark split; results.jsonl (one line per theorem), summary.json and proved.png in OUT."""
     from prover.agent import AgentSolver
     from prover.evaluate import (
-        PLOT_FILE, RESULTS_FILE, SUMMARY_FILE, DataError, LocalRunner, default_data_path, load_problems,
-        run_evaluation, summarize_by_source, write_summary,
+        PLOT_FILE,
+        RESULTS_FILE,
+        SUMMARY_FILE,
+        DataError,
+        LocalRunner,
+        default_data_path,
+        load_problems,
+        run_evaluation,
+        summarize_by_source,
+        write_summary,
     )
     from prover.report import plot_proved, source_table
 

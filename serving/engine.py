@@ -14,16 +14,17 @@ import itertools
 import random
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence as Seq
+from typing import Protocol
+from typing import Sequence as Seq
 
 import torch
 
 from serving.attention import mla_decode_source
 from serving.block_manager import BlockManager
 from serving.cache import LatentCachePool, latent_bytes_per_token, num_blocks_for_budget
+from serving.model_runner import ModelRunner
 from serving.params import EngineConfig, PromptTooLongError, SamplingParams
 from serving.radix import PrefixCacheStats
-from serving.model_runner import ModelRunner
 from serving.sampler import sample
 from serving.scheduler import Scheduler
 from serving.sequence import Request, RequestOutput, Sequence

@@ -314,7 +314,7 @@ def linear_system(rng: random.Random) -> _Draft:
     rows = []
     for eq in (eq1, eq2):  # coefficients read back from the text, not from the draw
         lhs, rhs = eq.split("=")
-        at = lambda px, py: evaluate(lhs, {"x": Fraction(px), "y": Fraction(py)}, "ℝ")  # noqa: E731
+        at = lambda px, py, lhs=lhs: evaluate(lhs, {"x": Fraction(px), "y": Fraction(py)}, "ℝ")  # noqa: E731
         rows.append((at(1, 0) - at(0, 0), at(0, 1) - at(0, 0), evaluate(rhs, {}, "ℝ") - at(0, 0)))
     solution = _solve2(rows)
     _require(solution == (x, y), f"{eq1}, {eq2} has the unique solution ({x}, {y})")

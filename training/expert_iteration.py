@@ -31,11 +31,11 @@ from lean_env import open_env
 from lean_env.datasets import minif2f_dir
 from lean_env.theorem import Theorem
 from model.loader import load_model
-from serving import AsyncEngine, EngineConfig
 from model.tokenizer import load_tokenizer
 from search import SearchBudget, SearchConfig, aprove
 from search.policy import make_policy
 from search.tree import QED, render_proof
+from serving import AsyncEngine, EngineConfig
 from training.curriculum import generate
 from training.examples import SupervisedExample, write_examples
 from training.train import TrainConfig, TrainResult, train

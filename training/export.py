@@ -27,7 +27,7 @@ def hf_state_dict(model: DeepseekForCausalLM, dtype: torch.dtype = torch.float32
     state = model.state_dict()
     for name, tensor in state.items():
         keep32 = name.endswith("mlp.gate.weight") or name.endswith("e_score_correction_bias")
-        cast = (lambda t: t.detach().to(torch.float32 if keep32 else dtype).contiguous().clone())  # noqa: E731
+        cast = (lambda t, keep32=keep32: t.detach().to(torch.float32 if keep32 else dtype).contiguous().clone())
         if name == "lm_head.weight" and config.tie_word_embeddings:
             continue
         if name.endswith("self_attn.w_uk"):

@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from model.config import ConfigError, ModelConfig, cache_bytes_per_token, full_kv_cache_bytes_per_token
 from kernels.dispatch import yarn_cos_sin_scale
+from model.config import ConfigError, ModelConfig, cache_bytes_per_token, full_kv_cache_bytes_per_token
 from model.deepseek import attention_softmax_scale
 
 # As published with deepseek-ai/DeepSeek-V2-Lite (fields this module reads, plus some it ignores)

@@ -17,7 +17,12 @@ from lean_env.theorem import Theorem
 from prover.config import ClusterConfig
 from prover.evaluate import RESULTS_FILE, run_evaluation
 from prover.metrics import (
-    GENERATED_TOKENS_PER_S, POLICY_BATCH_SIZE, QUEUE_DEPTH, THEOREMS_ATTEMPTED, THEOREMS_PROVED, WORKER_DEATHS,
+    GENERATED_TOKENS_PER_S,
+    POLICY_BATCH_SIZE,
+    QUEUE_DEPTH,
+    THEOREMS_ATTEMPTED,
+    THEOREMS_PROVED,
+    WORKER_DEATHS,
 )
 from prover.records import TheoremRecord
 

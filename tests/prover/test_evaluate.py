@@ -9,8 +9,15 @@ import pytest
 
 from lean_env.theorem import Theorem
 from prover.evaluate import (
-    RESULTS_FILE, DataError, LocalRunner, ResultLog, default_data_path, load_problems, run_evaluation,
-    summarize_by_source, write_summary,
+    RESULTS_FILE,
+    DataError,
+    LocalRunner,
+    ResultLog,
+    default_data_path,
+    load_problems,
+    run_evaluation,
+    summarize_by_source,
+    write_summary,
 )
 from prover.records import TheoremRecord, source_of
 from prover.report import plot_proved

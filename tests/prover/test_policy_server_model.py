@@ -23,7 +23,7 @@ HEADER = "import Mathlib\n\nset_option maxHeartbeats 400000\n\nopen BigOperators
 def tiny_checkpoint(tmp_path_factory) -> Path:
     from training.bpe import BpeConfig, curriculum_texts, train_bpe
     from training.export import save_checkpoint
-    from training.train import build_model, TrainConfig
+    from training.train import TrainConfig, build_model
 
     root = tmp_path_factory.mktemp("tiny-policy")
     tokenizer = train_bpe(curriculum_texts(seed=0, per_family=1), root / "tokenizer", BpeConfig(vocab_size=400))

@@ -1,11 +1,11 @@
 """Policies and environments that misbehave: the search ends FAILED (or "error"), never raises,
 never reports a proof that re-verification or the guard rejects."""
 import pytest
+from search_fakes import GIVE_UP, HANG, THEOREM, FakeEnv, FakeWorld, TablePolicy, chain_world
 
 from search import SearchBudget, prove
 from search.candidates import Candidate
 from search.tree import NodeStatus
-from search_fakes import GIVE_UP, HANG, THEOREM, FakeEnv, FakeWorld, TablePolicy, chain_world
 
 ALGORITHMS = ["best-first", "rmaxts"]
 

@@ -1,9 +1,9 @@
 """Best-first search on the fake world: order, batching, budgets, ReProver's bug, failures."""
 import pytest
+from search_fakes import DONE, THEOREM, FakeClock, FakeEnv, FakeWorld, TablePolicy, chain_world, endless_world
 
 from search import SearchBudget, prove
 from search.tree import NodeStatus
-from search_fakes import DONE, THEOREM, FakeClock, FakeEnv, FakeWorld, TablePolicy, chain_world, endless_world
 
 UNLIMITED = dict(max_expansions=None, time_limit_s=None)
 

@@ -6,13 +6,13 @@ search ends FAILED without an exception.
 """
 import pytest
 import torch
+from search_fakes import THEOREM, FakeEnv, chain_world
 
 from model.config import ModelConfig
 from model.deepseek import DeepseekForCausalLM
-from serving import AsyncEngine, EngineConfig
 from search import SearchBudget, prove
 from search.policy import ModelPolicy
-from search_fakes import THEOREM, FakeEnv, chain_world
+from serving import AsyncEngine, EngineConfig
 
 TINY = dict(model_type="deepseek_v2", vocab_size=258, hidden_size=32, intermediate_size=64,
             num_hidden_layers=2, num_attention_heads=2, q_lora_rank=None, kv_lora_rank=16,

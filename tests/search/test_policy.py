@@ -6,10 +6,19 @@ import pytest
 
 from lean_env.theorem import Theorem
 from lean_env.types import TacticState
+from search.policy import (
+    Candidate,
+    HammerPolicy,
+    MixedPolicy,
+    ModelPolicy,
+    PolicyRequest,
+    build_prompt,
+    first_tactic,
+    hammer_tactics,
+    make_policy,
+)
 from serving import SamplingParams
 from serving.sequence import CompletionOutput, RequestOutput
-from search.policy import (Candidate, HammerPolicy, MixedPolicy, ModelPolicy, PolicyRequest, build_prompt,
-                           first_tactic, hammer_tactics, make_policy)
 
 HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n"
 THM = Theorem("t", HEADER, "theorem t (a b : ℝ) (h₀ : 0 < a) : a * b ≤ (a ^ 2 + b ^ 2) / 2 := by")

@@ -3,13 +3,13 @@ import asyncio
 import math
 
 import pytest
+from search_fakes import DONE, HANG, THEOREM, FakeEnv, FakeWorld, TablePolicy, chain_world, endless_world
 
 from search import SearchBudget, prove
 from search.batcher import PolicyBatcher
 from search.candidates import Candidate, PolicyRequest
 from search.rmaxts import GAMMA, UcbStats, ucb_score
 from search.tree import NodeStatus
-from search_fakes import DONE, HANG, THEOREM, FakeEnv, FakeWorld, TablePolicy, chain_world, endless_world
 
 
 def test_discounted_update_and_ucb_follow_the_formula():

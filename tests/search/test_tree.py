@@ -3,6 +3,8 @@ import json
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
 
 from lean_env.types import LeanError, ProofFinished, ProofGivenUp, TacticState, TacticTimeout
 from search.tree import QED, NodeStatus, Outcome, ProofTree
@@ -121,8 +123,6 @@ def test_unknown_parent_is_an_error_with_the_node_named():
         tree.add_result("⊢ zzz", "t", 0.0, st("⊢ b"))
     assert QED in tree.graph
 
-
-from hypothesis import given, settings, strategies as hs  # noqa: E402
 
 _STEP = hs.tuples(hs.integers(0, 7), hs.integers(0, 8), hs.sampled_from(["state", "done", "error", "expand"]))
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from serving.cache import BlockAllocator, LatentCachePool, OutOfBlocksError, latent_bytes_per_token, num_blocks_for_budget
+from serving.cache import (
+    BlockAllocator,
+    LatentCachePool,
+    OutOfBlocksError,
+    latent_bytes_per_token,
+    num_blocks_for_budget,
+)
 from serving.radix import RadixPrefixCache
 
 

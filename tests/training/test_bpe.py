@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from training.bpe import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, prompt_text
 from model.tokenizer import load_tokenizer
+from training.bpe import BOS_TOKEN, EOS_TOKEN, PAD_TOKEN, prompt_text
 
 
 def test_tokenizer_files_load_with_bos_eos_pad(tokenizer_dir):

@@ -10,11 +10,18 @@ import pytest
 
 from lean_env.datasets import minif2f_dir
 from lean_env.embedded.statement import elaborate_theorem
+from prover.evaluate import load_problems
 from training import curriculum
 from training.curriculum import (
-    FAMILIES, MINIF2F_HEADER, CurriculumError, generate, holds, read_jsonl, split_of, write_jsonl,
+    FAMILIES,
+    MINIF2F_HEADER,
+    CurriculumError,
+    generate,
+    holds,
+    read_jsonl,
+    split_of,
+    write_jsonl,
 )
-from prover.evaluate import load_problems
 
 MINIF2F = minif2f_dir()
 

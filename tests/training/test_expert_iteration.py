@@ -8,14 +8,15 @@ import pytest
 
 from lean_env.theorem import Theorem
 from lean_env.types import ProofFinished, TacticState
-from search import SearchBudget, SearchConfig
-from training.curriculum import MINIF2F_HEADER, generate
-from training.expert_iteration import ExpertIterationConfig, Problem, run_round, verified_steps
 from model.loader import load_model
-from training.examples import read_examples, replay_proof
+from search import SearchBudget, SearchConfig
 from search.policy import make_policy
 from search.result import SearchResult
 from search.tree import ProofTree
+from training.curriculum import MINIF2F_HEADER, generate
+from training.examples import read_examples, replay_proof
+from training.expert_iteration import ExpertIterationConfig, Problem, run_round, verified_steps
+
 
 def hammer_factory(checkpoint):
     """A policy factory for rounds that need no model (the hammer), closing nothing."""

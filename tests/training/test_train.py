@@ -8,14 +8,24 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from training.curriculum import generate
 from model.loader import load_model
 from model.tokenizer import load_tokenizer
+from search.prompt import first_tactic
+from training.curriculum import generate
 from training.examples import completion_text, curriculum_examples, read_examples, write_examples
 from training.export import save_checkpoint
 from training.plots import plot_training
-from training.train import IGNORE_INDEX, build_model, collate, completion_loss, encode_example, ExpertLoadMeter, imbalance, train_on_examples, update_correction_bias
-from search.prompt import first_tactic
+from training.train import (
+    IGNORE_INDEX,
+    ExpertLoadMeter,
+    build_model,
+    collate,
+    completion_loss,
+    encode_example,
+    imbalance,
+    train_on_examples,
+    update_correction_bias,
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from typer.testing import CliRunner
 
-from training.curriculum import generate
 from model.deepseek import routed_experts
 from model.loader import load_model
 from model.tokenizer import load_tokenizer
+from training.curriculum import generate
 from training.examples import curriculum_examples
 from training.train import build_model, collate, completion_loss, encode_example, gather_examples, scored_rows_loss
 
