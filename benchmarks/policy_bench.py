@@ -68,8 +68,8 @@ def markdown(heldout: dict[int, tuple[dict[str, str], dict[str, Cell]]], minif2f
         f"{budget.time_limit_s:g} s per theorem, one process (`prover eval … --workers 0 --policy P "
         f"{' '.join(budget.flags())}`); checked by the embedded kernel.",
         "",
-        "| set | theorems | hammer | model | mixed | mixed − hammer |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| set | theorems | hammer | model | mixed | mixed − hammer | wall time hammer / model / mixed |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     rows = [(f"held-out generated, seed {seed}, {per_family} per family", cells)
             for seed, (_, cells) in heldout.items()]
@@ -84,7 +84,8 @@ def markdown(heldout: dict[int, tuple[dict[str, str], dict[str, Cell]]], minif2f
         n = cells["hammer"].theorems
         gap = 100 * (len(cells["mixed"].proved) - len(cells["hammer"].proved)) / max(n, 1)
         lines.append(f"| {label} | {n} | " + " | ".join(_percent(len(cells[p].proved), n) for p in POLICIES)
-                     + f" | **{gap:+.1f} points** |")
+                     + f" | **{gap:+.1f} points** | "
+                     + " / ".join(f"{cells[p].wall_s:.0f} s" for p in POLICIES) + " |")
     lines += ["", "Per family, held-out generated (all seeds):", "",
               "| family | theorems | hammer | model | mixed |", "|---|---:|---:|---:|---:|"]
     families: dict[str, str] = {}
@@ -95,10 +96,8 @@ def markdown(heldout: dict[int, tuple[dict[str, str], dict[str, Cell]]], minif2f
         counts = [sum(1 for seed_names, cells in heldout.values()
                       for name in cells[p].proved if seed_names.get(name) == family) for p in POLICIES]
         lines.append(f"| {family} | {totals[family]} | " + " | ".join(map(str, counts)) + " |")
-    walls = ", ".join(f"{p} {sum(c[p].wall_s for _, c in heldout.values()):.0f} s" for p in POLICIES)
-    lines += ["", f"Wall time, held-out sets: {walls}."]
     if minif2f is not None:
-        lines.append("Wall time, miniF2F-valid: " + ", ".join(f"{p} {minif2f[p].wall_s:.0f} s" for p in POLICIES) + ".")
+        lines.append("")
         only_hammer = sorted(minif2f["hammer"].proved - minif2f["mixed"].proved)
         only_mixed = sorted(minif2f["mixed"].proved - minif2f["hammer"].proved)
         lines.append(f"miniF2F-valid proved by the hammer but not by mixed: {', '.join(only_hammer) or 'none'}; "

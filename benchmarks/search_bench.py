@@ -106,12 +106,12 @@ def table(tallies: dict[str, Tally], wall_s: float, limit: int | None) -> list[s
         "(not by Lean) and checked by the guard. Rates are per second of search time on theorems the "
         "kernel could open.",
         "",
-        "| search | theorems | proved | not opened (outside kernel fragment) | failed | expansions/s | env calls/s |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| search | theorems | proved | not opened (outside kernel fragment) | failed | search time | expansions/s | env calls/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for alg, t in tallies.items():
         per_s = (lambda n, t=t: f"{n / t.search_s:.1f}" if t.search_s > 0 else "n/a")
-        lines.append(f"| {alg} | {t.attempted} | {t.proved} | {t.not_opened} | {t.failed} | "
+        lines.append(f"| {alg} | {t.attempted} | {t.proved} | {t.not_opened} | {t.failed} | {t.search_s:.0f} s | "
                      f"{per_s(t.expansions)} | {per_s(t.env_calls)} |")
     lines.append("")
     for alg, t in tallies.items():

@@ -16,6 +16,6 @@ def test_table_counts_outcomes_and_rates_per_search_second():
         tally.add(SimpleNamespace(name=f"t_{status}", status=status, expansions=exp, env_calls=calls, time_s=secs))
     lines = table({"best-first": tally}, wall_s=5.0, limit=3)
     row = next(line for line in lines if line.startswith("| best-first"))
-    assert row == "| best-first | 3 | 1 | 1 | 1 | 2.0 | 10.0 |"
+    assert row == "| best-first | 3 | 1 | 1 | 1 | 4 s | 2.0 | 10.0 |"  # wall (search) time beside the rates
     assert any(f"{BUDGET.max_env_calls} env calls" in line for line in lines)
     assert "Proved by best-first (1): t_proved." in lines

@@ -28,4 +28,5 @@ def test_hammer_cell_on_a_small_heldout_set_and_the_table(tmp_path):
     gap = 100 * (len(cells["mixed"].proved) - len(hammer.proved)) / 11
     assert f"**{gap:+.1f} points**" in text
     assert "| existential | 1 | 0 | 0 | 1 |" in text
+    assert "wall time hammer / model / mixed" in text and f"{hammer.wall_s:.0f} s / 1 s / 2 s |" in text
     assert all(p in text for p in POLICIES)
