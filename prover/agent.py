@@ -1,7 +1,8 @@
-"""Prove one theorem (env + policy + search), or every open theorem of a .lean file.
+"""The service's solver: a long-lived env, policy and event loop per worker, and whole files.
 
-The search re-verifies each proof from scratch in a fresh environment and runs the guard
-before it reports "proved" (see `search`); this module never upgrades a result. Every record
+Proving one theorem (session, search, re-verification from scratch, guard) is `search.aprove`'s
+job alone; `AgentSolver.solve` calls it with the run's `SearchConfig` and turns the result into a
+record; this module never upgrades a result. Every record
 carries the name of the backend that checked it ("embedded kernel", "lean repl", "lean dojo").
 """
 from __future__ import annotations
