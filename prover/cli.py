@@ -17,15 +17,23 @@ import uuid
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from prover.config import DEFAULT_POLICY, ClusterConfig, ConfigError, ProverConfig, theorem_deadline
-from search.config import SearchConfig
+from prover.config import (
+    DEFAULT_POLICY,
+    ClusterConfig,
+    ConfigError,
+    EnvKind,
+    PolicyName,
+    ProverConfig,
+    theorem_deadline,
+)
+from search.config import SearchAlgorithm, SearchConfig
 
 EXIT_ALL_PROVED = 0
 EXIT_SOME_UNPROVED = 1
@@ -38,29 +46,19 @@ console = Console(stderr=True)
 out = Console()
 
 
-class EnvChoice(str, Enum):
-    embedded = "embedded"
-    repl = "repl"
-    dojo = "dojo"
+def _choices(name: str, literal: Any) -> type[Enum]:
+    """A str Enum of a config Literal's values (typer lists them in --help)."""
+    return Enum(name, {value: value for value in typing.get_args(literal)}, type=str)  # type: ignore[return-value]
 
 
-class SearchChoice(str, Enum):
-    best_first = "best-first"
-    rmaxts = "rmaxts"
-
-
-class PolicyChoice(str, Enum):
-    hammer = "hammer"
-    model = "model"
-    mixed = "mixed"
-
-
-class Benchmark(str, Enum):
-    minif2f = "minif2f"
+EnvChoice = _choices("EnvChoice", EnvKind)
+SearchChoice = _choices("SearchChoice", SearchAlgorithm)
+PolicyChoice = _choices("PolicyChoice", PolicyName)
+Benchmark = _choices("Benchmark", Literal["minif2f"])
 
 
 # Options shared by `prove`, `eval` and `serve` (added by `with_prover_options`).
-ENV_OPT = typer.Option(EnvChoice.embedded, "--env", help="Lean backend: embedded kernel, Lean REPL, or LeanDojo.")
+ENV_OPT = typer.Option(EnvChoice("embedded"), "--env", help="Lean backend: embedded kernel, Lean REPL, or LeanDojo.")
 POLICY_OPT = typer.Option(PolicyChoice(DEFAULT_POLICY), "--policy",
                           help="Tactic source: the hammer's fixed tactic list, the model, or both (mixed).")
 MODEL_OPT = typer.Option(None, "--model", help="HF-layout checkpoint directory (config.json, *.safetensors, "
@@ -208,7 +206,7 @@ def prove(
 @app.command("eval")
 @with_prover_options
 def evaluate(
-    benchmark: Benchmark = typer.Argument(Benchmark.minif2f, help="Benchmark name (data format of miniF2F JSONL)."),
+    benchmark: Benchmark = typer.Argument(Benchmark("minif2f"), help="Benchmark name (data format of miniF2F JSONL)."),
     split: str = typer.Option("valid", "--split", help="Split: reads datasets/minif2f/<split>.jsonl."),
     data: Optional[Path] = typer.Option(None, "--data", help="Any JSONL file with name, header, formal_statement."),
     workers: int = typer.Option(2, "--workers", help="Ray prover workers; 0 proves in this process without Ray."),

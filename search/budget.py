@@ -42,21 +42,18 @@ class BudgetMeter:
         left = self.time_left()
         return left is None or left > 0 or self._refuse("time limit")
 
+    def _within(self, limit: int | None, used: int, reason: str) -> bool:
+        return limit is None or used < limit or self._refuse(reason)
+
     def try_expansion(self) -> bool:
-        if not self._time_ok():
+        if not (self._time_ok() and self._within(self.budget.max_expansions, self.expansions, "expansion limit")):
             return False
-        limit = self.budget.max_expansions
-        if limit is not None and self.expansions >= limit:
-            return self._refuse("expansion limit")
         self.expansions += 1
         return True
 
     def try_env_call(self) -> bool:
-        if not self._time_ok():
+        if not (self._time_ok() and self._within(self.budget.max_env_calls, self.env_calls, "env call limit")):
             return False
-        limit = self.budget.max_env_calls
-        if limit is not None and self.env_calls >= limit:
-            return self._refuse("env call limit")
         self.env_calls += 1
         return True
 
@@ -69,15 +66,10 @@ class BudgetMeter:
 
     def can_continue(self) -> bool:
         """False once time, expansions or env calls are spent (tokens are checked per candidate)."""
-        if not self._time_ok():
-            return False
-        limit = self.budget.max_expansions
-        if limit is not None and self.expansions >= limit:
-            return self._refuse("expansion limit")
-        if self.budget.max_env_calls is not None and self.env_calls >= self.budget.max_env_calls:
-            return self._refuse("env call limit")
         # Tokens are not checked here: a policy that generates none (the hammer) never runs out.
-        return True
+        return (self._time_ok()
+                and self._within(self.budget.max_expansions, self.expansions, "expansion limit")
+                and self._within(self.budget.max_env_calls, self.env_calls, "env call limit"))
 
     def tactic_timeout(self) -> float:
         left = self.time_left()
