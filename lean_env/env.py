@@ -66,8 +66,11 @@ def open_env(kind: str = "embedded", **options: Any) -> ProofEnv:
     if unknown:
         raise TypeError(f"open_env({kind!r}) got unknown options {unknown}; known options: {sorted(known)}")
     if kind == "embedded":
+        # verify_fresh_process: the final check runs in a process that served no search, so a
+        # state left behind by the search (or a bug that corrupted it) cannot pass a proof
         defaults: dict[str, Any] = dict(command=embedded_command(), tactic_timeout=10.0, command_timeout=60.0,
-                                        memory_limit=4 * GiB, check_axioms=False, cpu_time_factor=1.5)
+                                        memory_limit=4 * GiB, check_axioms=False, cpu_time_factor=1.5,
+                                        verify_fresh_process=True)
         return ReplProofEnv(ReplOptions(**{**defaults, **options, "backend": "embedded kernel"}))
     if kind == "repl":
         defaults = dict(command=["lake", "env", "repl"])

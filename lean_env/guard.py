@@ -40,7 +40,11 @@ _UNSAFE = {"implemented_by", "extern", "unsafe", "unsafeCast", "unsafeIO", "unsa
 _COMMANDS = {"theorem", "lemma", "def", "abbrev", "example", "instance", "structure", "class", "inductive",
              "coinductive", "namespace", "section", "end", "mutual", "universe", "variable", "export",
              "omit", "include", "deriving", "noncomputable", "private", "protected", "partial", "add_decl_doc"}
+# `open X` / `open X in tac` inside a proof changes what names and notations mean (and a bare
+# `open` would end the tactic block): never in a proof. (`set_option` is in `_UNSAFE`.)
+_SCOPE = {"open"}
 _REASONS = {
+    **{k: "opens a namespace inside the proof (changes what names mean; ends the tactic block)" for k in _SCOPE},
     **{k: "gives up on the goal" for k in _GIVE_UP},
     **{k: "uses native evaluation (trusts the compiler, not the kernel)" for k in _NATIVE},
     **{k: "is meta-programming, an unsafe/compiler hook, an option or an environment change" for k in _UNSAFE},
@@ -183,7 +187,7 @@ def check_file(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
         if head in ("theorem", "lemma", "example", "def", "abbrev"):
             sig, body = _allowed_option_prefixes_blanked(cmd.signature_code, policy), cmd.body_code
             sig_reasons = _problems_in_code(cmd.text, sig, policy, allow=frozenset({head, "noncomputable",
-                                                                                    "private", "protected"}))
+                                                                                    "private", "protected", "open"}))
             reasons += [f"{where} (statement): {r}" for r in sig_reasons]
             if body is not None and not cmd.proof_missing:
                 body_text = cmd.text[len(cmd.text) - len(body):]

@@ -215,6 +215,7 @@ def _declaration(scanned: Scanned, start: int, statement_start: int, end: int, p
         if not m:
             raise _fail(scanned, kw_at, f"`{keyword}` without a name", path)
         name = m.group(0)
+    _refuse_inner_commands(scanned, keyword, name, kw_at + len(keyword), end, path)
     assign = _top_level_assign(scanned, kw_at + len(keyword), end, path)
     if assign is None:
         if keyword in _PROVABLE:
@@ -224,6 +225,20 @@ def _declaration(scanned: Scanned, start: int, statement_start: int, end: int, p
     missing = re.match(r"\s*(by\s+sorry|by|sorry)\s*$", body)
     span = (assign + 2, assign + 2 + missing.end(1)) if missing else None
     return Command(**base, name=name, assign=assign, proof_missing=bool(missing), proof_span=span)
+
+
+def _refuse_inner_commands(scanned: Scanned, keyword: str, name: str, start: int, end: int,
+                           path: str | None) -> None:
+    """A command keyword inside a declaration (`  open Nat` in a proof, `set_option … in` after
+    `by`): Lean ends the declaration there, or reads `open … in`/`set_option … in` as a tactic.
+    Either way the text is not the one declaration it looks like: refuse the file."""
+    from lean_env.embedded.commands import tokenize
+
+    for tok in tokenize(scanned.text[start:end]):
+        if tok.kind == "cmd" and tok.text not in ("/--", "/-!"):
+            raise _fail(scanned, start + tok.pos,
+                        f"`{tok.text}` inside {keyword} `{name}`: Lean ends the declaration there (or reads "
+                        f"`open … in`/`set_option … in` as a tactic); start each command on a line of its own", path)
 
 
 def parse_lean_file(text: str, path: str | None = None) -> LeanFile:

@@ -1,10 +1,13 @@
 """Checks the declarations of one command: statement elaboration, proof, messages, sorries."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+from .bridge import start_goal
+from .core.sequent import CoreError
+from .commands import CommandReader, DeclSite, ScopeState, qualify, statement_mentions
 from .errors import KernelError
+from .proof_check import check_proof, core_env
 from .goals import Goal
 from .lemmas import lemma_instances
 from .statement import elaborate_theorem
@@ -13,16 +16,13 @@ from .tactics.engine import Message, SorryRecord, TacticContext, run_by_block
 from .tactics.script import blank_comments
 from .terms import Conn, Quant, Term
 
-DECL_RE = re.compile(r"^(?:@\[[^\]]*\]\s*)?(?:private\s+|protected\s+)?(theorem|lemma|example)\b", re.M)
-HEADER_RE = re.compile(r"^\s*(import|set_option|open|namespace|end|section|universe|variable|noncomputable section)\b")
-ALLOWED_IMPORTS = {"Mathlib", "Aesop"}
-
 
 @dataclass
 class CommandResult:
     messages: list[Message] = field(default_factory=list)
     sorries: list[SorryRecord] = field(default_factory=list)
     lemmas: dict[str, Term] = field(default_factory=dict)
+    scope: ScopeState = field(default_factory=ScopeState)  # namespaces/opens/variables after the command
 
 
 def statement_prop(goal: Goal) -> Term:
@@ -33,47 +33,120 @@ def statement_prop(goal: Goal) -> Term:
     return out
 
 
-def check_command(cmd: str, allow_imports: bool, env_lemmas: dict[str, Term]) -> CommandResult:
+def check_command(cmd: str, allow_imports: bool, env_lemmas: dict[str, Term],
+                  scope: ScopeState | None = None) -> CommandResult:
+    """Check every command of `cmd`; `commands.py` splits the text as Lean's parser does.
+
+    `scope` is the scope state the command starts in (namespaces, `open`s, `variable`s kept
+    from earlier commands, as the REPL keeps them); the state after it is `result.scope`."""
     src = blank_comments(cmd)
     res = CommandResult()
-    decls = list(DECL_RE.finditer(src))
-    header_end = decls[0].start() if decls else len(src)
-    _check_header(src, 0, header_end, allow_imports, res)
-    for i, m in enumerate(decls):
-        end = decls[i + 1].start() if i + 1 < len(decls) else len(src)
+
+    def on_decl(site: DeclSite, state: ScopeState) -> None:
         try:
-            _check_decl(src, m.start(), end, res, {**env_lemmas, **res.lemmas})
+            _dispatch_decl(src, site, state, res, env_lemmas)
         except Exception as e:  # report, never crash the server; an error is never a proof
-            res.messages.append(Message("error", m.start(), end,
+            res.messages.append(Message("error", site.kw_pos, site.end,
                                         f"embedded kernel internal error: {type(e).__name__}: {e}"))
+
+    reader = CommandReader(cmd, allow_imports, scope or ScopeState(), on_decl)
+    res.scope = reader.run()
+    res.messages.extend(Message("error", p.start, p.end, p.text) for p in reader.problems)
+    res.messages.sort(key=lambda m: (m.start, m.end))
     return res
 
 
-def _check_header(src: str, start: int, end: int, allow_imports: bool, res: CommandResult) -> None:
-    pos = start
-    for line in src[start:end].splitlines(keepends=True):
-        stripped = line.strip()
-        if stripped:
-            m = HEADER_RE.match(line)
-            if not m:
-                col = len(line) - len(line.lstrip())
-                res.messages.append(Message("error", pos + col, pos + len(line.rstrip()),
-                                            f"embedded kernel: unsupported command '{stripped.split()[0]}'"))
-            elif m.group(1) == "import":
-                mod = stripped.split()[1] if len(stripped.split()) > 1 else ""
-                if not allow_imports:
-                    res.messages.append(Message("error", pos, pos + len(line.rstrip()),
-                                                "invalid 'import' command, it must be used in the beginning of the file"))
-                elif mod.split(".")[0] not in ALLOWED_IMPORTS:
-                    res.messages.append(Message("error", pos, pos + len(line.rstrip()),
-                                                f"unknown module prefix '{mod.split('.')[0]}'\n\nNo directory '{mod.split('.')[0]}' or file '{mod}.olean' in the search path entries"))
-        pos += len(line)
+def _visible_lemmas(lemmas: dict[str, Term], state: ScopeState) -> dict[str, Term]:
+    """Names as Lean resolves them here: inside `namespace A.B`, `A.B.foo` and `A.foo` win
+    over a root `foo` (the innermost first); `open X` makes `X.foo` available as `foo` unless a
+    `foo` exists already (Lean would find both; we keep the existing one). A `protected`
+    declaration is never reached by its last component alone."""
+    view = dict(lemmas)
+    for ns in state.opens:
+        for name, prop in lemmas.items():
+            if name.startswith(ns + ".") and name not in state.protected:
+                short = name[len(ns) + 1:]
+                if short not in view and not lemma_instances(short):
+                    view[short] = prop
+    parts = state.namespace.split(".") if state.namespace else []
+    for k in range(1, len(parts) + 1):
+        prefix = ".".join(parts[:k])
+        for name, prop in lemmas.items():
+            if name.startswith(prefix + ".") and name not in state.protected:
+                view[name[len(prefix) + 1:]] = prop
+    return view
+
+
+def _blank(text: str) -> str:
+    return "".join(ch if ch == "\n" else " " for ch in text)
+
+
+def _dispatch_decl(src: str, site: DeclSite, state: ScopeState, res: CommandResult,
+                   env_lemmas: dict[str, Term]) -> None:
+    """Check one declaration in its scope: full name, visible lemmas, section variables."""
+    known = {**env_lemmas, **res.lemmas}
+    full = qualify(state.namespace, site.name) if site.name is not None else None
+    if full is not None and (full in known or lemma_instances(full)):
+        name_pos = site.name_end - len(site.name or "")
+        res.messages.append(Message("error", name_pos, site.name_end, f"'{full}' has already been declared"))
+        return
+    inserted = _variable_binders(site, state, res)
+    if inserted is None:
+        return
+    # Lean reads only this declaration's text here: blank the rest (offsets and newlines kept).
+    at = site.name_end
+    view = _blank(src[:site.kw_pos]) + src[site.kw_pos:at] + inserted + src[at:site.end] + _blank(src[site.end:])
+    sub = CommandResult()
+    _check_decl(view, site.kw_pos, site.end + len(inserted), sub, _visible_lemmas(known, state))
+
+    def back(p: int) -> int:  # offsets in `view` -> offsets in `src`
+        return p if p < at else (at if p < at + len(inserted) else p - len(inserted))
+
+    for m in sub.messages:
+        res.messages.append(Message(m.severity, back(m.start), back(m.end), m.data))
+    for s in sub.sorries:
+        res.sorries.append(SorryRecord(s.goal, back(s.start), back(s.end)))
+    for name, prop in sub.lemmas.items():
+        res.lemmas[qualify(state.namespace, name)] = prop
+
+
+def _variable_binders(site: DeclSite, state: ScopeState, res: CommandResult) -> str | None:
+    """The section variables this declaration takes, as binder text to insert after its name.
+
+    Lean 4 (since v4.10) includes a `variable` in a theorem only when the statement (its
+    binders and type) mentions it, or when the type of an included variable mentions it; in
+    the order they were declared. A variable name that the statement may also bind is refused:
+    which one Lean reads is not decided here. None when the declaration was refused."""
+    variables = state.variables
+    if not variables:
+        return ""
+    names = {v.name for v in variables}
+    used, bound = statement_mentions(site, names)
+    clash = sorted(used & bound)
+    if clash:
+        t = next(t for t in site.statement_toks if t.kind == "ident" and t.text.split(".")[0] == clash[0])
+        res.messages.append(Message("error", t.pos, t.end,
+                                    f"embedded kernel: '{clash[0]}' is a section variable and is also bound in "
+                                    "the statement; outside the fragment"))
+        return None
+    include = set(used)
+    for v in reversed(variables):  # a variable's type mentions only earlier variables
+        if v.name in include:
+            include |= v.type_idents & names
+    parts = [f"{v.binder}{v.name} : {v.type_text}{')' if v.binder == '(' else '}'}"
+             for v in variables if v.name in include]
+    return " " + " ".join(parts) if parts else ""
 
 
 def _check_decl(src: str, start: int, end: int, res: CommandResult, lemmas: dict[str, Term]) -> None:
-    ctx = TacticContext(src, lemmas=lemmas)
+    ctx = TacticContext(src, lemmas=lemmas, core_env=core_env(lemmas))
     try:
         th = elaborate_theorem(src[:end], start)
+        root = start_goal(th.goal)  # the statement's sequent in the trusted core
+    except CoreError as e:
+        res.messages.append(Message("error", start, min(end, start + 1),
+                                    f"embedded kernel: the statement is outside the trusted core's fragment: {e}"))
+        return
     except KernelError as e:
         p = e.pos if e.pos is not None else start
         res.messages.append(Message("error", p, min(end, p + 1), e.message))
@@ -85,14 +158,14 @@ def _check_decl(src: str, start: int, end: int, res: CommandResult, lemmas: dict
     lead = proof_start + (len(rest) - len(stripped))
     if stripped.startswith("by") and (len(stripped) == 2 or stripped[2].isspace()):
         by_pos = lead
-        run_by_block(ctx, by_pos, by_pos + 2, end, th.goal)
+        run_by_block(ctx, by_pos, by_pos + 2, end, root)
     elif stripped.rstrip() == "sorry":
-        ctx.sorries.append(SorryRecord(th.goal, lead, lead + 5))
+        ctx.sorries.append(SorryRecord(root, lead, lead + 5))
         ctx.explicit_sorry = True
     else:
-        from .tactics.logic import infer_term
+        from .tactics.logic import close_term  # the term compiled into core steps on the root goal
         try:
-            infer_term(ctx, th.goal, rest, proof_start, expected=th.goal.target)
+            close_term(ctx, root, rest, proof_start)
         except KernelError as e:
             p = e.pos if e.pos is not None else lead
             ctx.messages.append(Message("error", p, end, e.message))
@@ -102,11 +175,19 @@ def _check_decl(src: str, start: int, end: int, res: CommandResult, lemmas: dict
     name_end = name_pos + len(th.name) if th.name != "_example" else syn.keyword_end
     if ctx.explicit_sorry:
         res.messages.append(Message("warning", name_pos, name_end, "declaration uses 'sorry'"))
+    clean = not ctx.explicit_sorry and not any(m.severity == "error" for m in ctx.messages)
+    if clean:
+        try:
+            if not check_proof(ctx, root).complete:
+                raise CoreError("the proof has unsolved goals")
+        except CoreError as e:
+            res.messages.append(Message("error", name_pos, name_end,
+                                        f"embedded kernel: the trusted core rejected the proof: {e}"))
+            return
     if th.name == "_example":
         return
     if th.name in lemmas or lemma_instances(th.name):
         res.messages.append(Message("error", name_pos, name_end, f"'{th.name}' has already been declared"))
         return
-    clean = not ctx.explicit_sorry and not any(m.severity == "error" for m in ctx.messages)
     if clean:  # stricter than Lean: a declaration with errors is not available to later ones
         res.lemmas[th.name] = statement_prop(th.goal)

@@ -1,7 +1,7 @@
 """Goals and proof states, and their Lean-style printing."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace as dc_replace
+from dataclasses import dataclass, field, replace as dc_replace
 
 from .pretty import pp, pp_type
 from .terms import Term, Type, Var, free_vars, fresh_name, substitute
@@ -24,6 +24,7 @@ class Goal:
     hyps: tuple[Hyp, ...]
     target: Term
     tag: str | None = None
+    handle: int | None = field(default=None, compare=False)  # the core sequent it views (bridge.py)
 
     def names(self) -> set[str]:
         return {h.name for h in self.hyps}

@@ -50,7 +50,8 @@ UNSUPPORTED_NAMES = {
     "Nat.properDivisors": "Nat.properDivisors", "Finset": "Finset-typed variable",
     "NNReal": "NNReal", "Fintype.card": "Fintype.card", "List": "List", "Equiv": "Equiv",
     "Polynomial": "Polynomial", "Int.natAbs": "Int.natAbs", "Nat.digits": "Nat.digits",
-    "Int.toNat": "Int.toNat", "Real.rpow": "real exponent (rpow)",
+    "Int.toNat": "Int.toNat", "Real.rpow": "real exponent (rpow)", "Complex.I": "type ℂ / Complex",
+    "List.Pairwise": "List.Pairwise",
 }
 
 
@@ -116,6 +117,8 @@ class TermParser:
                 lhs = Syn("fact", lhs.pos, t.end, None, (lhs,))
                 continue
             if t.kind == "sym" and t.text == "⁻¹":
+                if self.peek().text == "'" and self.peek().pos == t.end:
+                    raise Unsupported("preimage (⁻¹')", t.pos)
                 self.advance()
                 lhs = Syn("inv", lhs.pos, t.end, None, (lhs,))
                 continue
@@ -139,17 +142,26 @@ class TermParser:
     def starts_argument(self) -> bool:
         t = self.tok
         if t.kind in ("ident", "num"):
-            return t.text not in ("at", "with", "using", "generalizing", "then", "else", "from", "in", "fun")
-        return t.kind == "sym" and t.text in ("(", "⟨", "↑", "?", "_", "ℕ", "ℤ", "ℚ", "ℝ", "ℂ", "√", "@", "π")
+            return t.text not in ("at", "with", "using", "generalizing", "then", "else", "from", "in")
+        return t.kind == "sym" and t.text in ("(", "⟨", "↑", "?", "_", "ℕ", "ℤ", "ℚ", "ℝ", "ℂ", "√", "@", "π", "λ")
 
     def argument(self) -> Syn:
         # Arguments are parsed at max precedence: atoms, parenthesised terms, ↑x, |x|;
-        # the factorial `!` (precedence 10000) still applies inside an argument.
+        # the factorial `!` (precedence 10000) and projections `.1`/`.den` still apply.
         arg = self.prefix(argument=True)
-        while self.at("!"):
-            t = self.advance()
-            arg = Syn("fact", arg.pos, t.end, None, (arg,))
-        return arg
+        while True:
+            if self.at("!"):
+                t = self.advance()
+                arg = Syn("fact", arg.pos, t.end, None, (arg,))
+                continue
+            t = self.tok
+            if (t.kind == "sym" and t.text == "." and self.peek().kind in ("num", "ident")
+                    and arg.kind in ("ident", "paren", "proj") and self.peek().pos == t.end):
+                self.advance()
+                n = self.advance()
+                arg = Syn("proj", arg.pos, n.end, n.text, (arg,))
+                continue
+            return arg
 
     def prefix(self, argument: bool = False) -> Syn:
         t = self.tok
@@ -170,8 +182,8 @@ class TermParser:
                 raise ParseError("expected 'from' or 'by' after `show T`", self.tok.pos)
             return Syn("ascribe", t.pos, proof.end, ty, (proof,))
         if t.kind == "ident":
-            if t.text in ("fun",):
-                raise Unsupported("fun (lambda)", t.pos)
+            if t.text == "fun":
+                return self.lambda_()
             if t.text in ("if",):
                 raise Unsupported("if-then-else", t.pos)
             self.advance()
@@ -208,9 +220,12 @@ class TermParser:
                     items.append(self.term())
             close = self.expect("⟩")
             return Syn("anon", t.pos, close.end, None, tuple(items))
+        if s == "λ":
+            return self.lambda_()
         if s == "↑":
+            # `↑` takes a `term:max`; the factorial `!` (precedence 10000) binds inside: `↑3!` = `↑(3!)`
             self.advance()
-            arg = self.prefix(argument=True)
+            arg = self.argument()
             return Syn("coe", t.pos, arg.end, None, (arg,))
         if s == "|":
             self.advance()
@@ -228,6 +243,10 @@ class TermParser:
         if s == "_":
             self.advance()
             return Syn("hole", t.pos, t.end, "_")
+        if s == "π":
+            raise Unsupported("π (Real.pi)", t.pos)
+        if s == "·":
+            raise Unsupported("· function notation ((· ≠ ·))", t.pos)
         if argument:
             raise ParseError(f"unexpected '{s}'", t.pos)
         if s == "-":
@@ -246,8 +265,6 @@ class TermParser:
             return Syn("forall" if s == "∀" else "exists", t.pos, body.end, tuple(binders), (body,))
         if s in ("∑", "∏"):
             return self.bigop()
-        if s == "λ":
-            raise Unsupported("fun (lambda)", t.pos)
         if s in ("⌊", "⌈"):
             raise Unsupported("Int.floor / Int.ceil (⌊⌋)", t.pos)
         if s == "π":
@@ -255,6 +272,28 @@ class TermParser:
         if s == "{":
             raise Unsupported("Set notation ({x | ...})", t.pos)
         raise ParseError(f"unexpected '{s}'", t.pos)
+
+    def lambda_(self) -> Syn:
+        """`fun x => body`, `fun x ↦ body`, `fun (x : T) => body`, `fun x : T => body` (one
+        binder; the body extends as far as possible, as in Lean)."""
+        t = self.advance()
+        vty = None
+        if self.at("("):
+            self.advance()
+            name = self.binder_name()
+            self.expect(":")
+            vty = self.type_expr()
+            self.expect(")")
+        else:
+            name = self.binder_name()
+            if self.at(":"):
+                self.advance()
+                vty = self.type_expr()
+        if not self.at("=>", "↦"):
+            raise Unsupported("lambda (fun) with several binders or a pattern", self.tok.pos)
+        self.advance()
+        body = self.term()
+        return Syn("lambda", t.pos, body.end, (name, vty), (body,))
 
     def by_block(self) -> Syn:
         """`by tac...` inside a term: runs to the closing bracket or `,` of its context."""
@@ -281,9 +320,11 @@ class TermParser:
         if self.at("(") or self.at("{"):
             while self.at("(") or self.at("{"):
                 close = ")" if self.advance().text == "(" else "}"
-                names = [self.ident().text]
-                while self.tok.kind == "ident":
-                    names.append(self.advance().text)
+                names = [self.binder_name()]
+                while self.tok.kind == "ident" or self.at("_"):
+                    names.append(self.binder_name())
+                if self.at(close):
+                    raise Unsupported("binder without a type in brackets (`∀ (y)`)", self.tok.pos)
                 self.expect(":")
                 ty = self.type_expr()
                 self.expect(close)

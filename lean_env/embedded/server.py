@@ -9,11 +9,15 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..lean_text import line_col
+from .bridge import Assignments
 from .checker import check_command
+from .commands import ScopeState
+from .core.sequent import CoreError
+from .proof_check import check_proof, core_env
 from .errors import KernelError
 from .goals import Goal
 from .tactics.engine import TACTIC_MODE_SECONDS, Message, TacticContext, run_block
@@ -26,6 +30,8 @@ class ProofSnapshot:
     goals: tuple[Goal, ...]
     lemmas: dict
     tainted: bool  # some step used `sorry` or recovered from an error
+    roots: tuple[Goal, ...] = ()  # the goals this line of proof started from
+    assign: Assignments = field(default_factory=Assignments)  # the core steps taken so far
 
 
 class EmbeddedRepl:
@@ -33,6 +39,7 @@ class EmbeddedRepl:
 
     def __init__(self) -> None:
         self.envs: list[dict[str, Term]] = []
+        self.env_scopes: list[ScopeState] = []  # the scope state after each env's command
         self.proof_states: list[ProofSnapshot] = []
 
     # -- requests ------------------------------------------------------------------------
@@ -56,14 +63,17 @@ class EmbeddedRepl:
         env_id = req.get("env")
         if env_id is None:
             base: dict[str, Term] = {}
-        elif isinstance(env_id, int) and 0 <= env_id < len(self.envs):
+            scope = ScopeState()
+        elif type(env_id) is int and 0 <= env_id < len(self.envs):  # a bool is not an env id
             base = self.envs[env_id]
+            scope = self.env_scopes[env_id]
         else:
             return {"message": "Unknown environment."}
-        result = check_command(cmd, allow_imports=env_id is None, env_lemmas=base)
+        result = check_command(cmd, allow_imports=env_id is None, env_lemmas=base, scope=scope)
         new_env = dict(base)
         new_env.update(result.lemmas)
         self.envs.append(new_env)
+        self.env_scopes.append(result.scope)  # the REPL keeps namespaces, `open`s, variables
         out: dict[str, Any] = {"env": len(self.envs) - 1}
         src = blank_comments(cmd)
         if result.messages:
@@ -71,7 +81,7 @@ class EmbeddedRepl:
         if result.sorries:
             sorries = []
             for s in result.sorries:
-                pid = self._record(ProofSnapshot((s.goal,), new_env, False))
+                pid = self._record(ProofSnapshot((s.goal,), new_env, False, (s.goal,)))
                 sorries.append({"proofState": pid, "pos": _pos(src, s.start), "endPos": _pos(src, s.end),
                                 "goal": s.goal.pretty()})
             out["sorries"] = sorries
@@ -80,13 +90,14 @@ class EmbeddedRepl:
     def run_tactic(self, req: dict) -> dict:
         pid = req.get("proofState")
         text = req.get("tactic")
-        if not isinstance(pid, int) or not (0 <= pid < len(self.proof_states)):
+        if type(pid) is not int or not (0 <= pid < len(self.proof_states)):  # a bool is not an id
             return {"message": "Unknown proof state."}
         if not isinstance(text, str):
             return {"message": "Could not parse as a valid JSON command:\n'tactic' must be a string"}
         snap = self.proof_states[pid]
         src = blank_comments(text)
-        ctx = TacticContext(src, lemmas=snap.lemmas, deadline=time.monotonic() + TACTIC_MODE_SECONDS)
+        ctx = TacticContext(src, lemmas=snap.lemmas, deadline=time.monotonic() + TACTIC_MODE_SECONDS,
+                            assign=snap.assign.copy(), core_env=core_env(snap.lemmas))
         try:
             goals = run_block(ctx, 0, len(src), snap.goals)
         except KernelError as e:
@@ -96,13 +107,13 @@ class EmbeddedRepl:
             return {"message": "Lean error:\nmaximum recursion depth has been reached"}
         recovered_error = any(m.severity == "error" for m in ctx.messages)
         tainted = snap.tainted or bool(ctx.sorries) or recovered_error
-        new = ProofSnapshot(goals, snap.lemmas, tainted)
+        new = ProofSnapshot(goals, snap.lemmas, tainted, snap.roots, ctx.assign)
         new_id = self._record(new)
         out: dict[str, Any] = {"proofState": new_id, "goals": [g.pretty() for g in goals]}
         if ctx.messages:
             out["messages"] = [self._message(src, m) for m in ctx.messages]
         if ctx.sorries:
-            out["sorries"] = [{"proofState": self._record(ProofSnapshot((s.goal,), snap.lemmas, False)),
+            out["sorries"] = [{"proofState": self._record(ProofSnapshot((s.goal,), snap.lemmas, False, (s.goal,))),
                                "pos": _pos(src, s.start), "endPos": _pos(src, s.end), "goal": s.goal.pretty()}
                               for s in ctx.sorries]
         if goals:
@@ -110,9 +121,20 @@ class EmbeddedRepl:
         elif tainted:
             status = "Incomplete: contains sorry"
         else:
-            status = "Completed"
+            status = self._core_status(ctx, snap.roots)
         out["proofStatus"] = status
         return out
+
+    @staticmethod
+    def _core_status(ctx: TacticContext, roots: tuple[Goal, ...]) -> str:
+        """No goals left: the proof of each starting goal must pass the trusted core."""
+        try:
+            for root in roots:
+                if not check_proof(ctx, root).complete:
+                    return "Incomplete: the trusted core found unsolved goals"
+        except CoreError as e:
+            return f"Incomplete: the trusted core rejected the proof: {e}"
+        return "Completed"
 
     def _record(self, snap: ProofSnapshot) -> int:
         self.proof_states.append(snap)

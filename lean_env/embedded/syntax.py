@@ -13,7 +13,8 @@ class Syn:
     "not", "coe" (↑x), "ascribe" (val = type Syn), "app" (kids = fn, args...), "abs",
     "paren", "anon" (⟨a, b⟩), "proj" (val = field), "forall"/"exists" (val = Binders),
     "bigop" (val = (op, var, var_type|None, set Syn)), "fact", "inv", "hole" (`?_` / `_`),
-    "type" (val = type text, e.g. "ℝ" or an arrow), "lambda".
+    "type" (val = type text, e.g. "ℝ" or an arrow), "lambda" (val = (name, type Syn or None),
+    kids = (body,)).
     """
 
     kind: str

@@ -8,23 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator, Union
+from typing import Iterator
 
-NUMERIC = ("ℕ", "ℤ", "ℚ", "ℝ")
-RANK = {t: i for i, t in enumerate(NUMERIC)}
-
-
-@dataclass(frozen=True)
-class Arrow:
-    dom: "Type"
-    cod: "Type"
-
-    def __str__(self) -> str:
-        dom = f"({self.dom})" if isinstance(self.dom, Arrow) else str(self.dom)
-        return f"{dom} → {self.cod}"
-
-
-Type = Union[str, Arrow]
+from .core.term import NUMERIC, RANK, Arrow, Type  # one definition of the types  # noqa: F401
 
 
 class Term:

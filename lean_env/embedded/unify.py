@@ -103,3 +103,64 @@ def same_prop(a: Term, b: Term) -> bool:
     """Equal up to notation (`>`, `≥`, `≠`) and renaming of bound variables."""
     ca, cb = canon(a), canon(b)
     return ca == cb or match(ca, cb, set(), {})
+
+
+# -- matching on core terms (untrusted: it only proposes instances; the core's spec/rewrite check them)
+def cmatch(pattern, target, metas: set, subst: dict) -> bool:
+    """Extend `subst` (meta uid -> core term) so that pattern[subst] is `target`, up to Lean's
+    ℕ literal offsets (`?n + k =?= v` assigns ?n := v - k). Metas are FVars whose uid is in
+    `metas`; they are never assigned terms with loose bound variables."""
+    from .core import term as C
+    if isinstance(pattern, C.FVar) and pattern.uid in metas:
+        if pattern.uid in subst:
+            return subst[pattern.uid] == target
+        if pattern.ty != target.ty or C.has_loose_bvars(target):
+            return False
+        subst[pattern.uid] = target
+        return True
+    if (isinstance(pattern, C.Op) and pattern.op == "+" and pattern.ty == "ℕ" and isinstance(pattern.args[1], C.Lit)
+            and isinstance(target, C.Lit) and target.ty == "ℕ" and target.value >= pattern.args[1].value):
+        trial = dict(subst)
+        if cmatch(pattern.args[0], C.Lit(target.value - pattern.args[1].value, "ℕ"), metas, trial):
+            subst.update(trial)
+            return True
+        return False
+    if type(pattern) is not type(target):
+        return False
+    if isinstance(pattern, (C.FVar, C.BVar, C.Lit)):
+        return pattern == target
+    if isinstance(pattern, C.Op):
+        if pattern.op != target.op or pattern.ty != target.ty or len(pattern.args) != len(target.args):
+            return False
+    elif isinstance(pattern, C.App):
+        if pattern.fn != target.fn or len(pattern.args) != len(target.args):
+            return False
+    elif isinstance(pattern, C.Rel):
+        if pattern.op != target.op:
+            return False
+    elif isinstance(pattern, C.Conn):
+        if pattern.op != target.op or len(pattern.args) != len(target.args):
+            return False
+    elif isinstance(pattern, C.Quant):
+        if pattern.kind != target.kind or pattern.vty != target.vty:
+            return False
+    elif isinstance(pattern, C.BigOp):
+        if (pattern.op, pattern.vty, pattern.kind, pattern.ty) != (target.op, target.vty, target.kind, target.ty) \
+                or (pattern.lo is None) != (target.lo is None):
+            return False
+    elif isinstance(pattern, C.Pred):
+        if pattern.name != target.name or len(pattern.args) != len(target.args):
+            return False
+    else:
+        return pattern == target
+    return all(cmatch(a, b, metas, subst) for a, b in zip(pattern.children(), target.children()))
+
+
+def closed_subterms(t):
+    """Subterms of a core term without loose bound variables, pre-order left to right (the order
+    in which Lean's `kabstract` tries instances)."""
+    from .core import term as C
+    if not C.has_loose_bvars(t):
+        yield t
+    for c in t.children():
+        yield from closed_subterms(c)

@@ -4,7 +4,9 @@ from __future__ import annotations
 import json
 
 from lean_env.datasets import minif2f_dir
+from lean_env.embedded.bridge import start_goal
 from lean_env.embedded.checker import check_command
+from lean_env.embedded.proof_check import check_proof
 from lean_env.embedded.goals import Goal
 from lean_env.embedded.tactics.engine import TacticContext, run_by_block
 
@@ -31,7 +33,11 @@ def errors_of(statement: str, proof: str) -> list[str]:
 
 
 def closes(goal: Goal, proof: str) -> bool:
-    """Run a tactic block on a goal directly; True only if it closes it with no error/sorry."""
+    """Run a tactic block on a goal directly; True only if it closes it with no error/sorry and
+    the trusted core accepts the proof object."""
+    root = goal if goal.handle is not None else start_goal(goal)
     ctx = TacticContext(proof)
-    ok = run_by_block(ctx, 0, 0, len(proof), goal)
-    return ok and not any(m.severity == "error" for m in ctx.messages) and not ctx.explicit_sorry
+    ok = run_by_block(ctx, 0, 0, len(proof), root)
+    if not ok or any(m.severity == "error" for m in ctx.messages) or ctx.explicit_sorry:
+        return False
+    return check_proof(ctx, root).complete

@@ -80,7 +80,9 @@ def test_sorry_is_never_a_proof():
 
 def test_cast_tactics_use_only_cast_identities():
     assert accepted("theorem t (a b : ℕ) (h : (a : ℝ) + 1 = b) : a + 1 = b := by", "exact_mod_cast h")
-    assert accepted("theorem t (a b : ℕ) (h : (a : ℝ) < b) : a < b := by", "norm_cast at h\n  exact h")
+    # Mathlib's `norm_cast` is `norm_cast0 <;> try trivial`: the normalised h closes the goal itself
+    assert accepted("theorem t (a b : ℕ) (h : (a : ℝ) < b) : a < b := by", "norm_cast at h")
+    assert not accepted("theorem t (a b : ℕ) (h : (a : ℝ) < b) : a < b := by", "norm_cast at h\n  exact h")
     assert accepted("theorem t (a b : ℤ) (h : (a : ℝ) - b = 1) : a - b = 1 := by", "exact_mod_cast h")
     # ℕ subtraction does not commute with the cast: `↑a - ↑b = 1` is not `a - b = 1` syntactically
     assert not accepted("theorem t (a b : ℕ) (h : (a : ℝ) - b = 1) : a - b = 1 := by", "exact_mod_cast h")

@@ -21,7 +21,6 @@ ORDINARY = [
     "intro x hx\nhave h₁ : x' = 2 := by\n  linarith\nsubst h₁\nrfl",
     "rcases h with ⟨k, rfl⟩\nexact ⟨k, by ring⟩",
     "calc a = b := by rw [h]\n  _ = c := by simp",
-    "open Real in\n  simp [Real.sqrt_eq_iff]",
     "field_simp\nring_nf\nnlinarith [sq_nonneg (x + y), sq_abs x]",
     "decide",
     "simp [Finset.card] at *\nomega",
@@ -57,6 +56,9 @@ EXPLOITS = {
     "stop": "stop\nsimp",
     "Lean meta": "exact Lean.Elab.Term.elabTerm",
     "open Lean": "open Lean Elab in\nexact foo",
+    # `open … in tac` changes what names and notations mean; a bare `open` ends the block (issue 13)
+    "open in": "open Real in\n  simp [Real.sqrt_eq_iff]",
+    "open": "norm_num\n  open Nat",
     "unclosed bracket": "exact (foo",
     "by_elab": "exact by_elab pure (Lean.mkConst ``True.intro)",
     "empty": "   ",

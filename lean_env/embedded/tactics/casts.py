@@ -6,13 +6,15 @@ numerals (and with - and negation from ℤ), and the embeddings preserve and ref
 """
 from __future__ import annotations
 
-
+from .. import bridge
+from ..bridge import fresh_uid, hyp_uid
 from ..errors import TacticFailed
+from ..goals import Goal
 from ..pretty import pp
 from ..terms import NUMERIC, RANK, Conn, Num, Op, Rel, Term, rebuild
 from ..unify import canon
 from .engine import Goals, TacticContext, tactic
-from .logic import infer_term, parse_at, rewrite_hyps
+from .logic import infer_term, parse_at, require_hyp
 
 
 def push_cast(t: Term) -> Term:
@@ -43,8 +45,9 @@ def push_one(inner: Term, target: str) -> Term:
 
 
 def pull_cast(p: Term) -> Term:
-    """`↑a = ↑b` ⟶ `a = b` (and < ≤ ≠) when both sides are cast images of one smaller type."""
-    if isinstance(p, Rel) and p.op in ("=", "≠", "<", "≤", ">", "≥") and p.lhs.ty in NUMERIC:
+    """`↑a = ↑b` ⟶ `a = b` (and < ≤ ≠, and ∣ from ℤ to ℕ: Int.natCast_dvd_natCast) when both
+    sides are cast images of one smaller type."""
+    if isinstance(p, Rel) and p.op in ("=", "≠", "<", "≤", ">", "≥", "∣") and p.lhs.ty in NUMERIC:
         for src in ("ℕ", "ℤ", "ℚ"):
             if RANK[src] >= RANK[p.lhs.ty]:
                 break
@@ -88,13 +91,38 @@ def norm_cast_prop(p: Term) -> Term:
     return pull_cast(push_cast(p))
 
 
+# -- through the core: each cast step is a `normalize` / `normalize_hyp` step (core/normalize.py:
+# casts are embeddings — Nat.cast_add/mul/pow/ofNat, Int.cast_add/sub/mul/neg/pow, Nat.cast_le/lt/inj,
+# Int.cast_le/lt/inj …; ℕ subtraction and ℕ/ℤ division stay atoms, so they never pass a cast)
+def _normalize_target(ctx: TacticContext, g: Goal, new: Term) -> Goal:
+    if new == g.target:
+        return g
+    (out,) = ctx.apply(g, "normalize", bridge.core_term(g, new))
+    return out
+
+
+def _normalize_hyp(ctx: TacticContext, g: Goal, name: str, new: Term) -> Goal:
+    hyp = require_hyp(g, name)
+    if new == hyp.value:
+        return g
+    (out,) = ctx.apply(g, "normalize_hyp", hyp_uid(g, name), bridge.core_term(g, new), name, fresh_uid())
+    return out
+
+
+def _at_hyps(ctx: TacticContext, g: Goal, locs: list[str], fn) -> Goal:
+    for name in locs:
+        if name != "⊢":
+            g = _normalize_hyp(ctx, g, name, fn(require_hyp(g, name).value))
+    return g
+
+
 @tactic("push_cast")
 def t_push_cast(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     g = goals[0]
     locs = parse_at(args)
     if locs is None or "⊢" in locs:
-        g = g.with_target(push_cast(g.target))
-    g, _ = rewrite_hyps(g, locs or [], lambda _, p: push_cast(p))
+        g = _normalize_target(ctx, g, push_cast(g.target))
+    g = _at_hyps(ctx, g, locs or [], push_cast)
     return (g,) + goals[1:]
 
 
@@ -102,19 +130,54 @@ def t_push_cast(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
 def t_norm_cast(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     g = goals[0]
     locs = parse_at(args)
+    g = _at_hyps(ctx, g, locs or [], norm_cast_prop)
     if locs is None or "⊢" in locs:
-        new = norm_cast_prop(g.target)
-        g = g.with_target(new)
-        if _trivial(new):
-            return goals[1:]
-    g, _ = rewrite_hyps(g, locs or [], lambda _, p: norm_cast_prop(p))
+        g = _normalize_target(ctx, g, norm_cast_prop(g.target))
+    if _close_trivial(ctx, g):  # Mathlib: `norm_cast0 $[loc]? <;> try trivial`
+        return goals[1:]
     return (g,) + goals[1:]
 
 
-def _trivial(p: Term) -> bool:
-    from ..goals import Goal
-    from .logic import close_by_rfl
-    return close_by_rfl(Goal((), p))
+def _close_trivial(ctx: TacticContext, g: Goal) -> bool:
+    """Lean's `trivial`: True.intro, rfl, decide (a closed proposition, by evaluation),
+    assumption (a hypothesis that is the goal up to notation, or False)."""
+    from .logic import find_assumption
+    for rule in ("true_intro", "refl", "eval"):
+        sp = ctx.savepoint()
+        try:
+            ctx.apply(g, rule)
+            return True
+        except TacticFailed:
+            ctx.rollback(sp)
+    return find_assumption(ctx, g)
+
+
+def _close_mod_cast(ctx: TacticContext, g: Goal, uid: int) -> bool:
+    """Close `g` with hypothesis `uid`, equal to the goal up to casts: directly, or after one
+    `normalize` of the goal into the hypothesis' statement, or of both into norm_cast form."""
+    sp = ctx.savepoint()
+    try:
+        ctx.apply(g, "hyp", uid)
+        return True
+    except TacticFailed:
+        ctx.rollback(sp)
+    sp = ctx.savepoint()
+    try:
+        (g1,) = ctx.apply(g, "normalize", bridge.sequent(g).hyp(uid))
+        ctx.apply(g1, "hyp", uid)
+        return True
+    except TacticFailed:
+        ctx.rollback(sp)
+    sp = ctx.savepoint()
+    try:
+        name = bridge.display_names(bridge.sequent(g))[uid]
+        g1 = _normalize_target(ctx, g, norm_cast_prop(g.target))
+        g1 = _normalize_hyp(ctx, g1, name, norm_cast_prop(require_hyp(g1, name).value))
+        ctx.apply(g1, "hyp", hyp_uid(g1, name))
+        return True
+    except TacticFailed:
+        ctx.rollback(sp)
+    return False
 
 
 @tactic("exact_mod_cast", "assumption_mod_cast")
@@ -122,11 +185,23 @@ def t_exact_mod_cast(ctx: TacticContext, args: str, off: int, goals: Goals) -> G
     g = goals[0]
     want = canon(norm_cast_prop(g.target))
     if ctx.src[:off].rstrip().endswith("assumption_mod_cast"):
-        for _, p in g.props():
-            if canon(norm_cast_prop(p)) == want:
+        for name, p in reversed(g.props()):
+            if canon(norm_cast_prop(p)) == want and _close_mod_cast(ctx, g, hyp_uid(g, name)):
                 return goals[1:]
         raise TacticFailed("assumption_mod_cast failed")
     got, _ = infer_term(ctx, g, args, off)
-    if canon(norm_cast_prop(got)) == want:
+    if canon(norm_cast_prop(got)) != want:
+        raise TacticFailed(f"type mismatch (up to casts)\n  {pp(got)}\nis not\n  {pp(g.target)}")
+    name = args.strip()
+    names = bridge.entry(g).names
+    if name in names and isinstance(names[name], int):
+        uid = names[name]
+    else:  # `have h := e` through the core, e proved by `exact`
+        from .structured import close_with_term
+        uid = fresh_uid()
+        first, g = ctx.apply(g, "cut", bridge.core_term(g, got), "h", uid)
+        close_with_term(ctx, first, args, off)
+    if _close_mod_cast(ctx, g, uid):
         return goals[1:]
-    raise TacticFailed(f"type mismatch (up to casts)\n  {pp(got)}\nis not\n  {pp(g.target)}")
+    raise TacticFailed(f"exact_mod_cast: the trusted core could not justify the cast steps\n  {pp(got)}\nto\n"
+                       f"  {pp(g.target)}")

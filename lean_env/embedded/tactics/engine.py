@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .. import bridge
 from ..errors import KernelError, TacticFailed
 from ..goals import Goal, pretty_goals
 from .grammar import check_arguments
@@ -57,6 +58,23 @@ class TacticContext:
     explicit_sorry: bool = False
     lemmas: dict = field(default_factory=dict)  # declarations of earlier commands: name -> statement
     deadline: float = field(default_factory=lambda: time.monotonic() + DEFAULT_TACTIC_SECONDS)
+    # the proof under construction: which core rule closed or split each goal (bridge.py)
+    assign: bridge.Assignments = field(default_factory=bridge.Assignments)
+    core_env: dict = field(default_factory=dict)  # earlier declarations, as core propositions
+
+    def apply(self, goal: Goal, rule: str, *args) -> Goals:
+        """The only way a tactic changes a goal: the trusted core computes the new goals."""
+        return self.assign.apply(goal, rule, *args, env=self.core_env)
+
+    def savepoint(self) -> tuple:
+        return self.assign.copy(), len(self.messages), len(self.sorries), self.explicit_sorry
+
+    def rollback(self, sp: tuple) -> None:
+        assign, n_msg, n_sorry, explicit = sp
+        self.assign.restore(assign)
+        del self.messages[n_msg:]
+        del self.sorries[n_sorry:]
+        self.explicit_sorry = explicit
 
     def fail(self, msg: str, start: int, end: int) -> TacticFailed:
         e = TacticFailed(msg, start)
@@ -138,19 +156,38 @@ def run_item(ctx: TacticContext, span: Span, goals: Goals) -> Goals:
     syntax_error = check_arguments(head, src[body_start : span.end])
     if syntax_error is not None:
         raise ctx.fail(syntax_error, body_start, span.end)
+    saved = ctx.assign.copy()
     try:
-        return fn(ctx, src[body_start : span.end], body_start, goals)
+        return _checked(head, goals, fn(ctx, src[body_start : span.end], body_start, goals), ctx)
     except TacticFailed as e:
+        ctx.assign.restore(saved)
         if e.pos is None:
             e.pos = span.start
             e.end = span.end  # type: ignore[attr-defined]
         raise
     except KernelError as e:
+        ctx.assign.restore(saved)
         raise ctx.fail(e.message, span.start, span.end) from e
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as e:
         # a kernel bug must fail the tactic (never succeed) and keep the session alive
+        ctx.assign.restore(saved)
         raise ctx.fail(f"embedded kernel internal error in '{head}': {type(e).__name__}: {e}",
                        span.start, span.end) from e
+
+
+def _checked(head: str, before: Goals, out: Goals, ctx: TacticContext) -> Goals:
+    """Every goal a tactic returns must be an open goal the core derived, and every goal it
+    made disappear must have been closed or split by a core rule (bridge.py)."""
+    kept = {g.handle for g in out}
+    for g in out:
+        if not bridge.is_view(g) or g.handle in ctx.assign.data:
+            raise TacticFailed(f"'{head}' changed a goal without the trusted core "
+                               "(this tactic is not yet checked by the core)")
+    for g in before:
+        if g.handle not in kept and g.handle not in ctx.assign.data:
+            raise TacticFailed(f"'{head}' closed a goal without the trusted core "
+                               "(this tactic is not yet checked by the core)")
+    return out
 
 
 def run_sorry(ctx: TacticContext, span: Span, goals: Goals) -> Goals:
@@ -177,18 +214,19 @@ def run_combinator(ctx: TacticContext, head: str, body_start: int, span: Span, g
         alternatives = _split_alternatives(ctx.src, body)
         last: KernelError | None = None
         for alt in alternatives:
+            sp = ctx.savepoint()
             try:
                 return run_block(ctx, alt.start, alt.end, goals)
             except KernelError as e:
+                ctx.rollback(sp)
                 last = e
         raise last if last else ctx.fail("first: no alternatives", span.start, span.end)
     if head == "try":
-        saved = (len(ctx.messages), len(ctx.sorries))
+        sp = ctx.savepoint()
         try:
             return run_block(ctx, body.start, body.end, goals)
         except KernelError:
-            del ctx.messages[saved[0]:]
-            del ctx.sorries[saved[1]:]
+            ctx.rollback(sp)
             return goals
     if head == "focus":
         if not goals:
@@ -196,9 +234,11 @@ def run_combinator(ctx: TacticContext, head: str, body_start: int, span: Span, g
         return run_block(ctx, body.start, body.end, goals[:1]) + goals[1:]
     if head == "repeat":
         for _ in range(64):
+            sp = ctx.savepoint()
             try:
                 new = run_block(ctx, body.start, body.end, goals)
             except KernelError:
+                ctx.rollback(sp)
                 break
             if new == goals:
                 break
@@ -216,12 +256,14 @@ def run_combinator(ctx: TacticContext, head: str, body_start: int, span: Span, g
     ok = False
     last_err: KernelError | None = None
     for g in goals:
+        sp = ctx.savepoint()
         try:
             out.extend(run_block(ctx, body.start, body.end, (g,)))
             ok = True
         except KernelError as e:
             if head == "all_goals":
                 raise
+            ctx.rollback(sp)
             last_err = e
             out.append(g)
     if head == "any_goals" and not ok:

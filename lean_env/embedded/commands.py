@@ -1,0 +1,741 @@
+"""Lean 4 commands of one REPL command text, read the way Lean's command parser reads them.
+
+Lean reads a file as a sequence of commands. Every command begins with a reserved keyword
+(`theorem`, `open`, `end`, `#eval`, `@[`, a doc comment `/--`, ...), and such a keyword is never
+part of a term or a tactic block: wherever it stands, at any column, it ends the declaration
+before it (`sepBy1IndentSemicolon` allows a trailing separator, so the tactic block just stops;
+Lean's `parseCommand` then resumes there). Two of them are also tactics/terms: `open A in tac`
+and `set_option o v in tac`; inside a tactic block Lean reads them as such (an `open Nat` with
+no `in` is a parse error there). A tactic block ends at the first line whose first token is
+left of the block's column (the column of its first tactic); a declaration ends at a line
+that starts at (or left of) the command's own column. Text there that is not a command is
+Lean's "unexpected token; expected command".
+
+`CommandReader` walks the commands of one text and keeps the scope state (namespaces,
+sections, `open`s, `variable`s) that Lean's command elaborator keeps; declarations
+(`theorem`/`lemma`/`example`) are handed to a callback with their exact extent. Whatever is
+not understood is an error message at its position naming the construct — never skipped.
+
+Outside the fragment (refused by name): `def`/`abbrev`/`instance`/`axiom`/... and every other
+command, `open` forms other than `open A B`, options other than a few harmless ones,
+attributes other than a few harmless ones, `variable`s that are instance-implicit, strict
+implicit, without a type or with a default value, a variable name that the statement also
+binds, `open`/`set_option` inside a proof, and lines of a declaration at or left of the
+command's column (Lean allows tactic blocks at column 0; we refuse them).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from ..lean_text import block_comment_end, line_comment_end
+
+# Tokens that begin a command (reserved keywords of Lean 4 core, Batteries and Mathlib);
+# `#word`, `@[`, `/--` and `/-!` are command starts too.
+COMMAND_KEYWORDS = frozenset("""
+    import open set_option namespace section end universe universes variable variables omit include
+    theorem lemma example def abbrev instance axiom axioms opaque structure class inductive coinductive
+    mutual macro macro_rules syntax notation infix infixl infixr prefix postfix elab elab_rules
+    declare_syntax_cat attribute export initialize builtin_initialize deriving noncomputable private
+    protected partial unsafe nonrec add_decl_doc run_cmd run_elab run_meta alias irreducible_def
+    assert_not_exists suppress_compilation unseal seal register_simp_attr register_option
+    register_label_attr initialize_simps_projections library_note scoped local
+    """.split())
+# Also tactics (`open A in tac`, `set_option o v in tac`) and terms.
+TACTIC_COMMANDS = frozenset({"open", "set_option"})
+DECLARATIONS = frozenset({"theorem", "lemma", "example"})
+MODIFIERS = frozenset({"private", "protected", "noncomputable", "unsafe", "partial", "nonrec"})
+# Tokens of a declaration we do not check (they belong to recursive definitions).
+DECL_TAILS = frozenset({"where", "termination_by", "decreasing_by", "deriving"})
+OPENERS = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⦃": "⦄", "⟦": "⟧", "@[": "]"}
+CLOSERS = frozenset(")]}⟩⦄⟧")
+# Attributes that change nothing our checker reads (no later elaboration or tactic sees them).
+HARMLESS_ATTRIBUTES = frozenset({"nolint", "deprecated"})
+# Options: name -> value kind. They change only resource limits and printing.
+NAT_OPTIONS = frozenset({"maxHeartbeats", "maxRecDepth", "synthInstance.maxHeartbeats", "synthInstance.maxSize"})
+BOOL_OPTION_PREFIXES = ("linter.", "trace.")
+BOOL_OPTIONS = frozenset({"pp.all", "pp.proofs", "pp.funBinderTypes", "pp.numericTypes", "pp.explicit",
+                          "pp.notation", "pp.coercions", "pp.fieldNotation"})
+# Namespaces `open` may name (plus those the session declared with `namespace`).
+KNOWN_NAMESPACES = frozenset("""
+    BigOperators Real Nat Topology Rat Int Finset Classical Function Polynomial Complex Filter Set NNReal
+    ENNReal ComplexConjugate Matrix List Multiset Fin ZMod Pointwise Order
+    """.split())
+ALLOWED_IMPORTS = frozenset({"Mathlib", "Aesop"})
+# Tokens after which the next identifiers are (possibly) bound in a statement.
+BINDER_INTROS = frozenset({"∀", "∃", "∃!", "fun", "λ", "∑", "∏", "Σ", "Π", "⋃", "⋂", "⨆", "⨅", "∫", "let", "have"})
+
+
+@dataclass(frozen=True)
+class Tok:
+    kind: str  # ident | num | str | char | sym | cmd (a command-start token) | error
+    text: str
+    pos: int
+    end: int
+    line: int  # 0-based
+    col: int
+    first: bool  # the first token of its line
+
+
+def _ident_start(ch: str) -> bool:
+    return (ch.isalpha() or ch == "_") and ch not in "λΠΣ"
+
+
+def _ident_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_'!?" or "\u2080" <= ch <= "\u209c" or "\u1d62" <= ch <= "\u1d6a"
+
+
+def tokenize(src: str) -> list[Tok]:
+    """Tokens of `src` (comments skipped; doc comments `/--`, `/-!` are command-start tokens)."""
+    toks: list[Tok] = []
+    i, n = 0, len(src)
+    line, line_start, first = 0, 0, True
+
+    def emit(kind: str, j: int) -> None:
+        nonlocal first
+        toks.append(Tok(kind, src[i:j], i, j, line, i - line_start, first))
+        first = False
+
+    def skip_to(j: int) -> None:
+        nonlocal i, line, line_start, first
+        nl = src.count("\n", i, j)
+        if nl:
+            line += nl
+            line_start = src.rfind("\n", i, j) + 1
+            first = True
+        i = j
+
+    while i < n:
+        ch = src[i]
+        if ch == "\n":
+            skip_to(i + 1)
+            continue
+        if ch in " \r":
+            i += 1
+            continue
+        if ch.isspace():  # Lean's whitespace is ' ', '\n', '\r'; a tab is an error there too
+            emit("error", i + 1)
+            i += 1
+            continue
+        if src.startswith("--", i):
+            skip_to(line_comment_end(src, i))
+            continue
+        if src.startswith("/-", i):
+            j = block_comment_end(src, i)
+            if j < 0:
+                emit("error", n)
+                return toks
+            if (src.startswith("/--", i) and not src.startswith("/--/", i)) or src.startswith("/-!", i):
+                toks.append(Tok("cmd", src[i:i + 3], i, j, line, i - line_start, first))
+                skip_to(j)
+                first = False
+                continue
+            skip_to(j)
+            continue
+        if ch == '"':
+            j = i + 1
+            while j < n and src[j] != '"':
+                j += 2 if src[j] == "\\" else 1
+            if j >= n:
+                emit("error", n)
+                return toks
+            emit("str", j + 1)
+            skip_to(j + 1)
+            continue
+        if ch == "'":
+            j = i + 1
+            if j < n and src[j] == "\\":
+                j += 1
+            if j + 1 < n and src[j + 1] == "'" and src[j] != "\n":
+                emit("char", j + 2)
+                i = j + 2
+                continue
+            emit("sym", i + 1)
+            i += 1
+            continue
+        if ch == "#" and i + 1 < n and _ident_start(src[i + 1]):
+            j = i + 1
+            while j < n and (_ident_char(src[j]) or (src[j] == "." and j + 1 < n and _ident_start(src[j + 1]))):
+                j += 1
+            # `#eval`, `#check`, ... are command tokens; `#s` is Mathlib's `Finset.card` notation
+            emit("cmd" if j - i > 2 else "sym", j if j - i > 2 else i + 1)
+            i = j if j - i > 2 else i + 1
+            continue
+        if ch == "@" and src.startswith("@[", i):
+            emit("cmd", i + 2)
+            i += 2
+            continue
+        if _ident_start(ch) or ch == "«":
+            j = i
+            while True:
+                if j < n and src[j] == "«":
+                    k = src.find("»", j)
+                    j = n if k < 0 else k + 1
+                else:
+                    while j < n and _ident_char(src[j]):
+                        j += 1
+                if j + 1 < n and src[j] == "." and (_ident_start(src[j + 1]) or src[j + 1] == "«"):
+                    j += 1
+                    continue
+                break
+            text = src[i:j]
+            emit("cmd" if text in COMMAND_KEYWORDS else "ident", j)
+            i = j
+            continue
+        if ch.isdigit():
+            j = i
+            while j < n and (src[j].isalnum() or (src[j] == "." and j + 1 < n and src[j + 1].isdigit())):
+                j += 1
+            emit("num", j)
+            i = j
+            continue
+        if src.startswith(":=", i):
+            emit("sym", i + 2)
+            i += 2
+            continue
+        emit("sym", i + 1)
+        i += 1
+    return toks
+
+
+# -- scope state ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    binder: str  # "(" or "{"
+    type_text: str  # the type as written (comments blanked, on one line)
+    type_idents: frozenset[str]  # identifiers the type mentions (first components)
+    pos: int
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str  # "root" | "namespace" | "section"
+    header: str  # one name component; "" for an anonymous section / the root
+    opens: tuple[str, ...] = ()
+    variables: tuple[Variable, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScopeState:
+    """Lean's `Command.State.scopes`, what the REPL keeps from one command to the next."""
+
+    scopes: tuple[Scope, ...] = (Scope("root", ""),)
+    namespaces: frozenset[str] = frozenset()  # declared with `namespace` (may be `open`ed)
+    protected: frozenset[str] = frozenset()  # full names of `protected` declarations
+
+    @property
+    def namespace(self) -> str:
+        return ".".join(s.header for s in self.scopes if s.kind == "namespace")
+
+    @property
+    def opens(self) -> tuple[str, ...]:
+        return tuple(o for s in self.scopes for o in s.opens)
+
+    @property
+    def variables(self) -> tuple[Variable, ...]:
+        return tuple(v for s in self.scopes for v in s.variables)
+
+    def with_top(self, **changes) -> ScopeState:
+        return replace(self, scopes=self.scopes[:-1] + (replace(self.scopes[-1], **changes),))
+
+
+@dataclass(frozen=True)
+class DeclSite:
+    """A `theorem`/`lemma`/`example` to check: `src[kw_pos:end]` is what Lean reads as it."""
+
+    keyword: str
+    cmd_start: int  # first token of the whole command (modifiers, `set_option … in`)
+    kw_pos: int
+    end: int
+    name: str | None  # as written (None for `example`)
+    name_end: int  # offset just after the name (or the keyword for `example`)
+    assign: int | None  # offset of the top-level `:=`
+    statement_toks: tuple[Tok, ...]  # tokens between the name and `:=`
+    protected: bool
+    private: bool
+
+
+@dataclass
+class Problem:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class CommandReader:
+    """Reads the commands of `src` one by one (see the module doc)."""
+
+    src: str
+    allow_imports: bool
+    state: ScopeState
+    on_decl: Callable[[DeclSite, ScopeState], None]
+    problems: list[Problem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.toks = tokenize(self.src)
+        self.i = 0
+        self.seen_command = False
+
+    # -- helpers --------------------------------------------------------------------------
+    def tok(self, k: int = 0) -> Tok | None:
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else None
+
+    def error(self, start: int, end: int, text: str) -> None:
+        self.problems.append(Problem(start, max(end, start), text))
+
+    def unsupported(self, t: Tok, what: str | None = None) -> None:
+        self.error(t.pos, t.end, f"embedded kernel: unsupported command '{what or t.text}'")
+
+    def skip_to_command(self) -> None:
+        """Lean's recovery: after an error, the next command starts at the next command token."""
+        self.i += 1
+        while self.i < len(self.toks) and self.toks[self.i].kind != "cmd":
+            self.i += 1
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> ScopeState:
+        while self.i < len(self.toks):
+            t = self.toks[self.i]
+            if t.kind == "error":
+                if t.text.isspace():
+                    self.error(t.pos, t.end, "tabs are not allowed; please configure your editor to expand them"
+                               if t.text == "\t" else f"unexpected character {t.text!r}")
+                    self.skip_to_command()
+                    continue
+                self.error(t.pos, t.end, "unterminated comment or string literal")
+                break
+            if t.kind != "cmd":
+                kind = {"ident": "identifier", "num": "numeral", "str": "string literal"}.get(t.kind, f"token '{t.text}'")
+                self.error(t.pos, t.end, f"unexpected {kind}; expected command")
+                self.skip_to_command()
+                continue
+            is_import = t.text == "import"
+            self.state = self.command(self.state, t.col, nested=False)
+            if not is_import:
+                self.seen_command = True
+        return self.state
+
+    def command(self, state: ScopeState, c0: int, nested: bool) -> ScopeState:
+        """Read one command at `self.i`; returns the scope state after it."""
+        t = self.toks[self.i]
+        start = t
+        word = t.text
+        if word == "import":
+            return self.import_(t)
+        if word == "set_option":
+            return self.set_option(state, c0, nested)
+        if word == "open":
+            return self.open_(state, c0, nested)
+        if word == "noncomputable" and (nxt := self.tok(1)) is not None and nxt.text == "section" and not nested:
+            self.i += 1
+            return self.section(state)
+        if word in ("/--", "@[") or word in MODIFIERS or word in DECLARATIONS:
+            return self.declaration(state, c0, start)
+        if nested:
+            self.error(t.pos, t.end, f"embedded kernel: `… in` before '{word}' is not supported")
+            self.skip_to_command()
+            return state
+        if word == "/-!":
+            self.i += 1
+            return state
+        if word == "namespace":
+            return self.namespace(state)
+        if word == "section":
+            return self.section(state)
+        if word == "end":
+            return self.end(state)
+        if word in ("universe", "universes"):
+            self.i += 1
+            while (u := self.tok()) is not None and u.kind == "ident" and u.line == t.line:
+                self.i += 1
+            if self.i == self.toks.index(t) + 1:
+                self.error(t.pos, t.end, "expected identifier")
+            return self.rest_is_junk(state)
+        if word == "variable":
+            return self.variable(state)
+        self.unsupported(t)
+        self.skip_to_command()
+        return state
+
+    def rest_is_junk(self, state: ScopeState) -> ScopeState:
+        """After a command's arguments: anything but a command token is an error."""
+        t = self.tok()
+        if t is not None and t.kind != "cmd":
+            self.error(t.pos, t.end, f"unexpected token '{t.text}'; expected command")
+            self.skip_to_command()
+        return state
+
+    # -- simple commands ---------------------------------------------------------------------
+    def import_(self, t: Tok) -> ScopeState:
+        self.i += 1
+        mod = self.tok()
+        if mod is None or mod.kind != "ident":
+            self.error(t.pos, t.end, "expected module name after 'import'")
+            return self.rest_is_junk(self.state)
+        self.i += 1
+        if not self.allow_imports or self.seen_command:
+            self.error(t.pos, mod.end, "invalid 'import' command, it must be used in the beginning of the file")
+        elif mod.text.split(".")[0] not in ALLOWED_IMPORTS:
+            root = mod.text.split(".")[0]
+            self.error(t.pos, mod.end, f"unknown module prefix '{root}'\n\nNo directory '{root}' or file "
+                                       f"'{mod.text}.olean' in the search path entries")
+        return self.rest_is_junk(self.state)
+
+    def set_option(self, state: ScopeState, c0: int, nested: bool) -> ScopeState:
+        kw = self.toks[self.i]
+        self.i += 1
+        name, value = self.tok(), self.tok(1)
+        if name is None or name.kind != "ident" or value is None:
+            self.error(kw.pos, kw.end, "expected option name and value after 'set_option'")
+            if self.tok() is not None and self.tok().kind != "cmd":
+                self.skip_to_command()
+            return state
+        self.i += 2
+        ok = False
+        if name.text in NAT_OPTIONS:
+            ok = value.kind == "num" and value.text.isdigit()
+        elif name.text in BOOL_OPTIONS or name.text.startswith(BOOL_OPTION_PREFIXES):
+            ok = value.kind == "ident" and value.text in ("true", "false")
+        else:
+            self.error(name.pos, name.end, f"embedded kernel: unsupported option '{name.text}' "
+                                           "(only resource limits, linters, traces and printing options)")
+            ok = True  # reported already
+        if not ok:
+            self.error(value.pos, value.end, f"type mismatch at set_option: '{value.text}' is not a valid value "
+                                             f"for '{name.text}'")
+        return self.maybe_in(state, state, c0, kw)
+
+    def open_(self, state: ScopeState, c0: int, nested: bool) -> ScopeState:
+        kw = self.toks[self.i]
+        self.i += 1
+        names: list[str] = []
+        while (t := self.tok()) is not None and t.kind == "ident" and t.text != "in":
+            if t.text in ("hiding", "renaming"):
+                self.error(t.pos, t.end, f"embedded kernel: `open … {t.text}` is not supported")
+            elif t.text not in KNOWN_NAMESPACES and t.text not in state.namespaces:
+                self.error(t.pos, t.end, f"embedded kernel: unknown namespace '{t.text}' "
+                                         "(not one the embedded kernel knows)")
+            names.append(t.text)
+            self.i += 1
+        t = self.tok()
+        if t is not None and t.kind == "sym" and t.text == "(":
+            self.error(t.pos, t.end, "embedded kernel: `open A (x y)` is not supported")
+        if not names:
+            self.error(kw.pos, kw.end, "expected identifier after 'open'")
+        if t is not None and t.kind == "cmd" and t.text == "scoped":
+            self.error(t.pos, t.end, "embedded kernel: `open scoped` is not supported")
+        opened = state.with_top(opens=state.scopes[-1].opens + tuple(names))
+        return self.maybe_in(state, opened, c0, kw)
+
+    def maybe_in(self, before: ScopeState, after: ScopeState, c0: int, kw: Tok) -> ScopeState:
+        """`… in <command>`: the change holds for that command only."""
+        t = self.tok()
+        if t is not None and t.kind == "ident" and t.text == "in":
+            self.i += 1
+            inner = self.tok()
+            if inner is None or inner.kind != "cmd":
+                self.error(t.pos, t.end, "expected command after 'in'")
+                if inner is not None:
+                    self.skip_to_command()
+                return before
+            # `cmd in cmd'` is `section cmd cmd' end`: scope changes of cmd' vanish, but the
+            # declarations it adds stay (protected names are recorded in the state).
+            inner_state = self.command(replace(after, scopes=after.scopes + (Scope("section", ""),)), c0, nested=True)
+            return replace(before, protected=inner_state.protected, namespaces=inner_state.namespaces)
+        return self.rest_is_junk(after)
+
+    def namespace(self, state: ScopeState) -> ScopeState:
+        kw = self.toks[self.i]
+        self.i += 1
+        name = self.tok()
+        if name is None or name.kind != "ident":
+            self.error(kw.pos, kw.end, "expected identifier after 'namespace'")
+            return self.rest_is_junk(state)
+        self.i += 1
+        parts = name.text.removeprefix("_root_.").split(".")
+        scopes = state.scopes
+        full = state.namespace
+        new_ns = set(state.namespaces)
+        for p in parts:
+            scopes = scopes + (Scope("namespace", p),)
+            full = f"{full}.{p}" if full else p
+            new_ns.add(full)
+            new_ns.add(p)
+        return self.rest_is_junk(replace(state, scopes=scopes, namespaces=frozenset(new_ns)))
+
+    def section(self, state: ScopeState) -> ScopeState:
+        kw = self.toks[self.i]
+        self.i += 1
+        name = self.tok()
+        parts = [""]
+        if name is not None and name.kind == "ident" and name.line == kw.line:
+            self.i += 1
+            parts = name.text.split(".")
+        scopes = state.scopes + tuple(Scope("section", p) for p in parts)
+        return self.rest_is_junk(replace(state, scopes=scopes))
+
+    def end(self, state: ScopeState) -> ScopeState:
+        kw = self.toks[self.i]
+        self.i += 1
+        name = self.tok()
+        parts: list[str] = []
+        if name is not None and name.kind == "ident" and name.line == kw.line:
+            self.i += 1
+            parts = name.text.split(".")
+        size = max(1, len(parts))
+        scopes = state.scopes
+        if size >= len(scopes):
+            self.error(kw.pos, (name.end if parts else kw.end), "invalid 'end', insufficient scopes")
+            return self.rest_is_junk(replace(state, scopes=scopes[:1]))
+        closing = scopes[len(scopes) - size:]
+        if not parts:
+            if closing[-1].header:
+                self.error(kw.pos, kw.end, f"invalid 'end', name is missing (expected {closing[-1].header})")
+        elif [s.header for s in closing] != parts:
+            expected = ".".join(s.header for s in closing if s.header) or "nothing"
+            self.error(kw.pos, name.end, f"invalid 'end', name mismatch (expected {expected})")
+        return self.rest_is_junk(replace(state, scopes=scopes[: len(scopes) - size]))
+
+    def variable(self, state: ScopeState) -> ScopeState:
+        kw = self.toks[self.i]
+        self.i += 1
+        added: list[Variable] = []
+        known = {v.name for v in state.variables}
+        bad = False
+        while (t := self.tok()) is not None and t.kind == "sym" and t.text in ("(", "{", "[", "⦃"):
+            close = OPENERS[t.text]
+            j, depth = self.i + 1, 1
+            while j < len(self.toks) and self.toks[j].kind != "cmd":
+                s = self.toks[j]
+                if s.text in OPENERS and s.kind in ("sym", "cmd"):
+                    depth += 1
+                elif s.kind == "sym" and s.text in CLOSERS:
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            if j >= len(self.toks) or self.toks[j].text != close:
+                self.error(t.pos, t.end, f"unclosed '{t.text}' in 'variable'")
+                self.i = j
+                return state
+            inner = self.toks[self.i + 1: j]
+            self.i = j + 1
+            if t.text in ("[", "⦃"):
+                self.error(t.pos, self.toks[j].end, "embedded kernel: instance-implicit and strict-implicit "
+                                                    "variables are outside the fragment")
+                bad = True
+                continue
+            colon = next((k for k, s in enumerate(inner) if s.kind == "sym" and s.text == ":"), None)
+            names = inner[:colon] if colon is not None else inner
+            if colon is None or not names or any(s.kind != "ident" and s.text != "_" for s in names) \
+                    or any(s.kind == "sym" and s.text == ":=" for s in inner):
+                self.error(t.pos, self.toks[j].end, "embedded kernel: a variable binder must read `(x y : T)` "
+                                                    "(binder updates, default values are outside the fragment)")
+                bad = True
+                continue
+            type_toks = inner[colon + 1:]
+            if not type_toks:
+                self.error(t.pos, self.toks[j].end, "expected a type")
+                bad = True
+                continue
+            type_text = " ".join(self.src[type_toks[0].pos: type_toks[-1].end].split())
+            idents = frozenset(s.text.split(".")[0] for s in type_toks if s.kind == "ident")
+            for s in names:
+                if s.text == "_" or s.text in known:
+                    self.error(s.pos, s.end, f"embedded kernel: variable '{s.text}' declared again "
+                                             "(shadowing variables is outside the fragment)")
+                    bad = True
+                    continue
+                known.add(s.text)
+                added.append(Variable(s.text, t.text, type_text, idents, s.pos))
+        if not added and not bad:
+            self.error(kw.pos, kw.end, "expected binders after 'variable'")
+        state = state.with_top(variables=state.scopes[-1].variables + tuple(added))
+        return self.rest_is_junk(state)
+
+    # -- declarations ------------------------------------------------------------------------
+    def declaration(self, state: ScopeState, c0: int, start: Tok) -> ScopeState:
+        protected = private = False
+        while True:
+            t = self.tok()
+            if t is None:
+                self.error(start.pos, start.end, "unexpected end of input; expected a declaration")
+                return state
+            if t.text == "/--":
+                self.i += 1
+            elif t.text == "@[":
+                if not self.attributes(t):
+                    return state
+            elif t.kind == "cmd" and t.text in MODIFIERS:
+                if t.text in ("unsafe", "partial", "nonrec"):
+                    self.error(t.pos, t.end, f"embedded kernel: unsupported modifier '{t.text}'")
+                protected |= t.text == "protected"
+                private |= t.text == "private"
+                self.i += 1
+            else:
+                break
+        kw = self.tok()
+        if kw.kind != "cmd" or kw.text not in DECLARATIONS:
+            what = kw.text if kw.kind == "cmd" else None
+            if what is None:
+                self.error(kw.pos, kw.end, f"unexpected token '{kw.text}'; expected a declaration")
+            else:
+                self.unsupported(kw)
+            self.skip_to_command()
+            return state
+        self.i += 1
+        name_tok = None
+        if kw.text != "example":
+            name_tok = self.tok()
+            if name_tok is None or name_tok.kind != "ident":
+                at = name_tok or kw
+                self.error(at.pos, at.end, f"expected identifier after '{kw.text}'")
+                name_tok = None
+            else:
+                self.i += 1
+        name_end = name_tok.end if name_tok else kw.end
+        body_first = self.i
+        depth = 0
+        assign: int | None = None
+        stmt_end_index: int | None = None
+        block_col: int | None = None  # column of the first tactic of the top-level `by`
+        want_block_col = False
+        by_seen = False
+        while self.i < len(self.toks):
+            t = self.toks[self.i]
+            if t.kind == "cmd":
+                if depth:
+                    self.error(t.pos, t.end, f"unexpected '{t.text}': a bracket of '{kw.text}' is still open")
+                if by_seen and t.text in TACTIC_COMMANDS and (block_col is None or t.col >= block_col):
+                    self.error(t.pos, t.end, f"embedded kernel: '{t.text}' inside a proof (Lean reads "
+                                             f"`{t.text} … in tac` as a tactic) is not supported")
+                break
+            if t.kind == "error":
+                break
+            if t.first and depth == 0 and t.line != kw.line:
+                if t.col <= c0:
+                    break  # Lean: the declaration ends here (a tactic block at column 0 is refused)
+                if block_col is not None and t.col < block_col:
+                    break  # left of the tactic block: the block and the declaration end here
+            if want_block_col:
+                block_col, want_block_col = t.col, False
+            if t.kind in ("sym", "cmd") and t.text in OPENERS:
+                depth += 1
+            elif t.kind == "sym" and t.text in CLOSERS:
+                if depth == 0:
+                    break
+                depth -= 1
+            elif t.kind == "sym" and t.text == ":=" and depth == 0 and assign is None:
+                assign = t.pos
+                stmt_end_index = self.i
+            elif t.kind == "ident" and t.text == "by" and depth == 0 and assign is not None and not by_seen:
+                by_seen = want_block_col = True
+            elif t.kind == "ident" and t.text in DECL_TAILS and depth == 0:
+                self.error(t.pos, t.end, f"embedded kernel: '{t.text}' is outside the fragment")
+            elif t.kind in ("str", "char"):
+                self.error(t.pos, t.end, "embedded kernel: string and character literals are outside the fragment")
+            self.i += 1
+        end = self.toks[self.i].pos if self.i < len(self.toks) else len(self.src)
+        if self.i < len(self.toks) and self.toks[self.i].kind != "cmd":
+            # what follows is not a command: the declaration's text ends at the previous token
+            end = self.toks[self.i - 1].end if self.i > body_first else name_end
+        stmt = tuple(self.toks[body_first: stmt_end_index if stmt_end_index is not None else self.i])
+        site = DeclSite(kw.text, start.pos, kw.pos, end, name_tok.text if name_tok else None, name_end,
+                        assign, stmt, protected, private)
+        if kw.text == "example" or name_tok is not None:
+            self.on_decl(site, state)
+        if protected and name_tok is not None:
+            full = qualify(state.namespace, name_tok.text)
+            state = replace(state, protected=state.protected | {full})
+        return state
+
+    def attributes(self, at: Tok) -> bool:
+        """`@[a, b args]`: only harmless attributes pass."""
+        self.i += 1
+        j, depth = self.i, 1
+        while j < len(self.toks) and self.toks[j].kind != "cmd":
+            s = self.toks[j]
+            if s.kind == "sym" and s.text in ("(", "[", "{"):
+                depth += 1
+            elif s.kind == "sym" and s.text in (")", "]", "}"):
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        if j >= len(self.toks) or self.toks[j].text != "]":
+            self.error(at.pos, at.end, "unclosed '@['")
+            self.i = j
+            if j < len(self.toks) and self.toks[j].kind != "cmd":
+                self.skip_to_command()
+            return False
+        inner = self.toks[self.i: j]
+        self.i = j + 1
+        groups: list[list[Tok]] = [[]]
+        for s in inner:
+            if s.kind == "sym" and s.text == ",":
+                groups.append([])
+            else:
+                groups[-1].append(s)
+        for g in groups:
+            if not g:
+                self.error(at.pos, self.toks[j].end, "expected attribute")
+                continue
+            head = g[0]
+            if head.text not in HARMLESS_ATTRIBUTES:
+                self.error(head.pos, head.end, f"embedded kernel: unsupported attribute '{head.text}' "
+                                               "(it could change how later commands elaborate)")
+        return True
+
+
+def qualify(namespace: str, name: str) -> str:
+    """The full name of a declaration `name` made inside `namespace`."""
+    if name.startswith("_root_."):
+        return name[len("_root_."):]
+    return f"{namespace}.{name}" if namespace else name
+
+
+def statement_mentions(site: DeclSite, names: set[str]) -> tuple[set[str], set[str]]:
+    """(names used in the statement, names that the statement may also bind)."""
+    used: set[str] = set()
+    bound: set[str] = set()
+    toks = site.statement_toks
+    binding_until_comma = False
+    depth_at_intro = 0
+    depth = 0
+    for k, t in enumerate(toks):
+        if t.kind == "sym" and t.text in OPENERS:
+            depth += 1
+        elif t.kind == "sym" and t.text in CLOSERS:
+            depth -= 1
+            if binding_until_comma and depth < depth_at_intro:
+                binding_until_comma = False
+        if t.text in BINDER_INTROS:
+            binding_until_comma, depth_at_intro = True, depth
+            continue
+        if binding_until_comma and t.kind == "sym" and t.text in (",", "=>", "↦") and depth == depth_at_intro:
+            binding_until_comma = False
+            continue
+        if t.kind != "ident":
+            continue
+        head = t.text.split(".")[0]
+        if head not in names:
+            continue
+        used.add(head)
+        if binding_until_comma:
+            bound.add(head)
+            continue
+        # `(x y : T)` / `{x : T}`: a run of identifiers after an opener, followed by `:`
+        j = k
+        while j > 0 and toks[j - 1].kind == "ident":
+            j -= 1
+        if j > 0 and toks[j - 1].kind == "sym" and toks[j - 1].text in ("(", "{", "⦃", "[", "⟨"):
+            m = k
+            while m + 1 < len(toks) and toks[m + 1].kind == "ident":
+                m += 1
+            if m + 1 < len(toks) and toks[m + 1].kind == "sym" and toks[m + 1].text in (":", ","):
+                bound.add(head)
+    return used, bound

@@ -1,0 +1,30 @@
+"""The last step of every declaration: the proof object built by the tactics is checked by the
+trusted core (core/check.py) against the sequent elaborated from the statement. Nothing is
+accepted that this check does not pass."""
+from __future__ import annotations
+
+from .core.check import Report, check
+from .core.sequent import CoreError
+from .core.surface import to_core
+from .goals import Goal
+from .tactics.engine import TacticContext
+from . import bridge
+
+
+def core_env(lemmas: dict) -> dict:
+    """Earlier declarations (closed surface statements) as core propositions; a statement the
+    core cannot read is simply not available to later proofs."""
+    out = {}
+    for name, prop in lemmas.items():
+        try:
+            out[name] = to_core(prop, {})
+        except CoreError:
+            continue
+    return out
+
+
+def check_proof(ctx: TacticContext, root: Goal) -> Report:
+    """Assemble the proof of `root` from the context's assignments and have the core check it.
+    Raises CoreError when the core rejects it."""
+    proof = ctx.assign.proof(root.handle)
+    return check(bridge.sequent(root), proof, ctx.core_env)
