@@ -367,7 +367,13 @@ class ReplProofEnv:
             bad = self._nonstandard_axioms(axioms_resp, theorem.name)
             if bad:
                 return Verdict(False, self.backend, tuple(bad))
-        return Verdict(True, self.backend, tuple(m.render() for m in resp.messages))
+        notes = tuple(m.render() for m in resp.messages)
+        if o.backend == "embedded kernel" and not is_example:
+            # the embedded kernel's `#print axioms`: the core rules and lemmas the proof relies on
+            relies = worker.request({"cmd": f"#print axioms {theorem.name}", "env": resp.env}, o.command_timeout)
+            if isinstance(relies, CommandResponse):
+                notes += tuple(m.data for m in relies.messages)
+        return Verdict(True, self.backend, notes)
 
     def _nonstandard_axioms(self, resp: Response, name: str) -> list[str]:
         if not isinstance(resp, CommandResponse) or errors_of(resp.messages):

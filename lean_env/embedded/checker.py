@@ -7,6 +7,7 @@ from .bridge import start_goal
 from .core.sequent import CoreError
 from .commands import CommandReader, DeclSite, ScopeState, qualify, statement_mentions
 from .errors import KernelError
+from .core.check import Report
 from .proof_check import check_proof, core_env
 from .goals import Goal
 from .lemmas import lemma_instances
@@ -23,6 +24,7 @@ class CommandResult:
     sorries: list[SorryRecord] = field(default_factory=list)
     lemmas: dict[str, Term] = field(default_factory=dict)
     scope: ScopeState = field(default_factory=ScopeState)  # namespaces/opens/variables after the command
+    reports: dict[str, Report] = field(default_factory=dict)  # what each checked proof relies on
 
 
 def statement_prop(goal: Goal) -> Term:
@@ -108,6 +110,8 @@ def _dispatch_decl(src: str, site: DeclSite, state: ScopeState, res: CommandResu
         res.sorries.append(SorryRecord(s.goal, back(s.start), back(s.end)))
     for name, prop in sub.lemmas.items():
         res.lemmas[qualify(state.namespace, name)] = prop
+    for name, report in sub.reports.items():
+        res.reports[qualify(state.namespace, name)] = report
 
 
 def _variable_binders(site: DeclSite, state: ScopeState, res: CommandResult) -> str | None:
@@ -178,8 +182,10 @@ def _check_decl(src: str, start: int, end: int, res: CommandResult, lemmas: dict
     clean = not ctx.explicit_sorry and not any(m.severity == "error" for m in ctx.messages)
     if clean:
         try:
-            if not check_proof(ctx, root).complete:
+            report = check_proof(ctx, root)
+            if not report.complete:
                 raise CoreError("the proof has unsolved goals")
+            res.reports[th.name] = report
         except CoreError as e:
             res.messages.append(Message("error", name_pos, name_end,
                                         f"embedded kernel: the trusted core rejected the proof: {e}"))

@@ -127,6 +127,30 @@ def benchmark(n: int = 400) -> float:
     return 2 * n / dt
 
 
+def core_lines() -> tuple[int, int]:
+    """The trusted core's size: (lines of code without blanks, comments and docstrings, all lines)."""
+    import ast
+    import io
+    import tokenize
+    from pathlib import Path
+
+    code = total = 0
+    for path in sorted((Path(__file__).parent / "core").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        total += len(text.splitlines())
+        doc_lines: set[int] = set()
+        for node in ast.walk(ast.parse(text)):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                    isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
+                doc_lines.update(range(body[0].lineno, body[0].end_lineno + 1))
+        lines = {tok.start[0] for tok in tokenize.generate_tokens(io.StringIO(text).readline)
+                 if tok.type not in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT,
+                                     tokenize.DEDENT, tokenize.ENDMARKER)}
+        code += len(lines - doc_lines)
+    return code, total
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--markdown", action="store_true", help="print tables for docs/EMBEDDED_KERNEL.md")
@@ -141,6 +165,8 @@ def main() -> None:
     print(f"recall on published proofs: {rok}/{rtotal} = {100 * rok / max(rtotal, 1):.1f}% (theorems that parse)")
     if not args.skip_bench:
         print(f"server micro-benchmark (intro/constructor): {benchmark():.0f} calls/s")
+    code, total = core_lines()
+    print(f"trusted core (lean_env/embedded/core): {code} lines of code ({total} lines with docs and comments)")
     if args.markdown:
         print("\n| theorem | blocking construct |\n|---|---|")
         for name, why in sorted(blocked.items()):

@@ -28,3 +28,12 @@ def check_proof(ctx: TacticContext, root: Goal) -> Report:
     Raises CoreError when the core rejects it."""
     proof = ctx.assign.proof(root.handle)
     return check(bridge.sequent(root), proof, ctx.core_env)
+
+
+def describe(name: str, report: Report) -> str:
+    """One line for users: what the trusted core accepted this proof with."""
+    rules = ", ".join(f"{r}×{n}" if n > 1 else r for r, n in sorted(report.rules.items()))
+    lemmas = ", ".join(sorted(report.lemmas)) or "none"
+    decls = ", ".join(sorted(report.declarations)) or "none"
+    return (f"'{name}' was checked by the embedded kernel's trusted core; core rules: {rules}; "
+            f"Mathlib lemmas: {lemmas}; earlier declarations: {decls}")

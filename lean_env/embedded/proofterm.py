@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import bridge
+from .arith.evaluate import NotEvaluable, evaluate
 from .elaborate import Context, Elaborator
 from .errors import ElabError, KernelError, TacticFailed, Unsupported
 from .goals import Goal
 from .lemmas import Lemma, lemma_instances
 from .parser import parse_term
 from .syntax import Syn
-from .terms import Conn, Quant, Rel, Term, Var, free_vars, substitute, TRUE
+from .terms import TRUE, Conn, Quant, Rel, Term, Var, free_vars, substitute
 from .unify import canon, instantiate, match, same_prop
 
 _fresh = itertools.count()
@@ -125,6 +126,10 @@ class ProofTerms:
         self.ctx = ctx
         self.temps: set[int] = set()  # intermediate hypotheses created by the compilation
         self.side: list[Goal] = []
+        # every metavariable assignment made so far (metavariable names are unique per use of a
+        # lemma, so one table serves all telescopes: a projection or an outer application may
+        # assign the implicit arguments of an inner one)
+        self.subst: dict[str, Term] = {}
 
     def elaborator(self) -> Elaborator:
         return Elaborator(Context(dict(self.goal.var_types())))
@@ -168,6 +173,7 @@ class ProofTerms:
             if not match(canon(concl), canon(expected), tel.metas, subst):
                 raise ElabError(_mismatch(concl, expected))
             tel.subst.update(subst)
+            self.subst.update(subst)
             tel.metas = tel.metas - set(subst)
             self.side_goals = [instantiate(g, tel.subst) for g in self.side_goals]
         if _free_metas(tel.to_prop()):
@@ -282,8 +288,14 @@ class ProofTerms:
                 raise ElabError("function expected: too many arguments", arg.pos)
             b = binders.pop(0)
             if b.kind == "explicit":
-                if arg.kind == "hole":
-                    raise Unsupported("`_` for an explicit variable argument", arg.pos)
+                if arg.kind == "hole":  # `_`: a metavariable, assigned by unification
+                    meta = Var(b.name if b.name.startswith("?") else "?" + b.name, b.value)
+                    metas.add(meta.name)
+                    if meta.name != b.name:
+                        binders = [_subst_binder(x, b.name, meta) for x in binders]
+                        conclusion = substitute(conclusion, b.name, meta)
+                    records.append(("var", meta))
+                    continue
                 value = self.elaborator().elab(arg, b.value)
                 if b.name in metas:
                     subst[b.name] = value
@@ -301,8 +313,11 @@ class ProofTerms:
                 records.append(("cut", arg, b.value))
                 continue
             inner = arg.kids[0] if arg.kind == "paren" else arg
-            if inner.kind == "by" and metas & _free_metas(want):
-                raise Unsupported("a `by` argument whose statement depends on later arguments", arg.pos)
+            if inner.kind in ("by", "anon", "lambda") and metas & _free_metas(want):
+                # its statement is known once the later arguments / the expected type assign the
+                # metavariables: it is checked when the term is compiled (a cut per argument)
+                records.append(("cut", arg, b.value))
+                continue
             if not (metas & _free_metas(want)):
                 self.check(arg, want)
                 if inner.kind == "ident" and self.goal.lookup(inner.val) is not None \
@@ -318,6 +333,7 @@ class ProofTerms:
             records.append(("tel", arg_tel))
         if not args:
             auto()
+        self.subst.update(subst)
         rest = [_inst_binder(x, subst) for x in binders]
         concl = instantiate(conclusion, subst)
         self.side_goals = [instantiate(g, subst) for g in self.side_goals]
@@ -463,6 +479,14 @@ class ProofTerms:
                 (g,) = self.apply(g, "clear", d.uid)
         return g
 
+    def admit_safe(self, g: Goal) -> Goal:
+        """A copy of `g` (cut + hyp): `g` itself is then justified even if the nested block that
+        runs on the copy fails and is admitted (Lean's error recovery)."""
+        uid = self.new_uid()
+        side, main = self.apply(g, "cut", bridge.sequent(g).target, self.temp_name(uid), uid)
+        self.apply(main, "hyp", uid)
+        return side
+
     def core(self, t: Term):
         if _free_metas(t):
             raise ElabError("don't know how to synthesize implicit arguments of this proof term")
@@ -479,7 +503,7 @@ class ProofTerms:
             start, end = s.val
             if self.prove_by is None:
                 raise Unsupported("`by` inside a term here")
-            self.prove_by(self.clean(g), s.pos, s.pos + 2, end)
+            self.prove_by(self.clean(self.admit_safe(g)), s.pos, s.pos + 2, end)
             return
         if k == "hole":
             if not self.allow_holes:
@@ -521,7 +545,26 @@ class ProofTerms:
         if not same_prop(got, t):
             raise ElabError(_mismatch(got, t), s.pos)
         g2, uid = self._need(tel.realize)(g)
-        self.apply(g2, "hyp", uid)
+        self.close_by_hyp(g2, uid)
+
+    def close_by_hyp(self, g: Goal, uid: int) -> None:
+        """`hyp`; where the statements differ only up to what Lean's defeq check also sees
+        through (closed numeral arithmetic such as `u (0 + 2)` against `u 2`), the hypothesis is
+        first converted by the core's `normalize_hyp`."""
+        sp = self.ctx.savepoint()
+        try:
+            self.apply(g, "hyp", uid)
+            return
+        except TacticFailed as e:
+            self.ctx.rollback(sp)
+            first = e
+        try:
+            new = self.new_uid()
+            (g,) = self.apply(g, "normalize_hyp", uid, bridge.sequent(g).target, self.temp_name(new), new)
+            self.apply(g, "hyp", new)
+        except TacticFailed:
+            self.ctx.rollback(sp)
+            raise first from None
 
     def close_anon(self, g: Goal, items: list[Syn]) -> None:
         t = g.target
@@ -603,11 +646,20 @@ class ProofTerms:
             return g, uid
         return realize
 
+    def inst(self, t: Term, subst: dict) -> Term:
+        table = {**self.subst, **subst}
+        t = instantiate(t, table)
+        for _ in range(8):  # values may mention metavariables assigned later
+            if not _free_metas(t):
+                break
+            t = instantiate(t, table)
+        return t
+
     def _step(self, g: Goal, uid: int, rec: tuple, subst: dict) -> tuple[Goal, int]:
         kind = rec[0]
         new = self.new_uid()
         if kind == "var":
-            (g,) = self.apply(g, "spec", uid, self.core(instantiate(rec[1], subst)), self.temp_name(new), new)
+            (g,) = self.apply(g, "spec", uid, self.core(self.inst(rec[1], subst)), self.temp_name(new), new)
             return g, new
         if kind == "iff":
             other = self.new_uid()
@@ -619,7 +671,7 @@ class ProofTerms:
             g, arg = self._need(rec[1].realize)(g)
         else:  # "cut"
             _, syn, want = rec
-            g, arg = self._by_cut(syn, instantiate(want, subst))(g)
+            g, arg = self._by_cut(syn, self.inst(want, subst))(g)
         (g,) = self.apply(g, "mp", uid, arg, self.temp_name(new), new)
         return g, new
 
@@ -680,7 +732,6 @@ class ProofTerms:
         return g, a
 
     def _rfl(self, g: Goal, s: Syn) -> None:
-        from .tactics.logic import close_by_rfl  # the tactic's rules (refl / eval)
         if not close_by_rfl(self.ctx, g):
             raise ElabError(f"type mismatch\n  {s.val}\nis not a proof of\n  {_pp(g.target)}", s.pos)
 
@@ -692,6 +743,39 @@ class ProofTerms:
         if seq.get(uid).name != name:
             (g,) = self.apply(g, "rename", uid, name)
         return g
+
+
+def rfl_holds(g: Goal) -> bool:
+    """UNTRUSTED test: would `rfl` close this goal (syntactic equality; closed ℕ/ℤ equations
+    that evaluate equally)? Proves nothing; close_by_rfl does."""
+    t = g.target
+    if isinstance(t, Conn) and t.op == "↔" and canon(t.args[0]) == canon(t.args[1]):
+        return True
+    if not isinstance(t, Rel) or t.op not in ("=", "≤", "≥"):
+        return False
+    if canon(t.lhs) == canon(t.rhs):
+        return True
+    # `decide := true`-free kernel reduction: closed ℕ/ℤ arithmetic evaluates (Nat literals use GMP)
+    if t.op == "=" and t.lhs.ty in ("ℕ", "ℤ"):
+        try:
+            return evaluate(t.lhs) == evaluate(t.rhs)
+        except NotEvaluable:
+            return False
+    return False
+
+
+def close_by_rfl(ctx, g: Goal) -> bool:
+    """Close `g` by reflexivity (core `refl`; closed ℕ/ℤ equations by the core's `eval`)."""
+    if not rfl_holds(g):
+        return False
+    for rule in ("refl", "eval"):
+        sp = ctx.savepoint()
+        try:
+            ctx.apply(g, rule)
+            return True
+        except TacticFailed:
+            ctx.rollback(sp)
+    return False
 
 
 def _explicit(t) -> bool:

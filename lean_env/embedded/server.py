@@ -7,6 +7,7 @@ JSON object followed by a blank line (leanprover-community/repl framing). Suppor
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -17,12 +18,15 @@ from .bridge import Assignments
 from .checker import check_command
 from .commands import ScopeState
 from .core.sequent import CoreError
-from .proof_check import check_proof, core_env
+from .proof_check import check_proof, core_env, describe
 from .errors import KernelError
 from .goals import Goal
 from .tactics.engine import TACTIC_MODE_SECONDS, Message, TacticContext, run_block
 from .tactics.script import blank_comments
 from .terms import Term
+
+
+PRINT_AXIOMS = re.compile(r"#print\s+axioms\s+(\S+)")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class EmbeddedRepl:
 
     def __init__(self) -> None:
         self.envs: list[dict[str, Term]] = []
+        self.env_reports: list[dict] = []  # per env: declaration name -> core Report
         self.env_scopes: list[ScopeState] = []  # the scope state after each env's command
         self.proof_states: list[ProofSnapshot] = []
 
@@ -69,7 +74,11 @@ class EmbeddedRepl:
             scope = self.env_scopes[env_id]
         else:
             return {"message": "Unknown environment."}
+        asked = PRINT_AXIOMS.fullmatch(cmd.strip())
+        if asked:
+            return self.print_axioms(asked.group(1), env_id)
         result = check_command(cmd, allow_imports=env_id is None, env_lemmas=base, scope=scope)
+        self.env_reports.append({**(self.env_reports[env_id] if env_id is not None else {}), **result.reports})
         new_env = dict(base)
         new_env.update(result.lemmas)
         self.envs.append(new_env)
@@ -86,6 +95,15 @@ class EmbeddedRepl:
                                 "goal": s.goal.pretty()})
             out["sorries"] = sorries
         return out
+
+    def print_axioms(self, name: str, env_id: int | None) -> dict:
+        """Our `#print axioms`: the core rules, Mathlib lemmas and earlier declarations a checked
+        proof relies on (the embedded kernel has no axioms of its own to list)."""
+        report = self.env_reports[env_id].get(name) if env_id is not None else None
+        if report is None:
+            return {"message": f"Lean error:\nunknown constant '{name}' (or it was not checked by the trusted core)"}
+        return {"env": env_id, "messages": [{"severity": "info", "pos": {"line": 1, "column": 0},
+                                             "endPos": {"line": 1, "column": 0}, "data": describe(name, report)}]}
 
     def run_tactic(self, req: dict) -> dict:
         pid = req.get("proofState")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from .elaborate import Context, Elaborator, elab_binders
 from .goals import Goal
-from .terms import Term
+from .terms import TRUE, Term
 from .parser import TheoremSyntax, parse_theorem
 
 
@@ -22,7 +22,9 @@ def elaborate_theorem(source: str, start: int = 0) -> ElaboratedTheorem:
     ctx = Context({})
     hyps = elab_binders(syn.binders, ctx)
     target = Elaborator(ctx).prop(syn.statement)
-    goal = Goal((), target)
+    # the binders first (a later one makes an earlier one of the same name `x✝` in what came
+    # before it), then the target, which was elaborated with every name at its latest binder
+    goal = Goal((), TRUE)
     for name, value in hyps:
         goal = goal.add_hyp(name, value, is_var=not isinstance(value, Term))
-    return ElaboratedTheorem(syn.name, goal, syn)
+    return ElaboratedTheorem(syn.name, goal.with_target(target), syn)

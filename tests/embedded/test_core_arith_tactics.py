@@ -115,7 +115,7 @@ def test_field_simp_needs_nonzero_side_conditions_the_core_checks():
 
 
 def test_field_simp_rule_rejects_unjustified_clearing():
-    from lean_env.embedded.core import rules_arith  # noqa: F401
+    from lean_env.embedded.core import field  # noqa: F401
     from lean_env.embedded.core import term as C
     goal = bridge.start_goal(elaborate_theorem("theorem t (x : ℝ) (h : ¬ (x = 1)) : x / x = 1 := by").goal)
     seq = bridge.sequent(goal)

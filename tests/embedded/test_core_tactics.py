@@ -77,9 +77,8 @@ def test_obtain_and_rcases_shadowing():
     assert accepted(s.replace(": x = 2 := by", ": ∃ y : ℕ, y = 2 := by"), "obtain ⟨x, hx⟩ := h2\n  exact ⟨x, hx⟩")
 
 
-@pytest.mark.xfail(strict=True, reason="statement.py builds the goal by add_hyp AFTER elaborating the target, so "
-                   "make_room renames the target's `x` to the old `x✝` (fix: add the hypotheses, then set the target)")
 def test_statement_binders_shadowing():
+    # was a hole: the statement's goal was built by renaming the target's `x` to the older `x✝`
     s = "theorem t (x : ℕ) (h : x = 1) (x : ℕ) : x = 1 := by"
     assert goal_after(s, "intros") == "x✝ : ℕ\nh : x✝ = 1\nx : ℕ\n⊢ x = 1"
     assert not accepted(s, "exact h")

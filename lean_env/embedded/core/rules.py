@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Callable
 
 from .sequent import CoreError, Decl, Sequent, check_sequent
-from .term import (FALSE, NUMERIC, TRUE, App, BVar, Conn, FVar, Lit, Op, Quant, Rel, Term, Type, abstract, fvars,
+from .term import (FALSE, NUMERIC, TRUE, App, BigOp, BVar, Conn, FVar, Lit, Op, Quant, Rel, Term, Type, abstract, fvars,
                    instantiate, map_at_depth, replace_fvar, replace_subterm)
 from .typing import IllTyped, check_prop, check_term, check_type
 
@@ -585,4 +585,30 @@ def r_trans(seq, args, env):
     return [seq.with_target(left), seq.with_target(right)]
 
 
+# -- big operators ------------------------------------------------------------------------
+@rule("range_unfold")  # Finset.sum_range_succ / prod_range_succ, sum_range_zero / prod_range_zero
+def r_range_unfold(seq, args, env):
+    """Adds `s = s'` for s = ∑/∏ over Finset.range hi: hi = n + 1 (or a numeral k ≥ 1, read as
+    (k - 1) + 1 as Lean unifies ?n + 1 =?= k) gives the sum to n plus (times) the body at n;
+    hi = 0 gives 0 (1)."""
+    s, name, uid = args
+    check_in(seq, s)
+    if not (isinstance(s, BigOp) and s.kind == "range" and s.lo is None and s.vty == "ℕ"):
+        raise CoreError("range_unfold needs a sum or product over Finset.range")
+    hi = s.hi
+    if isinstance(hi, Lit) and hi.value == 0:
+        return [new_hyp(seq, name, uid, Rel("=", s, Lit(Fraction(0 if s.op == "∑" else 1), s.ty)))]
+    if isinstance(hi, Op) and hi.op == "+" and hi.ty == "ℕ" and hi.args[1] == Lit(Fraction(1), "ℕ"):
+        n = hi.args[0]
+    elif isinstance(hi, Lit) and hi.value >= 1:
+        n = Lit(hi.value - 1, "ℕ")
+    else:
+        raise CoreError("the upper bound is neither 0 nor of the form n + 1")
+    rest = BigOp(s.op, s.vty, "range", None, n, s.body, s.ty, s.name)
+    last = instantiate(s.body, n)
+    return [new_hyp(seq, name, uid, Rel("=", s, Op("+" if s.op == "∑" else "*", (rest, last), s.ty)))]
+
+
 __all__ = ["RULES", "premises", "defeq", "unfold", "whnf", "CoreError", "BVar"]
+
+from . import field  # noqa: E402,F401  (registers field_simp / field_simp_hyp)

@@ -1,5 +1,14 @@
 """Decision-procedure tactics: linarith, nlinarith, positivity, omega, decide, ring, ring_nf,
-field_simp, interval_cases. Each is limited to its own power (see arith/linear.py)."""
+field_simp, interval_cases — untrusted producers for the trusted core.
+
+Each closes or changes goals only through core rules: linarith/nlinarith/positivity find
+Positivstellensatz certificates (tactics/certify.py, z3 as an oracle for exact rational
+coefficients) for the `linarith` rule, with `le_antisymm` / `exfalso` to reach a goal it reads;
+hint terms become hypotheses through `cut`, their premises proved by certificates from the
+term's structure (or by `exact`); omega → `omega`, decide → `eval`, ring → `ring`, ring_nf →
+`normalize`/`normalize_hyp`, field_simp → `field_simp`/`field_simp_hyp` (core/field.py,
+nonzero side conditions read from hypotheses), interval_cases → `cut` bounds + `interval_cases`
++ `subst`. Every search runs under `tactic_budget` (at most TACTIC_MODE_SECONDS per tactic)."""
 from __future__ import annotations
 
 import re
@@ -11,6 +20,7 @@ from fractions import Fraction
 from .. import bridge
 from ..arith.evaluate import NotEvaluable, holds
 from ..arith.poly import Normalizer, to_term
+
 from ..core import term as C
 from ..core.sequent import CoreError
 from ..errors import KernelError, TacticFailed
@@ -776,7 +786,7 @@ def field_simp_prop(g: Goal, extra: list[Term], p: Term) -> Term:
 
 def _nonzero_uids(g: Goal) -> list[int]:
     """Hypotheses the core's field_simp rule reads as `t ≠ 0`."""
-    from ..core.rules_arith import _nonzero_term
+    from ..core.field import _nonzero_term
     out = []
     for d in bridge.sequent(g).decls:
         if not d.is_var:
@@ -817,8 +827,60 @@ def _prove_nonzero_by_positivity(ctx: TacticContext, g: Goal, d: C.Term) -> tupl
         return g, None
 
 
-def _field_step(ctx: TacticContext, g: Goal, old: C.Term, new_surface: Term, hyp: str | None) -> Goal:
-    from ..core import rules_arith  # noqa: F401  (registers the core's field_simp rules)
+def field_hints(ctx: TacticContext, g: Goal, args: str, off: int) -> tuple[Goal, list[int]]:
+    """Hint terms stating `t ≠ 0` (`field_simp [h.1, hx.ne']`) as hypotheses proved through the
+    core (a conjunction's part, a certificate after `intro`, or `exact`)."""
+    from ..core.field import _nonzero_term
+    added = []
+    for text, pos in hint_list(args, off):
+        try:
+            syn = _strip_parens(parse_term(text, 0))
+        except KernelError:
+            continue
+        if syn.kind == "ident" and _hyp_named(g, syn.val) is not None:
+            continue
+        sp = ctx.savepoint()
+        try:
+            prop, _ = infer_term(ctx, g, text, pos)
+            p = bridge.core_term(g, prop)
+            _nonzero_term(p)
+            uid = bridge.fresh_uid()
+            prem, rest = ctx.apply(g, "cut", p, HINT_NAME, uid)
+            if not prove_nonzero_fact(ctx, prem, syn, text, pos):
+                raise TacticFailed("unproved hint")
+            g = rest
+            added.append(uid)
+        except (KernelError, CoreError, certify.OutOfTime):
+            ctx.rollback(sp)
+    return g, added
+
+
+def prove_nonzero_fact(ctx: TacticContext, goal: Goal, syn, text: str, pos: int) -> bool:
+    sp = ctx.savepoint()
+    try:
+        sub, srcs = structural_sources(ctx, goal, syn, text, pos, 0)
+        for s in srcs:
+            if s[0] == "hyp":
+                try:
+                    ctx.apply(sub, "hyp", s[1])
+                    return True
+                except TacticFailed:
+                    pass
+        a = bridge.fresh_uid()
+        (f,) = ctx.apply(sub, "intro", "a✝", a)
+        seq = bridge.sequent(f)
+        cert = certify.find_certificate(seq, certify.hyp_sources(seq) + srcs, ctx.deadline)
+        if cert is not None:
+            ctx.apply(f, "linarith", cert)
+            return True
+    except (TacticFailed, certify.OutOfTime):
+        pass
+    ctx.rollback(sp)
+    return exact_fallback(ctx, goal, text, pos)
+
+
+def _field_step(ctx: TacticContext, g: Goal, old: C.Term, new_surface: Term, hyp: str | None,
+                hint_uids: list[int] = ()) -> Goal:
     nz = _nonzero_uids(g)
     added = []
     seq = bridge.sequent(g)
@@ -838,6 +900,12 @@ def _field_step(ctx: TacticContext, g: Goal, old: C.Term, new_surface: Term, hyp
     return g
 
 
+def _clear_all(ctx: TacticContext, g: Goal, uids: list[int]) -> Goal:
+    for u in uids:
+        (g,) = ctx.apply(g, "clear", u)
+    return g
+
+
 @tactic("field_simp")
 def t_field_simp(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
     g = goals[0]
@@ -846,6 +914,7 @@ def t_field_simp(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals
     changed = False
     sp = ctx.savepoint()
     try:
+        g, hint_uids = field_hints(ctx, g, args, off)
         if locs is None or "⊢" in locs:
             new = field_simp_prop(g, extra, g.target)
             if new != g.target:
@@ -861,6 +930,7 @@ def t_field_simp(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals
             if new != h.value:
                 g = _field_step(ctx, g, bridge.sequent(g).hyp(bridge.hyp_uid(g, name)), new, name)
                 changed = True
+        g = _clear_all(ctx, g, hint_uids)
     except TacticFailed:
         ctx.rollback(sp)
         raise TacticFailed("field_simp made no progress (the trusted core could not justify the simplification)") from None
@@ -914,8 +984,6 @@ def t_interval_cases(ctx: TacticContext, args: str, off: int, goals: Goals) -> G
         raise TacticFailed(f"interval_cases failed: could not find {'upper' if hi is None else 'lower'} bound on {name}")
     if hi - lo > 200:
         raise TacticFailed("interval_cases: too many cases (embedded kernel limit 200)")
-    if hi < lo:
-        raise TacticFailed(f"interval_cases failed: the bounds on {name} are contradictory")  # TODO: Lean closes it
     xv = bridge.var_fvar(g, name)
     sp = ctx.savepoint()
     try:
@@ -926,7 +994,7 @@ def t_interval_cases(ctx: TacticContext, args: str, off: int, goals: Goals) -> G
             added.append(lo_uid)
         g, hi_uid = _cut_bound(ctx, g, C.Rel("≤", xv, _lit(hi, h.value)))
         added.append(hi_uid)
-        n = int(hi) - int(lo) + 1
+        n = max(0, int(hi) - int(lo) + 1)  # no case at all when the bounds contradict
         cases = ctx.apply(g, "interval_cases", xv.uid, lo_uid, hi_uid, "h✝", tuple(bridge.fresh_uid() for _ in range(n)))
         out = []
         for case in cases:

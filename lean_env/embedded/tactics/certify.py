@@ -127,7 +127,7 @@ def solve(pool: Pool, deadline: float) -> tuple | None:
     cs = [z3.Real(f"c{i}") for i in range(len(items))]
     rows: dict = {}
     strict = []
-    for i, (src, f) in enumerate(items):
+    for i, (_, f) in enumerate(items):
         if f.rel != "=":
             s.add(cs[i] >= 0)
         if f.rel == ">":

@@ -10,16 +10,15 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from .. import bridge
-from ..arith.evaluate import NotEvaluable, evaluate
-from ..core import term as C
-from ..errors import ElabError, KernelError, TacticFailed, Unsupported
 from ..bridge import core_term, fresh_uid, hyp_uid
-from ..goals import Goal, inaccessible, used_names
+from ..core import term as C
+from ..errors import ElabError, TacticFailed, Unsupported
+from ..goals import Goal
 from ..parser import parse_term
 from ..pretty import pp
-from ..proofterm import ProofTerms, Telescope
-from ..terms import FALSE, NUMERIC, TRUE, Conn, Quant, Rel, Term, Var, free_vars, substitute
-from ..unify import canon, instantiate, match, same_prop
+from ..proofterm import ProofTerms, Telescope, close_by_rfl, rfl_holds  # noqa: F401  (re-exported)
+from ..terms import FALSE, NUMERIC, TRUE, Conn, Quant, Rel, Term, free_vars
+from ..unify import canon, instantiate, match
 from .engine import Goals, TacticContext, run_by_block, tactic
 from .script import find_top_level
 
@@ -53,11 +52,11 @@ def _is_by(text: str) -> bool:
 def close_term(ctx: TacticContext, goal: Goal, text: str, offset: int, allow_holes: bool = False) -> Goals:
     """Close the core goal `goal` with the proof term `text` (its target is the expected
     type); returns the goals of its `?_` holes, in order."""
+    pt = proof_terms(ctx, goal, allow_holes)
     if _is_by(text):
         by_pos = offset + text.find("by")
-        run_by_block(ctx, by_pos, by_pos + 2, offset + len(text.rstrip()), goal)
+        run_by_block(ctx, by_pos, by_pos + 2, offset + len(text.rstrip()), pt.admit_safe(goal))
         return ()
-    pt = proof_terms(ctx, goal, allow_holes)
     pt.close(goal, parse_term(text, offset))
     return tuple(pt.side)
 
@@ -307,6 +306,7 @@ def t_apply(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
             for b in t.binders[:k]:
                 if b.kind == "hyp" and free_vars(instantiate(b.value, subst)) & metas - set(subst):
                     raise Unsupported("apply leaving a variable to be chosen")
+            pt.subst.update(subst)
             consumed = pt.consume(t, k, subst)
             g2, uid = consumed.realize(g)
             ctx.apply(g2, "hyp", uid)
@@ -317,7 +317,7 @@ def t_apply(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
 # -- assumption / rfl ----------------------------------------------------------------------
 def find_assumption(ctx: TacticContext, g: Goal) -> bool:
     """Close `g` with a hypothesis that is the goal (up to notation) or False; True if done."""
-    for name, p in reversed(g.props()):
+    for name, _ in reversed(g.props()):
         for rule in ("hyp", "false_elim"):
             sp = ctx.savepoint()
             try:
@@ -325,39 +325,6 @@ def find_assumption(ctx: TacticContext, g: Goal) -> bool:
                 return True
             except TacticFailed:
                 ctx.rollback(sp)
-    return False
-
-
-def rfl_holds(g: Goal) -> bool:
-    """UNTRUSTED test: would `rfl` close this goal (syntactic equality; closed ℕ/ℤ equations
-    that evaluate equally)? Proves nothing; close_by_rfl does."""
-    t = g.target
-    if isinstance(t, Conn) and t.op == "↔" and canon(t.args[0]) == canon(t.args[1]):
-        return True
-    if not isinstance(t, Rel) or t.op not in ("=", "≤", "≥"):
-        return False
-    if canon(t.lhs) == canon(t.rhs):
-        return True
-    # `decide := true`-free kernel reduction: closed ℕ/ℤ arithmetic evaluates (Nat literals use GMP)
-    if t.op == "=" and t.lhs.ty in ("ℕ", "ℤ"):
-        try:
-            return evaluate(t.lhs) == evaluate(t.rhs)
-        except NotEvaluable:
-            return False
-    return False
-
-
-def close_by_rfl(ctx: TacticContext, g: Goal) -> bool:
-    """Close `g` by reflexivity (core `refl`; closed ℕ/ℤ equations by the core's `eval`)."""
-    if not rfl_holds(g):
-        return False
-    for rule in ("refl", "eval"):
-        sp = ctx.savepoint()
-        try:
-            ctx.apply(g, rule)
-            return True
-        except TacticFailed:
-            ctx.rollback(sp)
     return False
 
 

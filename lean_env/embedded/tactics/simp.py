@@ -515,7 +515,6 @@ def _parse_simp_args(args: str):
 import itertools
 
 from .. import bridge
-from ..core import rules_simp  # noqa: F401  (registers the core rule `range_unfold`)
 from ..core import term as C
 from ..core.lemma_table import lemma_statement
 from ..core.rules import unfold as core_unfold

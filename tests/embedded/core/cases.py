@@ -93,3 +93,20 @@ REJECT += [
     ("trans: middle term of another type", "trans", seq(*X_Y, Decl(4, "r", R, True), target=Rel("≤", x, y)),
      (xr, "≤", "≤")),
 ]
+from lean_env.embedded.core.term import BigOp  # noqa: E402
+
+REJECT += [
+    ("range_unfold: not over Finset.range", "range_unfold",
+     seq(*X_Y, target=Rel("=", x, x)), (Op("+", (x, y), N), "h", 20)),
+    ("range_unfold: bound neither 0 nor n + 1", "range_unfold", seq(*X_Y, target=Rel("=", x, x)),
+     (BigOp("∑", N, "range", None, Op("+", (x, lit(2)), N), BVar(0, N), N, "i"), "h", 20)),
+]
+
+XR = Decl(4, "r", R, True)
+REJECT += [
+    ("field_simp: ¬ (x = 1) is not a nonzero fact (issue example 4)", "field_simp",
+     seq(XR, Decl(12, "h", Conn("¬", (Rel("=", xr, lit(1, R)),)), False),
+         target=Rel("=", Op("/", (xr, xr), R), lit(1, R))), ((12,), Rel("=", xr, xr))),
+    ("field_simp: a nonzero denominator is needed", "field_simp",
+     seq(XR, target=Rel("=", Op("/", (xr, xr), R), lit(1, R))), ((), Rel("=", xr, xr))),
+]

@@ -43,12 +43,14 @@ MUTANTS = [
     ("interval_cases: case count", "if len(values) != len(uids) or len(values) > 1000:", "if False:"),
     ("eval: the proposition is true", "        if not decide_prop(seq.target):", "        if False:"),
     ("trans: the composed relation", "if TRANS.get((op1, op2)) != t.op:", "if False:"),
+    ("range_unfold: the bound's shape", "    else:\n        raise CoreError(\"the upper bound is neither", "    else:\n        n = hi\n        raise_ = (\"the upper bound is neither"),
     ("le_antisymm: numeric equation", "if not (isinstance(t, Rel) and t.op == \"=\" and t.lhs.ty in NUMERIC):",
      "if False:"),
 ]
 
 
 def _mutant(original: str, replacement: str) -> types.ModuleType:
+    """A copy of rules.py with one side condition weakened (its rules live in its own RULES)."""
     src = Path(rules_module.__file__).read_text(encoding="utf-8")
     assert src.count(original) >= 1, f"mutation site not found (update the mutant): {original!r}"
     mod = types.ModuleType("lean_env.embedded.core._rules_mutant")
@@ -56,6 +58,13 @@ def _mutant(original: str, replacement: str) -> types.ModuleType:
     mod.__file__ = rules_module.__file__
     exec(compile(src.replace(original, replacement), rules_module.__file__, "exec"), mod.__dict__)
     return mod
+
+
+FIELD_MUTANTS = [
+    ("field_simp: only hypotheses t ≠ 0 count", 'if p.op == "≠" and _zero(p.rhs):', 'if p.op == "≠":'),
+    ("field_simp: denominators must be known nonzero", "                    if self.known(a):",
+     "                    if True:"),
+]
 
 
 def _accepted_cases(mod: types.ModuleType) -> list[str]:
@@ -76,3 +85,19 @@ def test_unmutated_core_refuses_every_case():
 @pytest.mark.parametrize("what,original,replacement", MUTANTS, ids=[m[0] for m in MUTANTS])
 def test_each_weakened_check_is_caught(what, original, replacement):
     assert _accepted_cases(_mutant(original, replacement)), f"no test notices when we weaken: {what}"
+
+
+@pytest.mark.parametrize("what,original,replacement", FIELD_MUTANTS, ids=[m[0] for m in FIELD_MUTANTS])
+def test_each_weakened_field_simp_check_is_caught(what, original, replacement):
+    import lean_env.embedded.core.field as field_module
+
+    src = Path(field_module.__file__).read_text(encoding="utf-8")
+    assert src.count(original) >= 1, f"mutation site not found (update the mutant): {original!r}"
+    saved = {k: rules_module.RULES[k] for k in ("field_simp", "field_simp_hyp")}
+    mod = types.ModuleType("lean_env.embedded.core._field_mutant")
+    mod.__package__ = "lean_env.embedded.core"
+    try:  # the mutant registers its rules in place of the real ones for the duration of the test
+        exec(compile(src.replace(original, replacement), field_module.__file__, "exec"), mod.__dict__)
+        assert _accepted_cases(rules_module), f"no test notices when we weaken: {what}"
+    finally:
+        rules_module.RULES.update(saved)

@@ -1,4 +1,4 @@
-"""Core rules for `field_simp` (registered into core.rules.RULES) — TRUSTED, for review.
+"""Core rules for `field_simp` (registered into core.rules.RULES by its last line).
 
 field_simp(nz, new) / field_simp_hyp(h, nz, new, name, uid): replace the goal (the hypothesis h)
 P by `new` Q, where P and Q are both equations `L = R` or both disequations (`L ≠ R`, `¬ L = R`)
@@ -82,7 +82,7 @@ class _Nonzero:
     def clear(self, e: Poly) -> Poly:
         dens = {}
         for m in e.terms:
-            for x, k in m:
+            for x, _ in m:
                 if isinstance(x.t, Op) and x.t.op == "inv" and x not in dens:
                     a = to_poly(x.t.args[0], self.budget)
                     if self.known(a):
