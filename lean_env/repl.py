@@ -21,8 +21,16 @@ from typing import Any
 
 from lean_env.connection import ReplConnection, ReplCrash, ReplFailure, ReplTimeout
 from lean_env.guard import DEFAULT_POLICY, GuardPolicy, check_proof
-from lean_env.protocol import (CommandResponse, ErrorResponse, ProtocolError, Response, errors_of, judge_command,
-                               judge_tactic, parse_response)
+from lean_env.protocol import (
+    CommandResponse,
+    ErrorResponse,
+    ProtocolError,
+    Response,
+    errors_of,
+    judge_command,
+    judge_tactic,
+    parse_response,
+)
 from lean_env.theorem import Theorem, format_proof_block, split_commands, statement_changes
 from lean_env.types import LeanError, TacticResult, TacticState, TacticTimeout, Verdict
 

@@ -122,7 +122,7 @@ def _command_starts(scanned: Scanned) -> list[int]:
     ordered = sorted(starts)
     # `@[simp]` / `private` / `open Foo in` on their own line belong to the command below them
     merged: list[int] = []
-    for i, s in enumerate(ordered):
+    for s in ordered:
         if merged:
             between = code[merged[-1]: s]
             if _PREFIX.fullmatch(between) or re.search(r"\bin\s*$", between) and re.match(

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import psutil
 
-
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 

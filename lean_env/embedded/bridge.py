@@ -9,7 +9,8 @@ children) form the proof object, which `proof(handle)` assembles for `core.check
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, replace as dc_replace
+from dataclasses import dataclass
+from dataclasses import replace as dc_replace
 
 from . import terms as S
 from .core import term as C
@@ -194,13 +195,6 @@ class Assignments:
             return None
         rule, args, kids = self.data[handle]
         return Proof(rule, args, tuple(self.proof(k) for k in kids))
-
-
-def new_decl_name(goal: Goal, uid: int) -> str:
-    for d in sequent(goal).decls:
-        if d.uid == uid:
-            return d.name
-    raise TacticFailed("internal: unknown local")
 
 
 __all__ = ["Assignments", "Decl", "core_term", "fresh_uid", "hyp_uid", "is_view", "register", "sequent",

@@ -4,14 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .bridge import start_goal
-from .core.sequent import CoreError
-from .commands import CommandReader, DeclSite, ScopeState, qualify, statement_mentions
-from .errors import KernelError
+from .commands import CommandReader, DeclSite, ScopeState, qualify
 from .core.check import Report
-from .proof_check import check_proof, core_env
+from .core.sequent import CoreError
+from .errors import KernelError
 from .goals import Goal
 from .lemmas import lemma_instances
-from .statement import elaborate_theorem
+from .proof_check import check_proof, core_env
+from .statement import SectionVariable, elaborate_theorem
 from .tactics import load_all  # noqa: F401  (registers every tactic)
 from .tactics.engine import Message, SorryRecord, TacticContext, run_by_block
 from .tactics.script import blank_comments
@@ -92,60 +92,25 @@ def _dispatch_decl(src: str, site: DeclSite, state: ScopeState, res: CommandResu
         name_pos = site.name_end - len(site.name or "")
         res.messages.append(Message("error", name_pos, site.name_end, f"'{full}' has already been declared"))
         return
-    inserted = _variable_binders(site, state, res)
-    if inserted is None:
-        return
     # Lean reads only this declaration's text here: blank the rest (offsets and newlines kept).
-    at = site.name_end
-    view = _blank(src[:site.kw_pos]) + src[site.kw_pos:at] + inserted + src[at:site.end] + _blank(src[site.end:])
+    # The section variables are not text: they were parsed when the `variable` commands were
+    # read, and the statement's elaboration adds those Lean includes as leading binders.
+    view = _blank(src[:site.kw_pos]) + src[site.kw_pos:site.end] + _blank(src[site.end:])
     sub = CommandResult()
-    _check_decl(view, site.kw_pos, site.end + len(inserted), sub, _visible_lemmas(known, state))
-
-    def back(p: int) -> int:  # offsets in `view` -> offsets in `src`
-        return p if p < at else (at if p < at + len(inserted) else p - len(inserted))
-
-    for m in sub.messages:
-        res.messages.append(Message(m.severity, back(m.start), back(m.end), m.data))
-    for s in sub.sorries:
-        res.sorries.append(SorryRecord(s.goal, back(s.start), back(s.end)))
+    _check_decl(view, site.kw_pos, site.end, sub, _visible_lemmas(known, state), variables=state.variables)
+    res.messages.extend(sub.messages)
+    res.sorries.extend(sub.sorries)
     for name, prop in sub.lemmas.items():
         res.lemmas[qualify(state.namespace, name)] = prop
     for name, report in sub.reports.items():
         res.reports[qualify(state.namespace, name)] = report
 
 
-def _variable_binders(site: DeclSite, state: ScopeState, res: CommandResult) -> str | None:
-    """The section variables this declaration takes, as binder text to insert after its name.
-
-    Lean 4 (since v4.10) includes a `variable` in a theorem only when the statement (its
-    binders and type) mentions it, or when the type of an included variable mentions it; in
-    the order they were declared. A variable name that the statement may also bind is refused:
-    which one Lean reads is not decided here. None when the declaration was refused."""
-    variables = state.variables
-    if not variables:
-        return ""
-    names = {v.name for v in variables}
-    used, bound = statement_mentions(site, names)
-    clash = sorted(used & bound)
-    if clash:
-        t = next(t for t in site.statement_toks if t.kind == "ident" and t.text.split(".")[0] == clash[0])
-        res.messages.append(Message("error", t.pos, t.end,
-                                    f"embedded kernel: '{clash[0]}' is a section variable and is also bound in "
-                                    "the statement; outside the fragment"))
-        return None
-    include = set(used)
-    for v in reversed(variables):  # a variable's type mentions only earlier variables
-        if v.name in include:
-            include |= v.type_idents & names
-    parts = [f"{v.binder}{v.name} : {v.type_text}{')' if v.binder == '(' else '}'}"
-             for v in variables if v.name in include]
-    return " " + " ".join(parts) if parts else ""
-
-
-def _check_decl(src: str, start: int, end: int, res: CommandResult, lemmas: dict[str, Term]) -> None:
+def _check_decl(src: str, start: int, end: int, res: CommandResult, lemmas: dict[str, Term],
+                variables: tuple[SectionVariable, ...] = ()) -> None:
     ctx = TacticContext(src, lemmas=lemmas, core_env=core_env(lemmas))
     try:
-        th = elaborate_theorem(src[:end], start)
+        th = elaborate_theorem(src[:end], start, variables)
         root = start_goal(th.goal)  # the statement's sequent in the trusted core
     except CoreError as e:
         res.messages.append(Message("error", start, min(end, start + 1),

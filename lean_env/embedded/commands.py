@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..lean_text import block_comment_end, line_comment_end
+from .errors import KernelError
+from .statement import SectionVariable, parse_variable_binder
 
 # Tokens that begin a command (reserved keywords of Lean 4 core, Batteries and Mathlib);
 # `#word`, `@[`, `/--` and `/-!` are command starts too.
@@ -62,8 +64,6 @@ KNOWN_NAMESPACES = frozenset("""
     ENNReal ComplexConjugate Matrix List Multiset Fin ZMod Pointwise Order
     """.split())
 ALLOWED_IMPORTS = frozenset({"Mathlib", "Aesop"})
-# Tokens after which the next identifiers are (possibly) bound in a statement.
-BINDER_INTROS = frozenset({"∀", "∃", "∃!", "fun", "λ", "∑", "∏", "Σ", "Π", "⋃", "⋂", "⨆", "⨅", "∫", "let", "have"})
 
 
 @dataclass(frozen=True)
@@ -200,13 +200,9 @@ def tokenize(src: str) -> list[Tok]:
 
 # -- scope state ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Variable:
-    name: str
-    binder: str  # "(" or "{"
-    type_text: str  # the type as written (comments blanked, on one line)
-    type_idents: frozenset[str]  # identifiers the type mentions (first components)
-    pos: int
+# A section variable: parsed by the kernel's own lexer and parser when the `variable` command
+# is read, and kept as syntax (statement.elaborate_theorem adds the ones Lean includes).
+Variable = SectionVariable
 
 
 @dataclass(frozen=True)
@@ -542,16 +538,28 @@ class CommandReader:
                 self.error(t.pos, self.toks[j].end, "expected a type")
                 bad = True
                 continue
-            type_text = " ".join(self.src[type_toks[0].pos: type_toks[-1].end].split())
-            idents = frozenset(s.text.split(".")[0] for s in type_toks if s.kind == "ident")
-            for s in names:
-                if s.text == "_" or s.text in known:
-                    self.error(s.pos, s.end, f"embedded kernel: variable '{s.text}' declared again "
+            # the binder as the statement parser reads it: the same lexer (comments, «…» names)
+            # and parser; it must span exactly this bracket, or it is refused
+            try:
+                parsed = parse_variable_binder(self.src, t.pos, self.toks[j].end)
+            except KernelError as e:
+                p = e.pos if e.pos is not None else t.pos
+                self.error(p, p + 1,
+                           f"embedded kernel: variable binder outside the fragment: {e.message}")
+                bad = True
+                continue
+            if len(parsed) != len(names):  # the two readers disagree: refuse
+                self.error(t.pos, self.toks[j].end, "embedded kernel: a variable binder must read `(x y : T)`")
+                bad = True
+                continue
+            for s, v in zip(names, parsed):
+                if v.name == "_" or v.name in known:
+                    self.error(s.pos, s.end, f"embedded kernel: variable '{v.name}' declared again "
                                              "(shadowing variables is outside the fragment)")
                     bad = True
                     continue
-                known.add(s.text)
-                added.append(Variable(s.text, t.text, type_text, idents, s.pos))
+                known.add(v.name)
+                added.append(v)
         if not added and not bad:
             self.error(kw.pos, kw.end, "expected binders after 'variable'")
         state = state.with_top(variables=state.scopes[-1].variables + tuple(added))
@@ -696,46 +704,3 @@ def qualify(namespace: str, name: str) -> str:
     if name.startswith("_root_."):
         return name[len("_root_."):]
     return f"{namespace}.{name}" if namespace else name
-
-
-def statement_mentions(site: DeclSite, names: set[str]) -> tuple[set[str], set[str]]:
-    """(names used in the statement, names that the statement may also bind)."""
-    used: set[str] = set()
-    bound: set[str] = set()
-    toks = site.statement_toks
-    binding_until_comma = False
-    depth_at_intro = 0
-    depth = 0
-    for k, t in enumerate(toks):
-        if t.kind == "sym" and t.text in OPENERS:
-            depth += 1
-        elif t.kind == "sym" and t.text in CLOSERS:
-            depth -= 1
-            if binding_until_comma and depth < depth_at_intro:
-                binding_until_comma = False
-        if t.text in BINDER_INTROS:
-            binding_until_comma, depth_at_intro = True, depth
-            continue
-        if binding_until_comma and t.kind == "sym" and t.text in (",", "=>", "↦") and depth == depth_at_intro:
-            binding_until_comma = False
-            continue
-        if t.kind != "ident":
-            continue
-        head = t.text.split(".")[0]
-        if head not in names:
-            continue
-        used.add(head)
-        if binding_until_comma:
-            bound.add(head)
-            continue
-        # `(x y : T)` / `{x : T}`: a run of identifiers after an opener, followed by `:`
-        j = k
-        while j > 0 and toks[j - 1].kind == "ident":
-            j -= 1
-        if j > 0 and toks[j - 1].kind == "sym" and toks[j - 1].text in ("(", "{", "⦃", "[", "⟨"):
-            m = k
-            while m + 1 < len(toks) and toks[m + 1].kind == "ident":
-                m += 1
-            if m + 1 < len(toks) and toks[m + 1].kind == "sym" and toks[m + 1].text in (":", ","):
-                bound.add(head)
-    return used, bound

@@ -1,10 +1,11 @@
 """Goals and proof states, and their Lean-style printing."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace as dc_replace
+from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 
 from .pretty import pp, pp_type
-from .terms import Term, Type, Var, free_vars, fresh_name, substitute
+from .terms import Term, Type, Var, free_vars, substitute
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,6 @@ class Goal:
             return self
         return self._rename_unclashing(name, inaccessible(name, used_names(self)))
 
-    def rename_var(self, old: str, new: str) -> "Goal":
-        """Rename variable `old` to `new` in the context, the hypotheses and the target."""
-        return self.make_room(new)._rename_unclashing(old, new)
-
     def _rename_unclashing(self, old: str, new: str) -> "Goal":
         # `new` must not name a variable already (the callers make room first).
         h_old = next(h for h in self.hyps if h.is_var and h.name == old)
@@ -80,16 +77,6 @@ class Goal:
             hyps.append(h)
         hyps.append(Hyp(name, value, is_var))
         return dc_replace(g, hyps=tuple(hyps))
-
-    def replace_hyp(self, name: str, value: Term) -> "Goal":
-        hyps = tuple(dc_replace(h, value=value) if h.name == name and not h.is_var else h for h in self.hyps)
-        return dc_replace(self, hyps=hyps)
-
-    def remove_hyp(self, name: str) -> "Goal":
-        return dc_replace(self, hyps=tuple(h for h in self.hyps if h.name != name))
-
-    def fresh(self, base: str) -> str:
-        return fresh_name(base, self.names())
 
     def pretty(self) -> str:
         return pretty_goal(self)

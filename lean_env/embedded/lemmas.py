@@ -248,6 +248,3 @@ def lemma_instances(name: str) -> tuple[Lemma, ...]:
         out.append(Lemma(name, ty, tuple(binders), concl))
     return tuple(out)
 
-
-def known_lemma(name: str) -> bool:
-    return bool(LEMMA_TEXT.get(name)) and bool(LEMMA_TEXT[name][1])

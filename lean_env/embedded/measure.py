@@ -118,7 +118,7 @@ def benchmark(n: int = 400) -> float:
     r = call({"cmd": "theorem b : ∀ x : ℝ, x = x → (x ≤ x ∧ x ≥ x) := by\n  sorry", "env": 0})
     root = r["sorries"][0]["proofState"]
     t0 = time.monotonic()
-    for i in range(n):
+    for _ in range(n):
         s = call({"tactic": "intro y hy", "proofState": root})
         call({"tactic": "constructor", "proofState": s["proofState"]})
     dt = time.monotonic() - t0
@@ -178,7 +178,7 @@ def main() -> None:
         for name, ours, theirs in diffs:
             print(f"- {name}: ours `{norm_ws(ours)}` vs Lean `{norm_ws(theirs)}`")
     else:
-        for name, verdict, dt in rows:
+        for name, verdict, _ in rows:
             if verdict != "ok":
                 print(f"  {name}: {verdict}")
         c = Counter(why for why in blocked.values())

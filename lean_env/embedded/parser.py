@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import ParseError, Unsupported
-from .lexer import Token, TYPE_SYMBOLS, tokenize
+from .lexer import TYPE_SYMBOLS, Token, tokenize
 from .syntax import Binder, Syn
 
 MAX_PREC = 1024

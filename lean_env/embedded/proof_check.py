@@ -3,12 +3,12 @@ trusted core (core/check.py) against the sequent elaborated from the statement. 
 accepted that this check does not pass."""
 from __future__ import annotations
 
+from . import bridge
 from .core.check import Report, check
 from .core.sequent import CoreError
 from .core.surface import to_core
 from .goals import Goal
 from .tactics.engine import TacticContext
-from . import bridge
 
 
 def core_env(lemmas: dict) -> dict:

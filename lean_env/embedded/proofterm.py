@@ -152,19 +152,24 @@ class ProofTerms:
     def infer(self, s: Syn, expected: Term | None = None) -> Term:
         return self.finish(self.telescope(s, expected), expected, s).to_prop()
 
+    def _first_option(self, tel: "_MultiTelescope", attempt: Callable[[Telescope], Telescope]) -> Telescope:
+        """`attempt` on the first instance (type) of a lemma for which it succeeds; the side goals
+        of a failed attempt are dropped."""
+        last: Exception | None = None
+        for t in tel.options:
+            saved = list(self.side_goals)
+            try:
+                return attempt(t)
+            except KernelError as e:
+                self.side_goals = saved
+                last = e
+        raise last if last else ElabError("no instance of the lemma applies")
+
     def finish(self, tel: "Telescope | _MultiTelescope", expected: Term | None, s: Syn) -> Telescope:
         """Trailing implicit arguments instantiated, metavariables assigned by matching the
         expected type; an error if some remain."""
         if isinstance(tel, _MultiTelescope):
-            last: Exception | None = None
-            for t in tel.options:
-                saved = list(self.side_goals)
-                try:
-                    return self.finish(t, expected, s)
-                except KernelError as e:
-                    self.side_goals = saved
-                    last = e
-            raise last if last else ElabError("no instance of the lemma applies")
+            return self._first_option(tel, lambda t: self.finish(t, expected, s))
         if tel.binders and tel.binders[0].kind in ("implicit", "iff"):
             tel = self.apply_args(tel, [], s)
         if expected is not None and tel.metas:
@@ -262,15 +267,7 @@ class ProofTerms:
 
     def apply_args(self, tel: Telescope, args: list[Syn], s: Syn) -> Telescope:
         if isinstance(tel, _MultiTelescope):
-            last: Exception | None = None
-            for t in tel.options:
-                saved = list(self.side_goals)
-                try:
-                    return self.apply_args(t, args, s)
-                except KernelError as e:
-                    self.side_goals = saved
-                    last = e
-            raise last if last else ElabError("no instance of the lemma applies")
+            return self._first_option(tel, lambda t: self.apply_args(t, args, s))
         binders = list(tel.binders)
         subst: dict[str, Term] = dict(tel.subst)
         metas = set(tel.metas)
@@ -675,13 +672,18 @@ class ProofTerms:
         (g,) = self.apply(g, "mp", uid, arg, self.temp_name(new), new)
         return g, new
 
-    def _lemma_step(self, g: Goal, lemma: str, ty, values: list[Term], arg: int) -> tuple[Goal, int]:
+    def _lemma_instance(self, g: Goal, lemma: str, ty, values: list[Term]) -> tuple[Goal, int]:
+        """A new hypothesis: the lemma at type `ty`, specialised to `values`."""
         uid = self.new_uid()
         (g,) = self.apply(g, "lemma", lemma, ty, self.temp_name(uid), uid)
         for v in values:
             new = self.new_uid()
             (g,) = self.apply(g, "spec", uid, self.core(v), self.temp_name(new), new)
             uid = new
+        return g, uid
+
+    def _lemma_step(self, g: Goal, lemma: str, ty, values: list[Term], arg: int) -> tuple[Goal, int]:
+        g, uid = self._lemma_instance(g, lemma, ty, values)
         new = self.new_uid()
         (g,) = self.apply(g, "mp", uid, arg, self.temp_name(new), new)
         return g, new
@@ -721,12 +723,7 @@ class ProofTerms:
         raise ElabError(f"invalid field notation '{fld}'")
 
     def _lemma_iff(self, g: Goal, lemma: str, ty, values: list[Term]) -> tuple[Goal, int]:
-        uid = self.new_uid()
-        (g,) = self.apply(g, "lemma", lemma, ty, self.temp_name(uid), uid)
-        for v in values:
-            new = self.new_uid()
-            (g,) = self.apply(g, "spec", uid, self.core(v), self.temp_name(new), new)
-            uid = new
+        g, uid = self._lemma_instance(g, lemma, ty, values)
         a, b = self.new_uid(), self.new_uid()
         (g,) = self.apply(g, "iff_elim", uid, self.temp_name(a), a, self.temp_name(b), b)
         return g, a
@@ -766,16 +763,7 @@ def rfl_holds(g: Goal) -> bool:
 
 def close_by_rfl(ctx, g: Goal) -> bool:
     """Close `g` by reflexivity (core `refl`; closed ℕ/ℤ equations by the core's `eval`)."""
-    if not rfl_holds(g):
-        return False
-    for rule in ("refl", "eval"):
-        sp = ctx.savepoint()
-        try:
-            ctx.apply(g, rule)
-            return True
-        except TacticFailed:
-            ctx.rollback(sp)
-    return False
+    return rfl_holds(g) and any(ctx.try_apply(g, rule) is not None for rule in ("refl", "eval"))
 
 
 def _explicit(t) -> bool:

@@ -18,13 +18,12 @@ from .bridge import Assignments
 from .checker import check_command
 from .commands import ScopeState
 from .core.sequent import CoreError
-from .proof_check import check_proof, core_env, describe
 from .errors import KernelError
 from .goals import Goal
+from .proof_check import check_proof, core_env, describe
 from .tactics.engine import TACTIC_MODE_SECONDS, Message, TacticContext, run_block
 from .tactics.script import blank_comments
 from .terms import Term
-
 
 PRINT_AXIOMS = re.compile(r"#print\s+axioms\s+(\S+)")
 

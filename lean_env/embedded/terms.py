@@ -144,17 +144,6 @@ def num(value: int | Fraction, ty: Type) -> Term:
     return Num(value, ty)
 
 
-def mk_not(p: Term) -> Term:
-    return Conn("¬", (p,))
-
-
-def mk_and(*ps: Term) -> Term:
-    out = ps[-1]
-    for p in reversed(ps[:-1]):
-        out = Conn("∧", (p, out))
-    return out
-
-
 def subterms(t: Term) -> Iterator[Term]:
     yield t
     for c in t.children():

@@ -2,10 +2,9 @@
 (`a > b` is `b < a`, `a ≥ b` is `b ≤ a`, `a ≠ b` is `¬a = b`)."""
 from __future__ import annotations
 
-from .terms import App, BigOp, Conn, Num, Op, Quant, Rel, Term, Var, rebuild, substitute
-
-
 import itertools
+
+from .terms import App, BigOp, Conn, Num, Op, Quant, Rel, Term, Var, rebuild, substitute
 
 _FRESH = itertools.count()
 
@@ -17,14 +16,14 @@ def free_vars_of(t: Term) -> set[str]:
 
 def canon(t: Term) -> Term:
     if isinstance(t, Rel):
-        l, r = canon(t.lhs), canon(t.rhs)
+        lhs, rhs = canon(t.lhs), canon(t.rhs)
         if t.op == ">":
-            return Rel("<", r, l)
+            return Rel("<", rhs, lhs)
         if t.op == "≥":
-            return Rel("≤", r, l)
+            return Rel("≤", rhs, lhs)
         if t.op == "≠":
-            return Conn("¬", (Rel("=", l, r),))
-        return Rel(t.op, l, r)
+            return Conn("¬", (Rel("=", lhs, rhs),))
+        return Rel(t.op, lhs, rhs)
     kids = [canon(c) for c in t.children()]
     return rebuild(t, kids) if kids else t
 

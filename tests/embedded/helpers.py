@@ -6,8 +6,8 @@ import json
 from lean_env.datasets import minif2f_dir
 from lean_env.embedded.bridge import start_goal
 from lean_env.embedded.checker import check_command
-from lean_env.embedded.proof_check import check_proof
 from lean_env.embedded.goals import Goal
+from lean_env.embedded.proof_check import check_proof
 from lean_env.embedded.tactics.engine import TacticContext, run_by_block
 
 DATA = minif2f_dir()

@@ -17,7 +17,9 @@ import lean_env.embedded.checker as checker
 from lean_env import Theorem, open_env, parse_lean_file
 from lean_env.embedded.checker import check_command
 from lean_env.embedded.commands import ScopeState, tokenize
+from lean_env.embedded.parser import parse_theorem
 from lean_env.embedded.server import EmbeddedRepl
+from lean_env.embedded.statement import included_variables
 from lean_env.guard import check_proof
 from lean_env.lean_text import LeanSyntaxError
 
@@ -37,9 +39,11 @@ class Recorder:
     def __init__(self):
         self.calls: list[dict] = []
 
-    def __call__(self, src, start, end, res, lemmas):
+    def __call__(self, src, start, end, res, lemmas, variables=()):
         name = re.match(r"(?:theorem|lemma)\s+(\S+)", src[start:end])
-        self.calls.append({"text": src[start:end], "lemmas": set(lemmas), "src": src})
+        included = [v.name for v in included_variables(parse_theorem(src[:end], start), src, variables)] \
+            if variables else []
+        self.calls.append({"text": src[start:end], "lemmas": set(lemmas), "src": src, "variables": included})
         if name:
             res.lemmas[name.group(1)] = f"prop of {name.group(1)}"
 
@@ -303,7 +307,8 @@ def test_section_variables_become_binders_of_the_declarations_that_mention_them(
 
 def test_a_variable_mentioned_by_an_included_one_comes_along(recorder):
     errors("variable (y : ℝ) (hy : y > 0) (w : ℝ)\ntheorem v4 (h : hy = hy) : w = w := by\n  sorry\n")
-    assert recorder.calls[0]["text"].startswith("theorem v4 (y : ℝ) (hy : y > 0) (w : ℝ) (h : hy = hy)")
+    assert recorder.calls[0]["text"].startswith("theorem v4 (h : hy = hy)")  # the text is not touched
+    assert recorder.calls[0]["variables"] == ["y", "hy", "w"]
 
 
 def test_variables_outside_the_fragment_are_refused():
@@ -314,6 +319,25 @@ def test_variables_outside_the_fragment_are_refused():
     assert any("is a section variable and is also bound" in e for e in errs)
     errs = errors(HEADER + "variable (y : ℝ)\ntheorem w : ∀ y : ℕ, y = y := by\n  sorry\n")
     assert any("is a section variable and is also bound" in e for e in errs)
+
+
+def test_variables_are_parsed_not_spliced():
+    """Variables are read by the statement's own lexer/parser (comments skipped, `«x»` is `x`)
+    and added as binders, never as text: positions stay offsets into the user's text."""
+    text = (HEADER + "variable («x» : ℕ) (h : x -- c ) (h2 : x = 2\n  = 1) /- ( -/ {y : ℕ}\n"
+            "theorem p (hw : y = x ∨ x\n  = 2) : x + 0 = y := by\n  sorry\n"
+            "theorem q : (1 : ℕ) = 1 := by\n  sorry\n")
+    res = check_command(text, True, {})
+    assert [m.data for m in res.messages if m.severity == "error"] == []
+    goals = [s.goal.pretty() for s in res.sorries]
+    assert goals == ["x y : ℕ\nhw : y = x ∨ x = 2\n⊢ x + 0 = y", "⊢ 1 = 1"]
+    sorry_pos = res.sorries[0].start
+    assert text[sorry_pos: sorry_pos + 5] == "sorry" and sorry_pos > text.index("theorem p")
+    # a variable whose type is outside the fragment: accepted (as Lean does), refused once included
+    errs = errors(HEADER + "variable (s : Finset ℕ)\ntheorem a : (1 : ℕ) = 1 := by\n  sorry\n"
+                  "theorem b (h : s = s) : (1 : ℕ) = 1 := by\n  sorry\n")
+    assert len(errs) == 1 and "section variable 's'" in errs[0]
+    assert any("atomic identifier" in e for e in errors("variable (a.b : ℕ)\n"))
 
 
 def test_tokens():

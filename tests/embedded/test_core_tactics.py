@@ -3,8 +3,6 @@ unique ids, never by names; shadowing shows Lean's `x✝`; `clear` checks depend
 import importlib.util
 from pathlib import Path
 
-import pytest
-
 _spec = importlib.util.spec_from_file_location("emb_helpers", Path(__file__).with_name("helpers.py"))
 helpers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(helpers)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lean_env.embedded.checker import check_command
 
@@ -61,8 +62,8 @@ def _run(ops) -> tuple[list[str], list[Local], bool]:
                 return lines, model, True
             lines.append(f"clear {name}")
             model.pop(idx)
-            model = [Local(l.name, l.is_var, None if l.mentions is None else l.mentions - (l.mentions > idx), l.value)
-                     for l in model]
+            model = [Local(loc.name, loc.is_var, None if loc.mentions is None else loc.mentions - (loc.mentions > idx), loc.value)
+                     for loc in model]
     return lines, model, False
 
 
@@ -92,7 +93,7 @@ def test_shadowing_matches_lean_and_never_proves_false(ops):
             var = shown[loc.mentions]
             expected_hyps.append(f"{name} : {var} = {model[loc.mentions].value}")
     goal = res.sorries[-1].goal.pretty()
-    printed = [l for l in goal.splitlines() if not l.startswith("⊢")]
+    printed = [ln for ln in goal.splitlines() if not ln.startswith("⊢")]
     # Lean groups consecutive variables of one type (`n m : ℕ`): compare ungrouped
     ungrouped = []
     for line in printed:

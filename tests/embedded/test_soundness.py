@@ -13,7 +13,8 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lean_env.embedded.arith.evaluate import NotEvaluable, holds
 from lean_env.embedded.errors import KernelError

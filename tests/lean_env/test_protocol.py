@@ -3,8 +3,18 @@ from __future__ import annotations
 
 import pytest
 
-from lean_env.protocol import (CommandResponse, ErrorResponse, Message, Pos, ProtocolError, Sorry, TacticResponse,
-                               judge_command, judge_tactic, parse_response)
+from lean_env.protocol import (
+    CommandResponse,
+    ErrorResponse,
+    Message,
+    Pos,
+    ProtocolError,
+    Sorry,
+    TacticResponse,
+    judge_command,
+    judge_tactic,
+    parse_response,
+)
 from lean_env.types import LeanError, ProofFinished, ProofGivenUp, TacticState
 
 WARN_OLD = {"severity": "warning", "pos": {"line": 1, "column": 8}, "endPos": {"line": 1, "column": 15},

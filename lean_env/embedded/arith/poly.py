@@ -8,14 +8,17 @@ operations (truncated / floor) so they stay atoms; in ℤ, `/` and `%` stay atom
 """
 from __future__ import annotations
 
-
 from fractions import Fraction
-from typing import Iterable
 
+from ..errors import TacticFailed
 from ..terms import NUMERIC, App, BigOp, Num, Op, Term
 
 Monomial = tuple[tuple[Term, int], ...]  # sorted (atom, exponent) pairs
 MAX_EXPONENT = 64
+# Caps, so that no normal form runs past the tactic limit (or nests deeper than the translation
+# into the core can follow): exceeding one is an ordinary tactic failure.
+MAX_MONOMIALS = 400
+MAX_PRODUCTS = 200_000
 
 
 def _key(t: Term) -> str:
@@ -54,11 +57,15 @@ class Poly:
         return self + (-o)
 
     def __mul__(self, o: "Poly") -> "Poly":
+        if len(self.terms) * len(o.terms) > MAX_PRODUCTS:
+            raise TacticFailed("the polynomial expansion is too large")
         out: dict[Monomial, Fraction] = {}
         for m1, c1 in self.terms.items():
             for m2, c2 in o.terms.items():
                 m = mono_mul(m1, m2)
                 out[m] = out.get(m, Fraction(0)) + c1 * c2
+        if len(out) > MAX_MONOMIALS:
+            raise TacticFailed(f"the polynomial expansion is too large (over {MAX_MONOMIALS} monomials)")
         return Poly(out)
 
     def pow(self, n: int) -> "Poly":
@@ -72,9 +79,6 @@ class Poly:
 
     def const_value(self) -> Fraction:
         return self.terms.get((), Fraction(0))
-
-    def degree(self) -> int:
-        return max((sum(e for _, e in m) for m in self.terms), default=0)
 
     def key(self) -> tuple:
         return tuple(sorted(((tuple((_key(a), e) for a, e in m), c) for m, c in self.terms.items())))
@@ -183,8 +187,8 @@ class Normalizer:
         if isinstance(inner, Op):
             a = inner.args
             if inner.op in ("+", "*"):
-                l, r = self.norm_cast(a[0], target), self.norm_cast(a[1], target)
-                return l + r if inner.op == "+" else l * r
+                lhs, rhs = self.norm_cast(a[0], target), self.norm_cast(a[1], target)
+                return lhs + rhs if inner.op == "+" else lhs * rhs
             if inner.op == "^":
                 e = Normalizer("ℕ").norm(a[1])
                 if e.is_const() and e.const_value() <= MAX_EXPONENT:
@@ -283,11 +287,3 @@ def to_term(p: Poly, ty: str) -> Term:
             out = Op("+" if c > 0 else "-", (out, piece), ty)
     return out if out is not None else Num(Fraction(0), ty)
 
-
-def poly_atoms(polys: Iterable[Poly]) -> set[Term]:
-    out: set[Term] = set()
-    for p in polys:
-        for m in p.terms:
-            for a, _ in m:
-                out.add(a)
-    return out

@@ -15,8 +15,29 @@ from fractions import Fraction
 from typing import Callable
 
 from .sequent import CoreError, Decl, Sequent, check_sequent
-from .term import (FALSE, NUMERIC, TRUE, App, BigOp, BVar, Conn, FVar, Lit, Op, Quant, Rel, Term, Type, abstract, fvars,
-                   instantiate, map_at_depth, replace_fvar, replace_subterm)
+from .term import (
+    FALSE,
+    NUMERIC,
+    TRUE,
+    App,
+    BigOp,
+    BVar,
+    Conn,
+    FVar,
+    Lit,
+    Op,
+    Quant,
+    Rel,
+    Term,
+    Type,
+    abstract,
+    fvars,
+    instantiate,
+    map_at_depth,
+    replace_fvar,
+    replace_subterm,
+    subterms,
+)
 from .typing import IllTyped, check_prop, check_term, check_type
 
 Env = dict  # name -> closed proposition of an earlier, core-checked declaration
@@ -607,6 +628,61 @@ def r_range_unfold(seq, args, env):
     rest = BigOp(s.op, s.vty, "range", None, n, s.body, s.ty, s.name)
     last = instantiate(s.body, n)
     return [new_hyp(seq, name, uid, Rel("=", s, Op("+" if s.op == "∑" else "*", (rest, last), s.ty)))]
+
+
+# -- function equations (funext + congruence) --------------------------------------------------
+def _function_equation(seq: Sequent, h: int) -> tuple[FVar, int, Term]:
+    """h : ∀ x₁ … xₖ, f x₁ … xₖ = e with f a function variable and e free of binders:
+    returns (f, k, e) (e's BVar(i) is x_{k-i})."""
+    p, k = seq.hyp(h), 0
+    while isinstance(p, Quant) and p.kind == "∀":
+        p, k = p.body, k + 1
+    if not (isinstance(p, Rel) and p.op == "=" and isinstance(p.lhs, App) and k > 0):
+        raise CoreError("expected ∀ x…, f x… = e")
+    if p.lhs.args != tuple(BVar(k - 1 - i, a.ty) for i, a in enumerate(p.lhs.args)):
+        raise CoreError("the left side must be the function applied to the bound variables in order")
+    if any(isinstance(s, (Quant, BigOp)) for s in subterms(p.rhs)):
+        raise CoreError("the right side must not bind variables")
+    return p.lhs.fn, k, p.rhs
+
+
+def _apply_function_equation(t: Term, f: FVar, k: int, e: Term) -> Term:
+    """Every `f a₁ … aₖ` in t (also under binders) replaced by e with xᵢ := aᵢ."""
+    count = 0
+
+    def at(s: Term, depth: int) -> Term | None:
+        nonlocal count
+        if isinstance(s, App) and s.fn == f and len(s.args) == k:
+            count += 1
+            values = s.args
+
+            def plug(u: Term, _d: int) -> Term | None:  # e has no binders: BVar(i) is xₖ₋ᵢ
+                return values[k - 1 - u.idx] if isinstance(u, BVar) else None
+
+            return map_at_depth(e, plug)
+        return None
+
+    out = map_at_depth(t, at)
+    if count == 0:
+        raise CoreError("the function does not occur")
+    return out
+
+
+@rule("rewrite_forall")  # funext/congrArg: h : ∀ x…, f x… = e rewrites every f a… (also under ∑, ∀)
+def r_rewrite_forall(seq, args, env):
+    (h,) = args
+    f, k, e = _function_equation(seq, h)
+    return [seq.with_target(_apply_function_equation(seq.target, f, k, e))]
+
+
+@rule("rewrite_forall_hyp")
+def r_rewrite_forall_hyp(seq, args, env):
+    h, target_h, name, uid = args
+    if h == target_h:
+        raise CoreError("cannot rewrite a hypothesis with itself")
+    f, k, e = _function_equation(seq, h)
+    new = _apply_function_equation(seq.hyp(target_h), f, k, e)
+    return [new_hyp(seq.without(target_h), name, uid, new)]
 
 
 __all__ = ["RULES", "premises", "defeq", "unfold", "whnf", "CoreError", "BVar"]

@@ -6,8 +6,7 @@ signatures are Mathlib's instances restricted to ℕ ℤ ℚ ℝ.
 """
 from __future__ import annotations
 
-from .term import (NUMERIC, RANK, App, Arrow, BigOp, BVar, Conn, FVar, Lit, Op, Pred, Quant, Rel, Term,
-                   Type)
+from .term import NUMERIC, RANK, App, Arrow, BigOp, BVar, Conn, FVar, Lit, Op, Pred, Quant, Rel, Term, Type
 
 
 class IllTyped(Exception):

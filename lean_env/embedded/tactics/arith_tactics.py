@@ -20,7 +20,6 @@ from fractions import Fraction
 from .. import bridge
 from ..arith.evaluate import NotEvaluable, holds
 from ..arith.poly import Normalizer, to_term
-
 from ..core import term as C
 from ..core.sequent import CoreError
 from ..errors import KernelError, TacticFailed
@@ -647,22 +646,11 @@ def ring_normalize_prop(p: Term) -> Term:
     return p
 
 
-def ring_equal(a: Term, b: Term) -> bool:
-    norm = Normalizer(a.ty)
-    return norm.norm(a) == norm.norm(b)
-
-
 def try_ring(ctx: TacticContext, g: Goal) -> bool:
     t = bridge.sequent(g).target
     if not (isinstance(t, C.Rel) and t.op == "=" and t.lhs.ty in C.NUMERIC):
         return False
-    sp = ctx.savepoint()
-    try:
-        ctx.apply(g, "ring")
-        return True
-    except TacticFailed:
-        ctx.rollback(sp)
-        return False
+    return ctx.try_apply(g, "ring") is not None
 
 
 def normalize_target(ctx: TacticContext, g: Goal, new: Term) -> Goal:

@@ -51,9 +51,9 @@ def pull_cast(p: Term) -> Term:
         for src in ("ℕ", "ℤ", "ℚ"):
             if RANK[src] >= RANK[p.lhs.ty]:
                 break
-            l, r = pull_term(p.lhs, src), pull_term(p.rhs, src)
-            if l is not None and r is not None:
-                return Rel(p.op, l, r)
+            lhs, rhs = pull_term(p.lhs, src), pull_term(p.rhs, src)
+            if lhs is not None and rhs is not None:
+                return Rel(p.op, lhs, rhs)
         return p
     if isinstance(p, Conn) and p.args:
         return Conn(p.op, tuple(pull_cast(a) for a in p.args))
@@ -76,8 +76,8 @@ def pull_term(t: Term, src: str) -> Term | None:
                 return Op("cast", (inner,), src)
             return None
         if t.op in ("+", "*"):
-            l, r = pull_term(a[0], src), pull_term(a[1], src)
-            return Op(t.op, (l, r), src) if l is not None and r is not None else None
+            lhs, rhs = pull_term(a[0], src), pull_term(a[1], src)
+            return Op(t.op, (lhs, rhs), src) if lhs is not None and rhs is not None else None
         if t.op == "^":
             b = pull_term(a[0], src)
             return Op("^", (b, a[1]), src) if b is not None else None
@@ -142,25 +142,15 @@ def _close_trivial(ctx: TacticContext, g: Goal) -> bool:
     """Lean's `trivial`: True.intro, rfl, decide (a closed proposition, by evaluation),
     assumption (a hypothesis that is the goal up to notation, or False)."""
     from .logic import find_assumption
-    for rule in ("true_intro", "refl", "eval"):
-        sp = ctx.savepoint()
-        try:
-            ctx.apply(g, rule)
-            return True
-        except TacticFailed:
-            ctx.rollback(sp)
-    return find_assumption(ctx, g)
+    return any(ctx.try_apply(g, rule) is not None for rule in ("true_intro", "refl", "eval")) \
+        or find_assumption(ctx, g)
 
 
 def _close_mod_cast(ctx: TacticContext, g: Goal, uid: int) -> bool:
     """Close `g` with hypothesis `uid`, equal to the goal up to casts: directly, or after one
     `normalize` of the goal into the hypothesis' statement, or of both into norm_cast form."""
-    sp = ctx.savepoint()
-    try:
-        ctx.apply(g, "hyp", uid)
+    if ctx.try_apply(g, "hyp", uid) is not None:
         return True
-    except TacticFailed:
-        ctx.rollback(sp)
     sp = ctx.savepoint()
     try:
         (g1,) = ctx.apply(g, "normalize", bridge.sequent(g).hyp(uid))

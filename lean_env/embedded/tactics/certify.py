@@ -162,10 +162,6 @@ def solve(pool: Pool, deadline: float) -> tuple | None:
 
 
 # -- nlinarith's preprocessing --------------------------------------------------------------------
-def two(ty) -> C.Lit:
-    return C.Lit(Fraction(2), "ℕ")
-
-
 def square_base(t: C.Term) -> C.Term | None:
     """t = s ^ (2k) or t = s * s: the term whose square t is."""
     if isinstance(t, C.Op) and t.op == "^" and isinstance(t.args[1], C.Lit):

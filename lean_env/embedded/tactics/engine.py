@@ -76,6 +76,15 @@ class TacticContext:
         del self.sorries[n_sorry:]
         self.explicit_sorry = explicit
 
+    def try_apply(self, goal: Goal, rule: str, *args) -> Goals | None:
+        """`apply`, or None (every change undone) when the core rejects the step."""
+        sp = self.savepoint()
+        try:
+            return self.apply(goal, rule, *args)
+        except TacticFailed:
+            self.rollback(sp)
+            return None
+
     def fail(self, msg: str, start: int, end: int) -> TacticFailed:
         e = TacticFailed(msg, start)
         e.end = end  # type: ignore[attr-defined]

@@ -22,8 +22,6 @@ from ..unify import canon, instantiate, match
 from .engine import Goals, TacticContext, run_by_block, tactic
 from .script import find_top_level
 
-NAME_RE = re.compile(r"[^\s⟨⟩,|()\[\]:]+")
-
 
 def proof_terms(ctx: TacticContext, goal: Goal, allow_holes: bool = False) -> ProofTerms:
     """ProofTerms for `goal`: compiles into core steps through `ctx`; nested `by` blocks run
@@ -455,23 +453,6 @@ def require_hyp(g: Goal, name: str):
     if h is None or h.is_var:
         raise TacticFailed(f"unknown hypothesis '{name}'")
     return h
-
-
-def rewrite_hyps(
-    g: Goal, locations: list[str], rewrite: Callable[[Goal, Term], Term]
-) -> tuple[Goal, bool]:
-    """UNTRUSTED surface helper: each hypothesis named in an `at` clause replaced by
-    `rewrite(goal so far, its statement)` (`⊢` skipped); also whether any changed. The result
-    is not a core view: callers must justify the change through the core."""
-    changed = False
-    for name in locations:
-        if name == "⊢":
-            continue
-        hyp = require_hyp(g, name)
-        new = rewrite(g, hyp.value)
-        changed |= new != hyp.value
-        g = g.replace_hyp(name, new)
-    return g, changed
 
 
 # -- cases / rcases / obtain -----------------------------------------------------------------

@@ -5,23 +5,27 @@ arithmetic fact computed exactly), so a rewritten goal is equivalent to the orig
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .. import bridge
 from ..arith.evaluate import NotEvaluable, evaluate, holds
 from ..arith.poly import Normalizer
-from ..errors import ElabError, TacticFailed, Unsupported
+from ..core import term as C
+from ..core.lemma_table import lemma_statement
+from ..core.rules import unfold as core_unfold
+from ..core.sequent import CoreError
+from ..errors import ElabError, KernelError, TacticFailed, Unsupported
 from ..goals import Goal
 from ..lemmas import lemma_instances
 from ..parser import parse_term
 from ..pretty import pp
-from ..proofterm import Telescope
-from ..terms import (FALSE, NUMERIC, TRUE, App, BigOp, Conn, Num, Op, Pred, Quant, Rel, Term, free_vars, num, rebuild)
-from ..terms import replace as replace_subterm
-from ..unify import canon, instantiate, match
+from ..terms import FALSE, NUMERIC, TRUE, App, Conn, Num, Op, Pred, Quant, Rel, Term, free_vars, num, rebuild
+from ..unify import canon, closed_subterms, cmatch
 from .engine import Goals, TacticContext, tactic
-from .logic import close_by_rfl, find_assumption, proof_terms, split_commas
+from .logic import find_assumption, proof_terms, split_commas
 
 MAX_STEPS = 5000
 MAX_SIDE_DEPTH = 3
@@ -34,8 +38,7 @@ KNOWN_SIMP_NAMES = {
     "Real.rpow_natCast", "and_imp", "ofNat_pos", "succ.injEq", "Nat.succ.injEq", "and_self",
     "not_false_eq_true", "OfNat.ofNat_ne_zero", "zero_lt_two", "zero_lt_succ", "Nat.zero_lt_succ",
     "one_rpow", "Real.one_rpow", "le_refl", "true_and", "and_true", "not_lt", "not_le",
-    "Nat.ofNat_pos", "two_pos", "zero_lt_one", "one_pos", "lt_self_iff_false", "le_refl",
-    "eq_self_iff_true", "implies_true", "forall_const", "exists_prop", "Nat.cast_ofNat",
+    "Nat.ofNat_pos", "two_pos", "zero_lt_one", "one_pos", "lt_self_iff_false", "eq_self_iff_true", "implies_true", "forall_const", "exists_prop", "Nat.cast_ofNat",
     "Nat.cast_id", "Int.cast_ofNat", "id_eq", "Nat.cast_inj", "or_false", "false_or", "or_true",
     "true_or", "not_true", "not_false_iff", "add_left_inj", "add_right_inj", "mul_eq_mul_left_iff",
     "tsub_le_iff_right", "add_left_eq_self", "div_pow", "mul_pos_iff_of_pos_left",
@@ -44,165 +47,7 @@ KNOWN_SIMP_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class Rule:
-    lhs: Term
-    rhs: Term
-    metas: frozenset[str]
-    side: tuple[Term, ...] = ()  # hypotheses to discharge (rw: new goals; simp: skip rule)
-    fn: object = None  # a built-in rewrite `Term -> Term | None` (lemmas about ∑ / ∏ bodies)
-
-
-def _range_hi_pred(hi: Term) -> Term | None:
-    """n with hi = n + 1 (syntactically, or hi a positive literal): Lean unifies `?n + 1`."""
-    if isinstance(hi, Op) and hi.op == "+" and isinstance(hi.args[1], Num) and hi.args[1].value == 1:
-        return hi.args[0]
-    if isinstance(hi, Num) and hi.value >= 1:
-        return Num(hi.value - 1, hi.ty)
-    return None
-
-
-def _range_succ(t: Term) -> Term | None:
-    # Finset.sum_range_succ : ∑ x ∈ range (n + 1), f x = ∑ x ∈ range n, f x + f n  (∏ likewise)
-    if isinstance(t, BigOp) and t.kind == "range":
-        n = _range_hi_pred(t.hi)
-        if n is not None:
-            from ..terms import substitute
-            rest = BigOp(t.op, t.var, t.vty, "range", None, n, t.body, t.ty)
-            return Op("+" if t.op == "∑" else "*", (rest, substitute(t.body, t.var, n)), t.ty)
-    return None
-
-
-def _range_zero(t: Term) -> Term | None:
-    if isinstance(t, BigOp) and t.kind == "range" and isinstance(t.hi, Num) and t.hi.value == 0:
-        return Num(Fraction(0 if t.op == "∑" else 1), t.ty)
-    return None
-
-
-def _range_one(t: Term) -> Term | None:
-    if isinstance(t, BigOp) and t.kind == "range" and isinstance(t.hi, Num) and t.hi.value == 1:
-        from ..terms import substitute
-        return substitute(t.body, t.var, Num(Fraction(0), t.vty))
-    return None
-
-
-BUILTIN_REWRITES = {
-    "Finset.sum_range_succ": ("∑", _range_succ), "Finset.prod_range_succ": ("∏", _range_succ),
-    "Finset.sum_range_zero": ("∑", _range_zero), "Finset.prod_range_zero": ("∏", _range_zero),
-    "Finset.sum_range_one": ("∑", _range_one), "Finset.prod_range_one": ("∏", _range_one),
-}
-
-
-def builtin_rule(name: str) -> Rule | None:
-    entry = BUILTIN_REWRITES.get(name) or BUILTIN_REWRITES.get("Finset." + name)
-    if entry is None:
-        return None
-    op, fn = entry
-
-    def apply(t: Term) -> Term | None:
-        return fn(t) if isinstance(t, BigOp) and t.op == op else None
-
-    return Rule(TRUE, TRUE, frozenset(), (), apply)
-
-
-def rules_from_prop(p: Term, for_simp: bool) -> list[Rule]:
-    p = canon(p) if for_simp else p
-    if isinstance(p, Quant) and p.kind == "∀" or (isinstance(p, Conn) and p.op == "→" and for_simp):
-        from ..proofterm import telescope_of_prop
-        return rules_from_telescope(telescope_of_prop(p), for_simp)
-    if isinstance(p, Rel) and p.op == "=":
-        return [Rule(p.lhs, p.rhs, frozenset())]
-    if isinstance(p, Conn) and p.op == "↔":
-        return [Rule(p.args[0], p.args[1], frozenset())]
-    if not for_simp:
-        raise TacticFailed(f"rewrite: equality or iff proof expected\n  {pp(p)}")
-    if isinstance(p, Conn) and p.op == "¬":
-        return [Rule(p.args[0], FALSE, frozenset())]
-    if isinstance(p, Conn) and p.op == "∧":
-        return rules_from_prop(p.args[0], True) + rules_from_prop(p.args[1], True)
-    if p in (TRUE,):
-        return []
-    return [Rule(p, TRUE, frozenset())]
-
-
-def rules_from_telescope(t: Telescope, for_simp: bool) -> list[Rule]:
-    metas = set(t.metas) | {b.name for b in t.binders if b.kind != "hyp"}
-    side = tuple(b.value for b in t.binders if b.kind == "hyp")
-    concl = canon(t.conclusion) if for_simp else t.conclusion
-    if isinstance(concl, Rel) and concl.op == "=":
-        return [Rule(concl.lhs, concl.rhs, frozenset(metas), side)]
-    if isinstance(concl, Conn) and concl.op == "↔":
-        return [Rule(concl.args[0], concl.args[1], frozenset(metas), side)]
-    if for_simp and not side and not metas:
-        return rules_from_prop(concl, True)
-    if for_simp:
-        return [Rule(concl, TRUE, frozenset(metas), side)]
-    raise TacticFailed("rewrite: equality or iff proof expected")
-
-
-def flip(r: Rule) -> Rule:
-    if r.fn is not None:
-        raise Unsupported("← with a built-in ∑/∏ rewrite lemma")
-    return Rule(r.rhs, r.lhs, r.metas, r.side)
-
-
-def rules_from_text(ctx: TacticContext, g: Goal, text: str, off: int, for_simp: bool) -> list[Rule]:
-    text_s = text.strip()
-    built = builtin_rule(text_s)
-    if built is not None:
-        return [built]
-    h = g.lookup(text_s)
-    if h is not None and not h.is_var:
-        return rules_from_prop(h.value, for_simp)
-    pt = proof_terms(ctx, g)
-    tel = pt.telescope(parse_term(text, off))
-    options = tel.options if hasattr(tel, "options") else [tel]
-    out = []
-    for t in options:
-        out.extend(rules_from_telescope(t, for_simp))
-    return out
-
-
 # -- rewriting ---------------------------------------------------------------------------------
-def find_instance(t: Term, rule: Rule, bound: frozenset[str] = frozenset()) -> dict[str, Term] | None:
-    subst: dict[str, Term] = {}
-    if not (free_vars(t) & bound) and match(rule.lhs, t, set(rule.metas), subst):
-        return subst
-    if isinstance(t, (Quant, BigOp)):
-        bound = bound | {t.var}
-    for c in t.children():
-        r = find_instance(c, rule, bound)
-        if r is not None:
-            return r
-    return None
-
-
-def _find_fn_instance(t: Term, fn) -> tuple[Term, Term] | None:
-    r = fn(t)
-    if r is not None:
-        return t, r
-    for c in t.children():
-        found = _find_fn_instance(c, fn)
-        if found is not None:
-            return found
-    return None
-
-
-def rewrite_once(t: Term, rule: Rule) -> tuple[Term, tuple[Term, ...]] | None:
-    if rule.fn is not None:
-        found = _find_fn_instance(t, rule.fn)
-        if found is None:
-            return None
-        return replace_subterm(t, found[0], found[1]), ()
-    subst = find_instance(t, rule)
-    if subst is None:
-        return None
-    lhs, rhs = instantiate(rule.lhs, subst), instantiate(rule.rhs, subst)
-    if free_vars(rhs) & set(rule.metas):
-        raise TacticFailed("motive is not type correct: the rewrite leaves a metavariable")
-    return replace_subterm(t, lhs, rhs), tuple(instantiate(s, subst) for s in rule.side)
-
-
 def parse_rule_list(args: str) -> tuple[list[tuple[str, int, bool]], str, int]:
     m = re.match(r"\s*\[(.*?)\]", args, re.S)
     if not m:
@@ -350,16 +195,6 @@ def arith_step(t: Term, full: bool) -> Term | None:
     return None
 
 
-def _is_permutation(rule: Rule) -> bool:
-    """`a * b = b * a`-like rules (rhs is an instance of lhs): rewritten only when the term
-    decreases in a fixed order, so simp terminates (Lean's ordered rewriting)."""
-    return bool(rule.metas) and match(rule.lhs, rule.rhs, set(rule.metas), {})
-
-
-def _size(t: Term) -> int:
-    return 1 + sum(_size(c) for c in t.children())
-
-
 def logic_and_literal_step(t: Term) -> Term | None:
     """`simp only`: logic simplifications and comparisons of numerals, no arithmetic evaluation."""
     if isinstance(t, Op):
@@ -382,104 +217,37 @@ def _walk(t: Term):
 
 
 class Simplifier:
-    def __init__(self, rules: list[Rule], full_arith: bool, ctx: TacticContext, only: bool = False,
-                 depth: int = 0):
-        self.rules = rules
+    """The untrusted candidate normal form for `normalize`: canonical relations, then logic and
+    (with `full`, norm_num's) literal arithmetic, bottom-up to a fixed point."""
+
+    def __init__(self, full_arith: bool, only: bool = False):
         self.full = full_arith
         self.only = only
         self.steps = 0
-        self.ctx = ctx
-        self.depth = depth
 
-    def discharge(self, side: Term) -> bool:
-        """Side conditions of conditional rules must simplify to True (simp's discharger)."""
-        if self.depth >= MAX_SIDE_DEPTH:
-            return False
-        sub = Simplifier(self.rules, self.full, self.ctx, self.only, self.depth + 1)
-        try:
-            return sub.simp(side) == TRUE
-        except TacticFailed:
-            return False
-
-    def simp(self, t: Term, bound: frozenset[str] = frozenset()) -> Term:
+    def simp(self, t: Term) -> Term:
         for _ in range(50):
             self.steps += 1
             if self.steps > MAX_STEPS:
                 raise TacticFailed("maximum recursion depth has been reached\nuse `set_option maxRecDepth <num>` to increase limit")
             kids = t.children()
             if kids:
-                inner_bound = bound | {t.var} if isinstance(t, (Quant, BigOp)) else bound
-                new_kids = [self.simp(c, inner_bound) for c in kids]
+                new_kids = [self.simp(c) for c in kids]
                 if list(kids) != new_kids:
                     t = rebuild(t, new_kids)
-            new = self.step(t, bound)
+            new = self.step(t)
             if new is None or new == t:
                 return t
             t = new
         return t
 
-    def step(self, t: Term, bound: frozenset[str]) -> Term | None:
+    def step(self, t: Term) -> Term | None:
         t2 = canon(t) if isinstance(t, Rel) else t
         if t2 != t:
             return t2
-        for rule in self.rules:
-            if rule.fn is not None:
-                r = rule.fn(t)
-                if r is not None and r != t:
-                    return r
-                continue
-            # rewriting under a binder is fine unless the rule mentions a variable of the same
-            # name as a bound one (it would be captured)
-            if bound and ((free_vars(rule.lhs) | free_vars(rule.rhs)) - set(rule.metas)) & bound:
-                continue
-            subst: dict[str, Term] = {}
-            if match(rule.lhs, t, set(rule.metas), subst):
-                rhs = instantiate(rule.rhs, subst)
-                if free_vars(rhs) & set(rule.metas):
-                    continue
-                if rhs == t:
-                    continue
-                if _is_permutation(rule) and not repr(rhs) < repr(t):
-                    continue  # ordered rewriting for comm/assoc-like rules, as Lean's simp
-                if rule.side and not all(self.discharge(instantiate(sd, subst)) for sd in rule.side):
-                    continue
-                return rhs
         if self.only:
             return logic_and_literal_step(t)
         return arith_step(t, self.full)
-
-
-class IgnoredLemmas(list):
-    """Rules, plus whether some named Mathlib simp lemma was accepted without being modelled."""
-
-    ignored: bool = False
-
-
-def simp_rules(ctx: TacticContext, g: Goal, items, off: int, use_all_hyps: bool, exclude: str | None = None) -> list[Rule]:
-    rules: list[Rule] = IgnoredLemmas()
-    for text, start, rev in items:
-        if text.strip() == "*":
-            use_all_hyps = True
-            continue
-        name = text.strip()
-        if name.startswith("_root_."):
-            name = name[len("_root_."):]
-        if name in KNOWN_SIMP_NAMES and not lemma_instances(name) and g.lookup(name) is None:
-            rules.ignored = True
-            continue
-        try:
-            rs = rules_from_text(ctx, g, name if name != text.strip() else text, off + start, for_simp=True)
-        except (ElabError, Unsupported) as e:
-            if "unknown identifier" in e.message:
-                # a Mathlib simp lemma outside our library: Lean would use it; we cannot
-                raise Unsupported(f"simp lemma '{text.strip()}' (not in the embedded lemma library)")
-            raise
-        rules.extend(flip(r) if rev else r for r in rs)
-    if use_all_hyps:
-        for name, p in g.props():
-            if name != exclude:
-                rules.extend(rules_from_prop(p, True))
-    return rules
 
 
 def _parse_simp_args(args: str):
@@ -512,16 +280,6 @@ def _parse_simp_args(args: str):
 #   * closing by `true_intro`, `refl`, `eval` (closed goals), `false_elim`/`eval_hyp`, `hyp`.
 # A step the core rejects is rolled back and simp simply does less.
 # =============================================================================================
-import itertools
-
-from .. import bridge
-from ..core import term as C
-from ..core.lemma_table import lemma_statement
-from ..core.rules import unfold as core_unfold
-from ..core.sequent import CoreError
-from ..errors import KernelError
-from ..unify import closed_subterms, cmatch
-
 HELPER = "this✝ˢ"  # display name of the temporary locals (cleared before the tactic returns)
 MAX_ROUNDS = 40
 _METAS = itertools.count(1)
@@ -573,6 +331,14 @@ def loc_rewrite(ctx, g: Goal, loc: Loc, eq: int, rtl: bool) -> tuple[Goal, Loc]:
         return _one(ctx, g, "rewrite", eq, rtl), loc
     u = bridge.fresh_uid()
     return _one(ctx, g, "rewrite_hyp", eq, rtl, loc.uid, loc.name, u), Loc(u, loc.name)
+
+
+def loc_rewrite_function(ctx, g: Goal, loc: Loc, eq: int) -> tuple[Goal, Loc]:
+    """h : ∀ x…, f x… = e rewrites every application of f, also under ∑ and ∀ (simp does)."""
+    if loc.uid is None:
+        return _one(ctx, g, "rewrite_forall", eq), loc
+    u = bridge.fresh_uid()
+    return _one(ctx, g, "rewrite_forall_hyp", eq, loc.uid, loc.name, u), Loc(u, loc.name)
 
 
 def loc_normalize(ctx, g: Goal, loc: Loc, new: C.Term) -> tuple[Goal, Loc]:
@@ -760,6 +526,10 @@ def apply_source(ctx, g: Goal, loc: Loc, src: Src, for_simp: bool, side_mode: st
         return _apply_range(ctx, g, loc, src, prop)
     if src.kind == "hyp" and loc.uid is not None and _src_uid(g, src) == loc.uid:
         return None
+    if src.kind == "hyp" and not src.rtl and for_simp:
+        done = _attempt(ctx, loc_rewrite_function, ctx, g, loc, _src_uid(g, src))
+        if done is not None:
+            return done[0], done[1], []
     arg_error: KernelError | None = None
     found_any = False
     for op in statements(g, src):
@@ -953,7 +723,7 @@ class CoreSimp:
         surface = loc.surface(g)
         tried = set()
         for only in ((self.only,) if self.only else (False, True)):
-            cand = Simplifier([], self.full, self.ctx, only).simp(surface)
+            cand = Simplifier(self.full, only).simp(surface)
             if cand == surface or cand in tried:
                 continue
             tried.add(cand)
@@ -1037,7 +807,7 @@ def simp_sources(ctx, g: Goal, items, off: int) -> tuple[list[Src], bool, bool]:
             src = source_of_item(ctx, g, text, off + start, rev, for_simp=True)
         except ElabError as e:
             if "unknown identifier" in e.message:
-                raise Unsupported(f"simp lemma '{text.strip()}' (not in the embedded lemma library)")
+                raise Unsupported(f"simp lemma '{text.strip()}' (not in the embedded lemma library)") from e
             raise
         if src is None:
             ignored = True
@@ -1069,7 +839,7 @@ def core_simp_goal(ctx, g: Goal, sources: list[Src], star: bool, full: bool, onl
     for loc in hyp_locs:
         srcs = sources + (hyp_sources(g, loc.uid) if star else [])
         # the named hypothesis is never used to rewrite itself
-        g, loc2, closed, ch = CoreSimp(ctx, srcs, full, only).run(g, Loc(_current_uid(g, loc), loc.name))
+        g, _, closed, ch = CoreSimp(ctx, srcs, full, only).run(g, Loc(_current_uid(g, loc), loc.name))
         if closed:
             return ()
         changed |= ch

@@ -62,10 +62,6 @@ def close_with_term(ctx: TacticContext, g: Goal, text: str, off: int) -> None:
                            off)
 
 
-def _assigned(ctx: TacticContext, g: Goal) -> bool:
-    return g.handle in ctx.assign.data
-
-
 def try_tactic(ctx: TacticContext, name: str, args: str, off: int, g: Goal) -> Goals | None:
     """Run the registered tactic `name` on `g`; None (and no trace) if it fails."""
     from .engine import _checked
@@ -144,7 +140,7 @@ def t_calc(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
         cur = left
     step_goals.append(cur)
     step_goals.reverse()
-    for (rel, start, p_start, p_end), sg, core_rel in zip(chain, step_goals, core_rels):
+    for (_, _, p_start, p_end), sg, core_rel in zip(chain, step_goals, core_rels):
         sg = convert_target(ctx, sg, core_rel)
         _run_proof(ctx, sg, p_start, p_end)
     return goals[1:]
@@ -233,13 +229,7 @@ def t_simpa(ctx: TacticContext, args: str, off: int, goals: Goals) -> Goals:
 def _close_trivially(ctx: TacticContext, g: Goal) -> bool:
     """Lean's congr closes new goals by `rfl` and `assumption`."""
     from .logic import find_assumption
-    sp = ctx.savepoint()
-    try:
-        ctx.apply(g, "refl")
-        return True
-    except TacticFailed:
-        ctx.rollback(sp)
-    return find_assumption(ctx, g)
+    return ctx.try_apply(g, "refl") is not None or find_assumption(ctx, g)
 
 
 def _congr(ctx: TacticContext, g: Goal, depth: int) -> list[Goal]:
@@ -357,9 +347,9 @@ class _Tauto:
         elif op == "True":
             ap(g, "true_intro")
         elif op == "∧":
-            l, r = ap(g, "and_intro")
-            self.prove(l, v)
-            self.prove(r, v)
+            left, right = ap(g, "and_intro")
+            self.prove(left, v)
+            self.prove(right, v)
         elif op == "∨":
             (k,) = ap(g, "or_inl" if self.value(a[0], v) is True else "or_inr")
             self.prove(k, v)

@@ -110,3 +110,18 @@ REJECT += [
     ("field_simp: a nonzero denominator is needed", "field_simp",
      seq(XR, target=Rel("=", Op("/", (xr, xr), R), lit(1, R))), ((), Rel("=", xr, xr))),
 ]
+
+from lean_env.embedded.core.term import App, Arrow  # noqa: E402
+
+F = FVar(40, Arrow(N, N), "f")
+DF = Decl(40, "f", Arrow(N, N), True)
+FX = App(F, (BVar(0, N),), N)
+REJECT += [
+    ("rewrite_forall: the left side is not f applied to the bound variables", "rewrite_forall",
+     seq(*X_Y, DF, Decl(13, "hf", Quant("∀", N, Rel("=", App(F, (Op("+", (BVar(0, N), lit(1)), N),), N),
+                                                   lit(0)), "n"), False),
+         target=Rel("=", App(F, (x,), N), lit(0))), (13,)),
+    ("rewrite_forall: the function does not occur", "rewrite_forall",
+     seq(*X_Y, DF, Decl(13, "hf", Quant("∀", N, Rel("=", FX, lit(0)), "n"), False), target=Rel("=", x, lit(0))),
+     (13,)),
+]

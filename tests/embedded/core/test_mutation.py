@@ -44,6 +44,10 @@ MUTANTS = [
     ("eval: the proposition is true", "        if not decide_prop(seq.target):", "        if False:"),
     ("trans: the composed relation", "if TRANS.get((op1, op2)) != t.op:", "if False:"),
     ("range_unfold: the bound's shape", "    else:\n        raise CoreError(\"the upper bound is neither", "    else:\n        n = hi\n        raise_ = (\"the upper bound is neither"),
+    ("rewrite_forall: lhs is f of the bound variables",
+     "    if p.lhs.args != tuple(BVar(k - 1 - i, a.ty) for i, a in enumerate(p.lhs.args)):", "    if False:"),
+    ("rewrite_forall: an occurrence exists", "    if count == 0:\n        raise CoreError(\"the function does not occur\")",
+     "    if False:\n        raise CoreError(\"the function does not occur\")"),
     ("le_antisymm: numeric equation", "if not (isinstance(t, Rel) and t.op == \"=\" and t.lhs.ty in NUMERIC):",
      "if False:"),
 ]

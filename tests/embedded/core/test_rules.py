@@ -83,3 +83,16 @@ def test_no_rule_proves_false_from_nothing():
         except CoreError:
             continue
         assert subgoals, f"{rule} closed ⊢ False"
+
+
+def test_rewrite_forall_rewrites_under_binders():
+    # hf : ∀ n, f n = n + 1 turns ∑ i ∈ range 3, f i into ∑ i ∈ range 3, (i + 1)
+    from lean_env.embedded.core.term import App, Arrow, BigOp, Op
+    f = FVar(40, Arrow(N, N), "f")
+    hf = Decl(13, "hf", Quant("∀", N, Rel("=", App(f, (BVar(0, N),), N), Op("+", (BVar(0, N), lit(1)), N)), "n"),
+              False)
+    total = BigOp("∑", N, "range", None, lit(3), App(f, (BVar(0, N),), N), N, "i")
+    s = seq(*X_Y, Decl(40, "f", Arrow(N, N), True), hf, target=Rel("=", total, lit(6)))
+    (p,) = premises(s, "rewrite_forall", (13,))
+    assert p.target.lhs.body == Op("+", (BVar(0, N), lit(1)), N)
+    assert check(p, Proof("eval", ())).complete

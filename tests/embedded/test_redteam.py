@@ -1,0 +1,397 @@
+"""Red-team regression table: texts that must NOT be accepted by the embedded kernel.
+
+Every statement below is false in Lean 4 + Mathlib (or, in the last table, is text Lean does
+not accept at all), so no proof of it may pass. Each case is checked through `check_command`
+(the same code path as the REPL server's `{"cmd": ...}`); the cases found accepted during the
+red-team review (marked HOLE) are also sent through a real server process, through
+`open_env("embedded").verify` and through `prover prove --policy hammer`.
+
+HOLES found (each fails until fixed):
+  * variable_guillemet_*: `variable (h : …)` + a statement binder written `«h»`: the statement's
+    `h` is the binder (Lean does not include the section variable), but commands.statement_mentions
+    compares raw token texts (`«h»` ≠ `h`), so the checker inserts the section variable anyway and
+    the proof may use the false hypothesis.
+  * variable_comment_*: a `--` comment inside a `variable` type: commands.CommandReader.variable
+    takes the type as raw source text joined onto one line, so when checker._variable_binders
+    inserts it after the theorem's name the comment swallows the rest of the theorem's header line.
+  * guillemet_comment_*: `--` (or `/-`) inside a `«…»` identifier: tactics/script.blank_comments
+    (and lean_text.scan) treat it as a comment, and lexer.tokenize lets `«` run to the next `»`
+    anywhere after, so the checker reads a different statement than Lean does.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lean_env.embedded.checker import check_command
+
+_spec = importlib.util.spec_from_file_location("emb_helpers", Path(__file__).with_name("helpers.py"))
+helpers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(helpers)
+HEADER = helpers.HEADER
+
+
+def accepted(text: str, header: str = HEADER) -> bool:
+    res = check_command(header + "\n" + text, allow_imports=True, env_lemmas={})
+    errors = [m for m in res.messages if m.severity == "error"]
+    sorry = [m for m in res.messages if "sorry" in m.data]
+    return not errors and not res.sorries and not sorry
+
+
+# -- the holes (false statements accepted at the time of the review) ---------------------------
+HOLES: list[tuple[str, str]] = [
+    # Lean: `theorem t («h» : ℕ) : h = h + 1` (the section variable is not mentioned, so not included)
+    ("variable_guillemet_omega", "variable (h : (1:ℕ) = 2)\ntheorem t («h» : ℕ) : h = h + 1 := by omega"),
+    ("variable_guillemet_linarith", "variable (h : (1:ℕ) = 2)\ntheorem t («h» : ℕ) : h = h + 1 := by linarith"),
+    ("variable_guillemet_simp_all", "variable (h : (1:ℕ) = 2)\ntheorem t («h» : ℕ) : h = h + 1 := by simp_all"),
+    # Lean: t (w : ℕ) (h : 1 = 1) (hw : h = h ∨ w = 2) : 1 = 2; the checker reads (h : 1 = 2) : 1 = 2
+    ("variable_comment_const",
+     "variable (h : (1:ℕ) -- c\n  = 1)\ntheorem t (w : ℕ) (hw : h = h ∨ w\n  = 2) : (1:ℕ) = 2 := by\n  exact h"),
+    # Lean: t (x : ℕ) (h : x = 1) (hw : h = h ∨ x = 2) : x = 2; the checker reads (h : x = 2) : x = 2
+    ("variable_comment_var",
+     "variable (x : ℕ) (h : x -- c\n  = 1)\ntheorem t (hw : h = h ∨ x\n  = 2) : x = 2 := by\n  exact h"),
+    ("variable_comment_linarith",
+     "variable (x : ℕ) (h : x -- c\n  = 1)\ntheorem t (hw : h = h ∨ x\n  = 2) : x = 2 := by\n  linarith"),
+    # Lean: ∀ a : ℕ, 1 = 2 (the checker reads a binder `(h : 1 = 2)` out of the tactic text)
+    ("guillemet_comment_binder",
+     "theorem t («a--» : ℕ) : (1 : ℕ) = 2 := by\n  exact (f «b» : ℕ) (h : (1:ℕ) = 2) : (1:ℕ) = 2 := by exact h"),
+    # Lean: n = 3 → n = 4 ∨ ∀ x : ℕ, x = 0 (a valid, false statement; the checker reads `∀ x, True`)
+    ("guillemet_comment_statement",
+     "theorem t (n : ℕ) (h : n = 3) : n = 4 ∨ ∀ «x--» : ℕ, «x--» = 0\n  := by\n"
+     "  exact «w» : ℕ, True := by\n  right\n  intro y\n  trivial"),
+    # the same with a block comment opener inside «…»
+    ("guillemet_block_comment",
+     "theorem t («a/-» : ℕ) : (1 : ℕ) = 2 := by\n  exact -/ (f «b» : ℕ) (h : (1:ℕ) = 2) : (1:ℕ) = 2 := by exact h"),
+]
+
+# -- classes that held at the time of the review (must keep being rejected) ---------------------
+HELD: list[tuple[str, str]] = [
+    # Lean semantics: ℕ subtraction, Int.ediv/emod, x / 0, √ of negatives, casts of ℕ subtraction
+    ("nat_sub_norm_num", "theorem t : (3 : ℕ) - 5 + 5 = 3 := by norm_num"),
+    ("nat_sub_decide", "theorem t : (3 : ℕ) - 5 + 5 = 3 := by decide"),
+    ("nat_sub_omega", "theorem t (a : ℕ) : a - 5 + 5 = a := by omega"),
+    ("int_ediv_neg", "theorem t : (-7 : ℤ) / 2 = -3 := by norm_num"),
+    ("int_emod_neg", "theorem t : (-7 : ℤ) % 2 = -1 := by norm_num"),
+    ("int_emod_neg_divisor", "theorem t : (7 : ℤ) % (-2) = -1 := by decide"),
+    ("int_ediv_neg_divisor", "theorem t : (7 : ℤ) / (-2) = -4 := by norm_num"),
+    ("int_ediv_omega", "theorem t (a : ℤ) (h : a = -7) : a / 2 = -3 := by omega"),
+    ("div_zero", "theorem t : (5 : ℝ) / 0 = 5 := by norm_num"),
+    ("int_mod_zero", "theorem t (x : ℤ) : x % 0 = 0 := by simp"),
+    ("sqrt_neg", "theorem t : Real.sqrt (-4) = 2 := by norm_num"),
+    ("sqrt_sq_neg", "theorem t (x : ℝ) : Real.sqrt (x ^ 2) = x := by simp"),
+    ("sqrt_sq_neg_rw", "theorem t (x : ℝ) : Real.sqrt (x ^ 2) = x := by rw [Real.sqrt_sq]; positivity"),
+    ("cast_sub_push_cast", "theorem t (a b : ℕ) : ((a - b : ℕ) : ℤ) = (a : ℤ) - b := by push_cast; ring"),
+    ("cast_sub_norm_num", "theorem t (a b : ℕ) : ((a - b : ℕ) : ℝ) = (a : ℝ) - b := by norm_num"),
+    ("cast_sub_simp", "theorem t (a b : ℕ) : ((a - b : ℕ) : ℝ) = (a : ℝ) - b := by simp"),
+    ("cast_sub_norm_cast", "theorem t (a b : ℕ) : ((a - b : ℕ) : ℝ) = (a : ℝ) - b := by norm_cast"),
+    ("cast_sub_exact_mod_cast", "theorem t (a b : ℕ) (h : (a:ℝ) - b = 3) : a - b = 3 := by exact_mod_cast h"),
+    ("cast_sub_omega", "theorem t (a b : ℕ) (h : a < b) : ((a - b : ℕ) : ℤ) < 0 := by omega"),
+    ("cast_sub_linarith", "theorem t (a b : ℕ) (h : a < b) : ((a - b : ℕ) : ℝ) < 0 := by push_cast; linarith"),
+    ("ascription_nat_div", "theorem t : ((1 : ℕ) / 2 : ℝ) = 0 := by norm_num"),
+    ("nat_div_cast", "theorem t : (((1 : ℕ) / 2 : ℕ) : ℝ) = 1 / 2 := by norm_num"),
+    ("nat_div_mul", "theorem t : (1 : ℕ) / 2 * 2 = 1 := by norm_num"),
+    ("pow_nat_exponent_default", "theorem t : (4 : ℝ) ^ (1 / 2) = 2 := by norm_num"),
+    ("pow_zero_zero", "theorem t : (0:ℝ) ^ 0 = 0 := by norm_num"),
+    ("factorial_zero", "theorem t : Nat.factorial 0 = 0 := by norm_num"),
+    ("neg_pow_precedence", "theorem t : -2 ^ 2 = (4 : ℤ) := by norm_num"),
+    ("neg_base_pow", "theorem t : (-2 : ℤ) ^ 2 = -4 := by norm_num"),
+    ("neg_pow_ring", "theorem t (x : ℤ) : -x ^ 2 = x ^ 2 := by ring"),
+    ("abs_neg_literal", "theorem t : |(-3 : ℤ)| = -3 := by norm_num"),
+    ("gcd_neg", "theorem t : Int.gcd (-4) 6 = 0 := by norm_num"),
+    # ∑ / ∏, Icc bounds, ∣, Nat.Prime
+    ("sum_empty_range", "theorem t : ∑ i in Finset.range 0, (i:ℕ) = 1 := by simp"),
+    ("prod_empty_range", "theorem t : ∏ i in Finset.range 0, (i:ℕ) = 0 := by simp"),
+    ("sum_icc", "theorem t : ∑ i in Finset.Icc 1 3, i = 3 := by norm_num"),
+    ("sum_icc_decide", "theorem t : ∑ i in Finset.Icc 1 3, i = 3 := by decide"),
+    ("sum_icc_reversed_nat", "theorem t : ∑ i in Finset.Icc (5:ℕ) 3, i = 8 := by decide"),
+    ("sum_icc_reversed_int", "theorem t : ∑ i in Finset.Icc (5:ℤ) 3, i = 8 := by norm_num"),
+    ("sum_bound_var_capture_simp", "theorem t (i : ℕ) (h : i = 5) : ∑ i in Finset.range 3, i = 15 := by simp [h]"),
+    ("sum_bound_var_capture_rw", "theorem t (i : ℕ) (h : i = 5) : ∑ i in Finset.range 3, i = 15 := by rw [h]"),
+    ("dvd_zero_left", "theorem t : (0 : ℕ) ∣ 5 := by norm_num"),
+    ("dvd_zero_left_simp", "theorem t (a : ℕ) : 0 ∣ a := by simp"),
+    ("dvd_decide", "theorem t : (3 : ℤ) ∣ 5 := by decide"),
+    ("dvd_neg", "theorem t : (-3 : ℤ) ∣ 4 := by decide"),
+    ("prime_91", "theorem t : Nat.Prime 91 := by norm_num"),
+    ("prime_one", "theorem t : Nat.Prime 1 := by decide"),
+    ("prime_1001", "theorem t : Nat.Prime 1001 := by norm_num"),
+    # shadowing: statement binders, intro, have, obtain, rename_i, clear
+    ("shadow_stmt_exact", "theorem t (x : ℕ) (h : x = 1) (x : ℕ) : x = 1 := by exact h"),
+    ("shadow_stmt_assumption", "theorem t (x : ℕ) (h : x = 1) (x : ℕ) : x = 1 := by assumption"),
+    ("shadow_stmt_omega", "theorem t (x : ℕ) (h : x = 1) (x : ℕ) : x = 1 := by omega"),
+    ("shadow_stmt_simp_all", "theorem t (x : ℕ) (h : x = 1) (x : ℕ) : x = 1 := by simp_all"),
+    ("shadow_stmt_rw", "theorem t (x : ℕ) (h : x = 1) (x : ℕ) : x = 1 := by rw [h]"),
+    ("shadow_stmt_subst", "theorem t (x : ℕ) (h : x = 1) (x : ℕ) : x = 1 := by subst h; rfl"),
+    ("shadow_stmt_linarith", "theorem t (x : ℕ) (h : x = 1) (x : ℕ) : x = 1 := by linarith"),
+    ("shadow_stmt_rename_i", "theorem t (x : ℕ) (h : x = 1) (x : ℕ) : x = 1 := by rename_i y; omega"),
+    ("shadow_intro_exact", "theorem t (x : ℕ) (h : x = 1) : ∀ x : ℕ, x = 1 := by intro x; exact h"),
+    ("shadow_intro_omega", "theorem t (x : ℕ) (h : x = 1) : ∀ x : ℕ, x = 1 := by intro x; omega"),
+    ("shadow_binders_in_target", "theorem t : ∀ x : ℕ, ∀ x : ℕ, x = 0 := by intro x y; omega"),
+    ("shadow_have", "theorem t (x : ℕ) (h : x = 1) : False := by\n  have x : ℕ := 2\n  have : x = 1 := h\n  omega"),
+    ("shadow_obtain_omega",
+     "theorem t : False := by\n  obtain ⟨x, hx⟩ : ∃ x : ℕ, x = 0 := ⟨0, rfl⟩\n"
+     "  obtain ⟨x, hx'⟩ : ∃ x : ℕ, x = 1 := ⟨1, rfl⟩\n  omega"),
+    ("shadow_obtain_rw",
+     "theorem t : False := by\n  obtain ⟨x, hx⟩ : ∃ x : ℕ, x = 0 := ⟨0, rfl⟩\n"
+     "  obtain ⟨x, hx'⟩ : ∃ x : ℕ, x = 1 := ⟨1, rfl⟩\n  rw [hx] at hx'\n  simp at hx'"),
+    ("clear_capture_issue",
+     "theorem u1_false : False := by\n  obtain ⟨z, hz⟩ : ∃ z : ℕ, z = 0 := ⟨0, by norm_num⟩\n  clear z\n"
+     "  obtain ⟨z, hz'⟩ : ∃ z : ℕ, z = 1 := ⟨1, by norm_num⟩\n  exfalso\n  omega"),
+    ("clear_dependent", "theorem t (x : ℕ) (h : x = 1) : False := by\n  clear x\n  omega"),
+    ("induction_dependent_hyp",
+     "theorem t (n : ℕ) (h : n = 5) : n = 0 := by\n  induction n with\n  | zero => rfl\n  | succ m ih => omega"),
+    ("induction_dependent_hyp_simp_all",
+     "theorem t (n : ℕ) (h : n ≤ 0) : n = 0 := by\n  induction n with\n  | zero => rfl\n  | succ m ih => simp_all"),
+    # proof terms, lemmas applied to the wrong arguments, ↔, projections
+    ("anon_constructor", "theorem t : (1 : ℕ) = 2 ∧ True := ⟨by decide, trivial⟩"),
+    ("projection_wrong_side", "theorem t (h : (1:ℕ) = 1 ∧ (2:ℕ) = 3) : (2:ℕ) = 3 := h.1"),
+    ("iff_mp_wrong", "theorem t (x : ℝ) (h : x ≤ 1) : x ≤ 0 := (sub_nonneg).mp h"),
+    ("lemma_wrong_statement", "theorem t (x : ℝ) : x ^ 2 < 0 := sq_nonneg x"),
+    ("lemma_abs_nonneg_for_x", "theorem t (x : ℝ) : x ≥ 0 := abs_nonneg x"),
+    ("lemma_wrong_hyp", "theorem t (x : ℝ) (h : x ≤ 0) : |x| = x := abs_of_nonneg h"),
+    ("div_self_wrong_hyp", "theorem t (x : ℝ) (h : x ≠ 1) : x / x = 1 := by rw [div_self h]"),
+    ("div_self_positivity", "theorem t (x : ℝ) : x / x = 1 := div_self (by positivity)"),
+    ("field_simp_no_hyp", "theorem t (x : ℝ) : x / x = 1 := by field_simp"),
+    ("field_simp_nonneg_hyp", "theorem t (x : ℝ) (h : x ≥ 0) : x / x = 1 := by field_simp"),
+    ("field_simp_issue", "theorem field_simp_neq (x : ℝ) (h : ¬ (x = 1)) : x / x = 1 := by field_simp"),
+    ("congr_types_issue",
+     "theorem congr_types (a b : ℕ) : ((a - b : ℕ) : ℝ) = (((a : ℤ) - b : ℤ) : ℝ) := by\n"
+     "  congr\n  congr\n  all_goals omega"),
+    ("iff_hyp_simp_all", "theorem t (x : ℝ) (h : x > 0 ↔ x < 0) : x = 0 := by simp_all"),
+    ("iff_rw_self", "theorem t (p : ℕ) (h : p = 2 ↔ p = 3) : False := by\n  rw [h] at h\n  simp at h"),
+    ("iff_rw_then_linarith",
+     "theorem t (x : ℝ) (h : x > 0 ↔ x < 0) (h2 : x > 0) : x < -1 := by\n  rw [h] at h2\n  linarith"),
+    ("rw_under_binder", "theorem t (a : ℕ) (h : a = 2) : ∀ a : ℕ, a = 2 := by\n  rw [h]\n  intro x\n  rfl"),
+    ("simp_under_binder", "theorem t (a : ℕ) (h : a = 2) : ∀ b : ℕ, b + a = b + 3 := by\n  simp [h]"),
+    ("exists_ill_typed_witness", "theorem t : ∃ x : ℕ, x + 1 = 0 := by use -1"),
+    ("exists_ill_typed_witness_term", "theorem t : ∃ x : ℕ, x + 1 = 0 := ⟨-1, by norm_num⟩"),
+    # calc chains
+    ("calc_le_chain_for_lt", "theorem t (a b c : ℝ) (h1 : a ≤ b) (h2 : b ≤ c) : a < c := by\n"
+                             "  calc a ≤ b := h1\n    _ ≤ c := h2"),
+    ("calc_false_step", "theorem t (a b c : ℝ) (h1 : a ≤ b) (h2 : b ≤ c) : a < c := by\n"
+                        "  calc a ≤ b := h1\n    _ < c := by linarith"),
+    ("calc_wrong_end", "theorem t (a b : ℝ) (h1 : a = b) : a = b + 1 := by\n  calc a = b := h1"),
+    # decision procedures on false goals
+    ("positivity_sub", "theorem t (x y : ℝ) : 0 ≤ x - y := by positivity"),
+    ("positivity_nat_sub", "theorem t (x y : ℕ) : 0 < x - y := by positivity"),
+    ("positivity_sqrt", "theorem t (x : ℝ) : 0 < Real.sqrt x := by positivity"),
+    ("nlinarith_false", "theorem t (x y : ℝ) (h : x * y = 1) : x + y ≥ 2 := by nlinarith [sq_nonneg (x - y)]"),
+    ("nlinarith_cube", "theorem t (x : ℝ) : x ^ 3 ≥ 0 := by nlinarith [sq_nonneg x]"),
+    ("interval_cases_nat", "theorem t (x : ℕ) (h1 : 2 ≤ x) (h2 : x < 5) : x = 2 ∨ x = 3 := by\n"
+                           "  interval_cases x <;> simp"),
+    ("interval_cases_int", "theorem t (x : ℤ) (h1 : -2 < x) (h2 : x < 2) : x ≥ 0 := by\n  interval_cases x <;> simp"),
+    ("interval_cases_omega", "theorem t (x : ℕ) (h2 : x ≤ 2) (h3 : x ≠ 1) : x = 0 := by\n"
+                             "  interval_cases x <;> omega"),
+    ("decide_bounded_forall", "theorem t : ∀ n : ℕ, n < 5 → n * n < 10 := by decide"),
+    ("decide_binder_pred", "theorem t : ∀ n < 5, n * n < 10 := by decide"),
+    ("binder_type_issue", "theorem binder_all : ∀ n, (n : ℝ) ≥ 0 := by\n  intro n\n  linarith"),
+    ("sum_leaf_issue", "theorem sum_leaf : ∑ i in Finset.range 3, (i - 1) = (0 : ℤ) := by norm_num"),
+    ("abs_leaf_issue", "theorem abs_leaf : |(7 : ℤ) / 2| = (7 / 2 : ℝ) := by norm_num"),
+    # declarations, commands and error recovery
+    ("sorry_lemma_then_used", "theorem helper : (1 : ℕ) = 2 := by sorry\ntheorem t : (1 : ℕ) = 2 := helper"),
+    ("sorry_lemma_then_exact", "theorem helper : (1 : ℕ) = 2 := by sorry\ntheorem t : (1 : ℕ) = 2 := by exact helper"),
+    ("failed_lemma_then_used", "theorem helper : (1 : ℕ) = 2 := by norm_num\ntheorem t : (1 : ℕ) = 2 := by exact helper"),
+    ("shadow_mathlib_name",
+     "theorem sq_nonneg (x : ℝ) : x ^ 2 < 0 := by sorry\n"
+     "theorem t : False := by\n  have := sq_nonneg (1 : ℝ)\n  norm_num at this"),
+    ("shadow_mathlib_name_namespace",
+     "namespace Foo\ntheorem sq_nonneg (x : ℝ) : x ^ 2 < 0 := by sorry\n"
+     "theorem t : False := by\n  have := sq_nonneg (1 : ℝ)\n  norm_num at this\nend Foo"),
+    ("root_name_sorry", "theorem _root_.foo : (1 : ℕ) = 2 := by sorry\ntheorem t : (1 : ℕ) = 2 := foo"),
+    ("example_sorry_then", "example : (1 : ℕ) = 2 := by sorry\ntheorem t : (1:ℕ) = 2 := by assumption"),
+    ("set_option_in_issue", "set_option maxHeartbeats 400000 in theorem hidden_a : (1 : ℕ) = 2 := by\n  open Nat"),
+    ("open_in", "open Nat in\ntheorem t : (1 : ℕ) = 2 := by norm_num"),
+    ("doc_comment", "/-- doc -/\ntheorem t : (1 : ℕ) = 2 := by norm_num"),
+    ("comment_in_statement", "theorem t : (1 : ℕ) = /- 1 -/ 2 := by norm_num"),
+    ("nested_comment", "/- outer /- inner -/ theorem bad : (1:ℕ) = 2 := by norm_num -/\n"
+                       "theorem t : (1 : ℕ) = 2 := by sorry"),
+    ("string_in_proof", "theorem t : (1 : ℕ) = 2 := by\n  have h : \"a\" = \"a\" := rfl\n  sorry"),
+    ("nested_by_error", "theorem t : (1 : ℕ) = 2 := by\n  have h : (1:ℕ) = 2 := by\n    norm_num\n  exact h"),
+    ("first_hidden_sorry", "theorem t : (1 : ℕ) = 2 := by\n  first | (have h : (1:ℕ) = 2 := by sorry); exact h | rfl"),
+    ("try_hidden_sorry", "theorem t : (1 : ℕ) = 2 := by\n  try (have h : (1:ℕ) = 2 := sorry)\n  exact h"),
+    ("try_sorry", "theorem t : (1 : ℕ) = 2 := by\n  try sorry"),
+    ("all_goals_twice", "theorem t : (1 : ℕ) = 2 ∧ (2:ℕ) = 2 := by\n  constructor\n  all_goals try rfl\n  all_goals try rfl"),
+    ("any_goals", "theorem t : (1 : ℕ) = 2 ∧ (2:ℕ) = 2 := by\n  constructor\n  any_goals rfl"),
+    ("then_all_try", "theorem t : (1 : ℕ) = 2 ∧ (2:ℕ) = 2 := by\n  constructor <;> try rfl"),
+    ("repeat_constructor", "theorem t : (1 : ℕ) = 2 ∧ (2:ℕ) = 2 := by\n  repeat constructor"),
+    ("bullet_missing", "theorem t : (1 : ℕ) = 2 ∧ (2:ℕ) = 2 := by\n  constructor\n  · rfl"),
+    ("case_tag_missing", "theorem t : (1 : ℕ) = 2 ∧ (2:ℕ) = 2 := by\n  constructor\n  case right => rfl"),
+    ("refine_placeholder", "theorem t : (1 : ℕ) = 2 ∧ (2:ℕ) = 2 := by\n  refine ⟨?_, rfl⟩"),
+    ("refine_underscore", "theorem t : (1 : ℕ) = 2 ∧ (2:ℕ) = 2 := by\n  refine ⟨_, rfl⟩"),
+    ("variable_unmentioned_hyp", "variable (x : ℕ) (h : x = 1)\ntheorem t : x = 2 := by omega"),
+    ("variable_shadowed_by_binder", "variable (x : ℕ) (hx : x = 0)\ntheorem t (x : ℕ) : x = 0 := by omega"),
+    ("variable_guillemet_not_included", "variable (x : ℕ) (hx : x = 1)\ntheorem t («x» : ℕ) : x = 1 := by omega"),
+    # section variables are parsed (lexer resolves «…», skips comments), never spliced as text;
+    # Lean includes only what the parsed statement mentions free, plus what their types mention
+    ("variable_guillemet_in_variable", "variable («h» : (1:ℕ) = 2)\ntheorem t (h : ℕ) : h = h + 1 := by omega"),
+    ("variable_guillemet_both", "variable («x» : ℕ) (hx : «x» = 1)\ntheorem t (x : ℕ) : x = 1 := by omega"),
+    ("variable_guillemet_forall",
+     "variable (x : ℕ) (hx : x = 1)\ntheorem t : ∀ «x» : ℕ, x = 1 := by\n  intro y\n  omega"),
+    ("variable_guillemet_forall_hyp",
+     "variable (h : (1:ℕ) = 2)\ntheorem t : ∀ «h» : ℕ, h = h + 1 := by\n  intro n\n  omega"),
+    ("variable_line_comment_hides_binder",
+     "variable (x : ℕ) (h : x -- (h2 : x = 2)\n  = 1)\ntheorem t : x = 2 := by omega"),
+    ("variable_line_comment_paren",
+     "variable (x : ℕ) (h : x -- c ) (h2 : x = 2\n  = 1)\ntheorem t (w : x = x) : x = 2 := by omega"),
+    ("variable_block_comment_hides_binder",
+     "variable (x : ℕ) /- (h : x = 2) -/ (h' : x = 1)\ntheorem t : x = 2 := by omega"),
+    ("variable_block_comment_in_type",
+     "variable (x : ℕ) (h : x /- ) (h : x = 2 -/ = 1)\ntheorem t (w : x = x ∨ x\n  = 3) : x = 2 := by omega"),
+    ("variable_newlines_in_type", "variable (x : ℕ)\n  (h : x\n  = 3)\ntheorem t (w : x = x) : x = 2 := by omega"),
+    ("variable_type_mentions_not_reverse", "variable (x y : ℕ) (hxy : x = y)\ntheorem t : x = y := by omega"),
+    ("variable_hyp_of_included_not_included",
+     "variable (x : ℕ) (h : x = 2) (k : ℕ)\ntheorem t (hk : k = k) : x = 2 := by omega"),
+    ("variable_shadowed_by_implicit_binder",
+     "variable (x : ℕ) (hx : x = 0)\ntheorem t {x : ℕ} : x = 0 := by omega"),
+    ("variable_shadowed_by_sum", "variable (i : ℕ) (hi : i = 0)\ntheorem t : ∑ i in Finset.range 3, i = 0 := by simp"),
+    ("variable_shadowed_in_binder_type",
+     "variable (x : ℕ) (hx : x = 0)\ntheorem t (h : ∀ x : ℕ, x = x) : x = 1 := by omega"),
+    ("two_decls_one_line", "theorem a1 : (1:ℕ) = 1 := rfl theorem t : (1:ℕ) = 2 := by norm_num"),
+    ("private_decl", "private theorem t : (1:ℕ) = 2 := by norm_num"),
+    ("simp_attribute", "@[simp] theorem t : (1:ℕ) = 2 := by sorry\ntheorem t2 : (1:ℕ) = 2 := by simp"),
+    ("eval_command", "#eval 1\ntheorem t : (1:ℕ) = 2 := by norm_num"),
+    ("tactic_block_dedent",
+     "theorem t (x : ℕ) (h : x = 1) : x = 1 ∧ (1:ℕ) = 2 := by\n    constructor\n    exact h\n  norm_num"),
+    ("hex_literal", "theorem t : (0x10 : ℕ) = 0 := by norm_num"),
+    ("scientific_literal", "theorem t : (1e3 : ℝ) = 1 := by norm_num"),
+    ("nbsp_in_statement", "theorem t : (1:ℕ)\u00a0= 2 := by norm_num"),
+]
+
+# -- text Lean does not accept at all (not false, but must not be reported as proved) -----------
+LEAN_INVALID: list[tuple[str, str]] = [
+    # Python's str.isdigit/int accept non-ASCII digits; Lean's numeral parser does not
+    ("fullwidth_digits", "theorem t : (１２ : ℕ) = 12 := by norm_num"),
+]
+
+
+@pytest.mark.parametrize("name,text", HOLES + HELD, ids=[n for n, _ in HOLES + HELD])
+def test_false_statement_is_rejected(name, text):
+    assert not accepted(text), f"{name}: a false statement was accepted"
+
+
+@pytest.mark.parametrize("name,text", LEAN_INVALID, ids=[n for n, _ in LEAN_INVALID])
+def test_lean_invalid_text_is_rejected(name, text):
+    assert not accepted(text), f"{name}: text that Lean rejects was accepted"
+
+
+# -- the holes through a real server process ----------------------------------------------------
+def _server_accepts(server, cmd: str, env: int) -> bool:
+    r = server.call({"cmd": cmd, "env": env})
+    if "env" not in r:
+        return False
+    msgs = r.get("messages", [])
+    return not r.get("sorries") and not any(m["severity"] == "error" or "sorry" in m["data"] for m in msgs)
+
+
+class _Server:
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "lean_env.embedded"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, encoding="utf-8")
+
+    def call(self, req: dict) -> dict:
+        self.proc.stdin.write(json.dumps(req) + "\n\n")
+        self.proc.stdin.flush()
+        lines = []
+        while True:
+            line = self.proc.stdout.readline()
+            assert line != "", "server closed its output"
+            if line == "\n":
+                return json.loads("".join(lines))
+            lines.append(line)
+
+    def close(self):
+        self.proc.stdin.close()
+        return self.proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = _Server()
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("name,text", HOLES, ids=[n for n, _ in HOLES])
+def test_holes_rejected_by_server(server, name, text):
+    env = server.call({"cmd": HEADER})["env"]
+    assert not _server_accepts(server, text, env), f"{name}: accepted by the REPL server"
+
+
+def test_old_proof_states_cannot_be_mixed(server):
+    """Tactic mode: a step applied to an old proof state after branching never completes another branch."""
+    env = server.call({"cmd": HEADER})["env"]
+    r = server.call({"cmd": "theorem t (x : ℕ) (h : x = 1) : x = 1 ∧ (1:ℕ) = 2 := by\n  sorry", "env": env})
+    root = r["sorries"][0]["proofState"]
+    a = server.call({"tactic": "constructor", "proofState": root})
+    b = server.call({"tactic": "exact h", "proofState": a["proofState"]})
+    assert b.get("goals") == ["case right\nx : ℕ\nh : x = 1\n⊢ 1 = 2"]
+    again = server.call({"tactic": "exact h", "proofState": a["proofState"]})  # the same step twice
+    for s in (b, again):
+        c = server.call({"tactic": "norm_num", "proofState": s["proofState"]})
+        assert c.get("proofStatus") != "Completed"
+    d = server.call({"tactic": "first | (constructor; exact h) | skip", "proofState": root})
+    e = server.call({"tactic": "all_goals (try exact h)", "proofState": d["proofState"]})
+    assert e.get("proofStatus") != "Completed"
+
+
+# -- the holes through verify (a fresh process per check) and the CLI ----------------------------
+VERIFY_HOLES = [
+    ("variable_guillemet", HEADER + "\nvariable (h : (1:ℕ) = 2)\n", "theorem t («h» : ℕ) : h = h + 1 := by", "omega"),
+    ("variable_comment", HEADER + "\nvariable (x : ℕ) (h : x -- c\n  = 1)\n",
+     "theorem t (hw : h = h ∨ x\n  = 2) : x = 2 := by", "exact h"),
+    ("guillemet_comment", HEADER, "theorem t (n : ℕ) (h : n = 3) : n = 4 ∨ ∀ «x--» : ℕ, «x--» = 0\n  := by",
+     "exact «w» : ℕ, True := by\n  right\n  intro y\n  trivial"),
+]
+
+
+@pytest.fixture(scope="module")
+def verify_env():
+    from lean_env import open_env
+    with open_env("embedded", tactic_timeout=20.0, pool_size=1) as env:
+        yield env
+
+
+@pytest.mark.parametrize("name,header,statement,proof", VERIFY_HOLES, ids=[c[0] for c in VERIFY_HOLES])
+def test_holes_rejected_by_verify(verify_env, name, header, statement, proof):
+    from lean_env import Theorem
+    assert not verify_env.verify(Theorem("t", header, statement), proof).ok, f"{name}: verify accepted it"
+
+
+CLI_HOLES = {
+    "variable_guillemet": "variable (h : (1:ℕ) = 2)\n\ntheorem t («h» : ℕ) : h = h + 1 := by\n  sorry\n",
+    "variable_comment": "variable (x : ℕ) (h : x -- c\n  = 1)\n\ntheorem t (hw : h = h ∨ x\n  = 2) : x = 2 := by\n  sorry\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLI_HOLES))
+def test_holes_not_proved_by_cli_hammer(tmp_path, name):
+    src = tmp_path / f"{name}.lean"
+    src.write_text(HEADER + "\n" + CLI_HOLES[name], encoding="utf-8")
+    prover = Path(sys.executable).with_name("prover")
+    r = subprocess.run([str(prover), "prove", str(src), "--policy", "hammer", "--out", str(tmp_path / "o.lean"),
+                        "--report", str(tmp_path / "r.json")], capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0, f"{name}: `prover prove --policy hammer` proved a false theorem:\n{r.stdout[-2000:]}"
+
+
+# -- resource bounds: one tactic must stay within the tactic limit (issue 13, point 6) -----------
+SLOW = [
+    # at the review: `ring` ran ~120 s, then failed with an internal RecursionError
+    ("ring_power_blowup", "theorem t (a b c d e : ℝ) : (a + b + c + d + e) ^ 40 = 0 := by ring"),
+]
+
+
+@pytest.mark.parametrize("name,text", SLOW, ids=[n for n, _ in SLOW])
+def test_single_tactic_is_bounded(name, text):
+    code = ("import sys; from lean_env.embedded.checker import check_command as c; "
+            "r = c(sys.stdin.read(), allow_imports=True, env_lemmas={}); "
+            "sys.exit(1 if any(m.severity == 'error' for m in r.messages) else 0)")
+    try:
+        r = subprocess.run([sys.executable, "-c", code], input=HEADER + "\n" + text, text=True,
+                           capture_output=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{name}: one tactic ran past 30 s")
+    assert r.returncode == 1, f"{name}: accepted"
