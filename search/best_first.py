@@ -19,7 +19,7 @@ import itertools
 from lean_env.guard import check_proof
 from lean_env.theorem import Theorem
 from search.budget import BudgetMeter
-from search.candidates import Candidate, Policy, PolicyRequest
+from search.candidates import Candidate, Policy, PolicyRequest, unusable_tokens
 from search.tactic_runner import TacticRunner
 from search.tree import NodeStatus, Outcome, ProofTree
 
@@ -45,7 +45,10 @@ async def ask_policy(policy: Policy, requests: list[PolicyRequest], k: int,
 
 def affordable(candidates: list[Candidate], meter: BudgetMeter) -> tuple[list[Candidate], bool]:
     """Charge each candidate's generation tokens; the ones that would cross max_tokens are
-    dropped. Returns (kept, whether all fitted)."""
+    dropped. Tokens generated for samples that gave no candidate are charged first. Returns
+    (kept, whether all fitted)."""
+    if not meter.try_tokens(unusable_tokens(candidates)):
+        return [], False
     kept = [c for c in candidates if meter.try_tokens(max(0, int(c.tokens)))]
     return kept, len(kept) == len(candidates)
 

@@ -37,9 +37,24 @@ class Policy(Protocol):
         ...
 
 
-def dedupe_best_first(candidates: list[Candidate], k: int) -> list[Candidate]:
+class Proposals(list):
+    """One request's candidates, plus the tokens generated for samples that gave no candidate
+    (unparsable, or refused by the guard) when none could carry them: the search charges
+    those too, so the token budget sees everything generated."""
+
+    def __init__(self, candidates=(), unusable_tokens: int = 0):
+        super().__init__(candidates)
+        self.unusable_tokens = unusable_tokens
+
+
+def unusable_tokens(candidates: list[Candidate]) -> int:
+    return getattr(candidates, "unusable_tokens", 0)
+
+
+def dedupe_best_first(candidates: list[Candidate], k: int, extra_tokens: int = 0) -> list[Candidate]:
     """Distinct tactics (whitespace-normalised), each with its best log-prob, best first, at most
-    `k`. The tokens of dropped duplicates are charged to the kept one, so none go uncounted."""
+    `k`. The tokens of dropped duplicates (and `extra_tokens`) are charged to the kept one, or
+    carried by the returned Proposals when none is kept, so none go uncounted."""
     best: dict[str, Candidate] = {}
     spent: dict[str, int] = {}
     for cand in candidates:
@@ -49,7 +64,8 @@ def dedupe_best_first(candidates: list[Candidate], k: int) -> list[Candidate]:
             best[key] = cand
     ranked = sorted(best.items(), key=lambda item: -item[1].logprob)
     kept = [replace(c, tokens=spent[key]) for key, c in ranked[:k]]
-    dropped_tokens = sum(spent[key] for key, _ in ranked[k:])
+    dropped_tokens = sum(spent[key] for key, _ in ranked[k:]) + extra_tokens
     if kept and dropped_tokens:
         kept[0] = replace(kept[0], tokens=kept[0].tokens + dropped_tokens)
-    return kept
+        return kept
+    return Proposals(kept, dropped_tokens)

@@ -100,11 +100,8 @@ class ModelPolicy:
                 continue
             raw.append(Candidate(tactic, self._tactic_logprob(completion, end), tokens,
                                  self._continuation(text[end:])))
-        kept = dedupe_best_first(raw, k)
-        if kept and unusable_tokens:
-            # Charge the wasted samples too, so the token budget sees everything generated.
-            kept[0] = Candidate(kept[0].tactic, kept[0].logprob, kept[0].tokens + unusable_tokens)
-        return kept
+        # the wasted samples are charged too, so the token budget sees everything generated
+        return dedupe_best_first(raw, k, extra_tokens=unusable_tokens)
 
     def _continuation(self, rest: str) -> tuple[str, ...]:
         """The tactics after the first one, up to the first the guard rejects."""

@@ -12,7 +12,7 @@ import math
 from dataclasses import replace
 from typing import Any, Sequence
 
-from search.candidates import Candidate, Policy, PolicyRequest, dedupe_best_first
+from search.candidates import Candidate, Policy, PolicyRequest, dedupe_best_first, unusable_tokens
 from search.hammer import HammerPolicy, hammer_tactics
 from search.model_policy import ModelPolicy
 from search.prompt import build_prompt, first_tactic
@@ -47,7 +47,7 @@ class MixedPolicy:
         for i in range(len(requests)):
             pool = [replace(c, logprob=c.logprob + lw)
                     for answer, lw in zip(answers, self.log_weights) for c in answer[i]]
-            merged.append(dedupe_best_first(pool, k))
+            merged.append(dedupe_best_first(pool, k, extra_tokens=sum(unusable_tokens(a[i]) for a in answers)))
         return merged
 
 

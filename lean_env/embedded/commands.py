@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from ..lean_text import block_comment_end, line_comment_end
+from ..lean_text import lex_prefix
 from .errors import KernelError
 from .statement import SectionVariable, parse_variable_binder
 
@@ -75,126 +75,63 @@ class Tok:
     line: int  # 0-based
     col: int
     first: bool  # the first token of its line
-
-
-def _ident_start(ch: str) -> bool:
-    return (ch.isalpha() or ch == "_") and ch not in "λΠΣ"
-
-
-def _ident_char(ch: str) -> bool:
-    return ch.isalnum() or ch in "_'!?" or "\u2080" <= ch <= "\u209c" or "\u1d62" <= ch <= "\u1d6a"
+    reason: str = ""  # for an `error` token: why the scanner stopped there
 
 
 def tokenize(src: str) -> list[Tok]:
-    """Tokens of `src` (comments skipped; doc comments `/--`, `/-!` are command-start tokens)."""
+    """Tokens of `src` (comments skipped; doc comments `/--`, `/-!` are command-start tokens),
+    read by `lean_text`'s scanner, the one every reader of Lean text shares (so a `--` inside
+    `«…»`, a string or a char literal is never a comment here either). Where the scanner stops
+    (an unclosed comment, string or `«`, a tab, ...) the last token is an `error` token whose
+    `reason` says why; nothing after it is read."""
+    lexemes, err = lex_prefix(src)
     toks: list[Tok] = []
-    i, n = 0, len(src)
-    line, line_start, first = 0, 0, True
+    prev_end, line, line_start = 0, 0, 0
 
-    def emit(kind: str, j: int) -> None:
-        nonlocal first
-        toks.append(Tok(kind, src[i:j], i, j, line, i - line_start, first))
-        first = False
-
-    def skip_to(j: int) -> None:
-        nonlocal i, line, line_start, first
-        nl = src.count("\n", i, j)
+    def emit(kind: str, pos: int, end: int, text: str | None = None, reason: str = "") -> None:
+        nonlocal prev_end, line, line_start
+        nl = src.count("\n", prev_end, pos)
         if nl:
-            line += nl
-            line_start = src.rfind("\n", i, j) + 1
-            first = True
-        i = j
+            line, line_start = line + nl, src.rfind("\n", prev_end, pos) + 1
+        toks.append(Tok(kind, src[pos:end] if text is None else text, pos, end, line, pos - line_start,
+                        bool(nl) or not toks, reason))
+        nl = src.count("\n", pos, end)  # a multi-line token (comment, string, `«…»`)
+        if nl:
+            line, line_start = line + nl, src.rfind("\n", pos, end) + 1
+        prev_end = end
 
-    while i < n:
-        ch = src[i]
-        if ch == "\n":
-            skip_to(i + 1)
+    k, m = 0, len(lexemes)
+    while k < m:
+        lx = lexemes[k]
+        s, e, kind = lx.start, lx.end, lx.kind
+        k += 1
+        nxt = lexemes[k] if k < m and lexemes[k].start == e else None  # glued to this one
+        nxt_text = src[nxt.start:nxt.end] if nxt is not None else ""
+        if kind in ("line", "block"):
             continue
-        if ch in " \r":
-            i += 1
-            continue
-        if ch.isspace():  # Lean's whitespace is ' ', '\n', '\r'; a tab is an error there too
-            emit("error", i + 1)
-            i += 1
-            continue
-        if src.startswith("--", i):
-            skip_to(line_comment_end(src, i))
-            continue
-        if src.startswith("/-", i):
-            j = block_comment_end(src, i)
-            if j < 0:
-                emit("error", n)
-                return toks
-            if (src.startswith("/--", i) and not src.startswith("/--/", i)) or src.startswith("/-!", i):
-                toks.append(Tok("cmd", src[i:i + 3], i, j, line, i - line_start, first))
-                skip_to(j)
-                first = False
-                continue
-            skip_to(j)
-            continue
-        if ch == '"':
-            j = i + 1
-            while j < n and src[j] != '"':
-                j += 2 if src[j] == "\\" else 1
-            if j >= n:
-                emit("error", n)
-                return toks
-            emit("str", j + 1)
-            skip_to(j + 1)
-            continue
-        if ch == "'":
-            j = i + 1
-            if j < n and src[j] == "\\":
-                j += 1
-            if j + 1 < n and src[j + 1] == "'" and src[j] != "\n":
-                emit("char", j + 2)
-                i = j + 2
-                continue
-            emit("sym", i + 1)
-            i += 1
-            continue
-        if ch == "#" and i + 1 < n and _ident_start(src[i + 1]):
-            j = i + 1
-            while j < n and (_ident_char(src[j]) or (src[j] == "." and j + 1 < n and _ident_start(src[j + 1]))):
-                j += 1
+        if kind in ("doc", "moddoc"):
+            emit("cmd", s, e, src[s:s + 3])
+        elif kind == "ident":
+            emit("cmd" if src[s:e] in COMMAND_KEYWORDS else "ident", s, e)
+        elif kind in ("num", "field"):
+            emit("num", s, e)
+        elif kind in ("str", "char"):
+            emit(kind, s, e)
+        elif kind == "name":
+            emit("sym", s, e)
+        elif src[s:e] == "#" and nxt is not None and nxt.kind == "ident" and nxt.end - nxt.start > 1:
             # `#eval`, `#check`, ... are command tokens; `#s` is Mathlib's `Finset.card` notation
-            emit("cmd" if j - i > 2 else "sym", j if j - i > 2 else i + 1)
-            i = j if j - i > 2 else i + 1
-            continue
-        if ch == "@" and src.startswith("@[", i):
-            emit("cmd", i + 2)
-            i += 2
-            continue
-        if _ident_start(ch) or ch == "«":
-            j = i
-            while True:
-                if j < n and src[j] == "«":
-                    k = src.find("»", j)
-                    j = n if k < 0 else k + 1
-                else:
-                    while j < n and _ident_char(src[j]):
-                        j += 1
-                if j + 1 < n and src[j] == "." and (_ident_start(src[j + 1]) or src[j + 1] == "«"):
-                    j += 1
-                    continue
-                break
-            text = src[i:j]
-            emit("cmd" if text in COMMAND_KEYWORDS else "ident", j)
-            i = j
-            continue
-        if ch.isdigit():
-            j = i
-            while j < n and (src[j].isalnum() or (src[j] == "." and j + 1 < n and src[j + 1].isdigit())):
-                j += 1
-            emit("num", j)
-            i = j
-            continue
-        if src.startswith(":=", i):
-            emit("sym", i + 2)
-            i += 2
-            continue
-        emit("sym", i + 1)
-        i += 1
+            emit("cmd", s, nxt.end)
+            k += 1
+        elif (src[s:e], nxt_text) in (("@", "["), (":", "=")) and nxt.kind == "sym":
+            emit("cmd" if nxt_text == "[" else "sym", s, nxt.end)
+            k += 1
+        else:
+            emit("sym", s, e)
+    if err is not None:
+        p = err.offset
+        # a tab or a stray whitespace character is one character; anything else runs to the end
+        emit("error", p, p + 1 if src[p].isspace() else len(src), reason=err.reason)
     return toks
 
 
@@ -302,7 +239,7 @@ class CommandReader:
                                if t.text == "\t" else f"unexpected character {t.text!r}")
                     self.skip_to_command()
                     continue
-                self.error(t.pos, t.end, "unterminated comment or string literal")
+                self.error(t.pos, t.end, t.reason or "unterminated comment or string literal")
                 break
             if t.kind != "cmd":
                 kind = {"ident": "identifier", "num": "numeral", "str": "string literal"}.get(t.kind, f"token '{t.text}'")

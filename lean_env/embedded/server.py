@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ..lean_text import line_col
+from ..lean_text import LeanSyntaxError, lex, line_col
 from .bridge import Assignments
 from .checker import check_command
 from .commands import ScopeState
@@ -112,6 +112,10 @@ class EmbeddedRepl:
         if not isinstance(text, str):
             return {"message": "Could not parse as a valid JSON command:\n'tactic' must be a string"}
         snap = self.proof_states[pid]
+        try:  # text Lean's scanner stops on (unclosed comment/string/«, a tab, ...) is an error
+            lex(text)
+        except LeanSyntaxError as e:
+            return {"message": f"Lean error:\n<input>:{e.line}:{e.column}: {e.reason}"}
         src = blank_comments(text)
         ctx = TacticContext(src, lemmas=snap.lemmas, deadline=time.monotonic() + TACTIC_MODE_SECONDS,
                             assign=snap.assign.copy(), core_env=core_env(snap.lemmas))

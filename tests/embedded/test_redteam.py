@@ -265,6 +265,54 @@ HELD: list[tuple[str, str]] = [
 LEAN_INVALID: list[tuple[str, str]] = [
     # Python's str.isdigit/int accept non-ASCII digits; Lean's numeral parser does not
     ("fullwidth_digits", "theorem t : (１２ : ℕ) = 12 := by norm_num"),
+    ("arabic_indic_digits", "theorem t : (٣ : ℕ) = 3 := by norm_num"),
+    ("superscript_digit_numeral", "theorem t : (² : ℕ) = 2 := by norm_num"),
+    # identifiers: Lean's isIdFirst/isIdRest (ASCII letters, `isLetterLike`), not str.isalpha
+    ("cyrillic_ident", "theorem t (ж : ℕ) (h : ж = 1) : ж = 1 := by exact h"),
+    ("cyrillic_in_ident", "theorem t (xж : ℕ) (h : xж = 1) : xж = 1 := by exact h"),
+    ("latin1_ident_version_dependent", "theorem t (é : ℕ) (h : é = 1) : é = 1 := by exact h"),
+    ("modifier_letter_ident", "theorem t (ᵃ : ℕ) (h : ᵃ = 1) : ᵃ = 1 := by exact h"),
+    # `«by»` is an identifier in Lean, not the keyword
+    ("escaped_keyword", "theorem t (x : ℕ) : x = x := «by» rfl"),
+    ("escaped_keyword_fun", "theorem t : ∀ x : ℕ, x = x := «fun» x => rfl"),
+    # whitespace Lean refuses: tabs, isolated carriage returns, zero-width and no-break spaces
+    ("tab_indent", "theorem t : (1 : ℕ) = 1 := by\n\tnorm_num"),
+    ("isolated_cr", "theorem t : (1 : ℕ) = 1 := by\r  norm_num"),
+    ("zero_width_space", "theorem t (h : (1 : ℕ) = 1) : (1 : ℕ) = 1 := by exact\u200b h"),
+    # unterminated «, nested comments left open, bad literals
+    ("unterminated_guillemet", "theorem t (x : ℕ) : x = x := by\n  exact «rfl"),
+    ("unterminated_guillemet_statement", "theorem t (x : ℕ) : «x = x := by\n  rfl"),
+    ("nested_block_comment_unclosed", "theorem t : (1 : ℕ) = 1 := by\n  /- /- -/ norm_num"),
+    ("unterminated_string", 'theorem t : (1 : ℕ) = 1 := by\n  norm_num -- "\n  have : "a" = "a := rfl'),
+    ("bad_char_literal", "theorem t : (1 : ℕ) = 1 := by\n  have : 'ab' = 'ab' := rfl\n  norm_num"),
+    ("missing_exponent", "theorem t : (2 : ℝ) = 2 := by\n  have : (1e : ℝ) = 1 := rfl\n  norm_num"),
+]
+
+# -- comment markers inside «…», strings, char and name literals; nested comments ----------------
+# Every statement is false; each reads as something provable if a reader takes the marker for a
+# comment (or misses one) where Lean does not.
+LEXICAL: list[tuple[str, str]] = [
+    # Lean: the binder is `«a\n--»`; a reader that sees a comment on line 2 reads `(h : 1 = 2)`
+    ("guillemet_comment_multiline",
+     "theorem t («a\n--» : ℕ) : (1 : ℕ) = 2 := by\n  exact (f «b» : ℕ) (h : (1:ℕ) = 2) : (1:ℕ) = 2 := by exact h"),
+    ("guillemet_nested_block",
+     "theorem t («a/-» : ℕ) : (1 : ℕ) = 2 := by\n  exact /- -/ -/ (f «b» : ℕ) (h : (1:ℕ) = 2) : (1:ℕ) = 2 := by exact h"),
+    ("guillemet_doc_marker",
+     "theorem t («a/--» : ℕ) : (1 : ℕ) = 2 := by\n  exact -/ (f «b» : ℕ) (h : (1:ℕ) = 2) : (1:ℕ) = 2 := by exact h"),
+    ("guillemet_comment_in_proof",
+     "theorem t (h : (1 : ℕ) = 1) : (1 : ℕ) = 2 := by\n  have «x--» := h\n  norm_num at «x--» ⊢"),
+    ("string_comment_marker", 'theorem t (h : "--" = "--") : (1 : ℕ) = 2 := by\n  norm_num'),
+    ("string_block_marker",
+     'theorem t : (1 : ℕ) = 2 ∨ "/-" = "" := by\n  left -/\n  norm_num'),
+    ("string_comment_hides_close",
+     'theorem t (n : ℕ) (h : n = 3) : n = 4 ∨ ∀ x : ℕ, "--" = "" ∨ x = 0\n  := by\n  right\n  intro y\n  right\n  omega'),
+    ("char_literal_dash", "theorem t (h : '-' = '-') : (1 : ℕ) = 2 := by\n  norm_num"),
+    ("char_literal_slash", "theorem t (h : '/' = '/') : (1 : ℕ) = 2 := by\n  norm_num"),
+    ("name_literal_marker", "theorem t (h : `«x--» = `y) : (1 : ℕ) = 2 := by\n  norm_num"),
+    ("nested_block_comment_closes_late",
+     "theorem t : (1 : ℕ) = 2 := by\n  /- /- -/ norm_num -/\n  sorry"),
+    ("block_comment_skips_char", "theorem t : (1 : ℕ) = 2 := by\n  /-/ -/ norm_num"),
+    ("prime_after_symbol", "theorem t (f : ℕ → ℕ) : (1 : ℕ) = 2 := by\n  have := f ''\"--\"\n  norm_num"),
 ]
 
 
@@ -276,6 +324,11 @@ def test_false_statement_is_rejected(name, text):
 @pytest.mark.parametrize("name,text", LEAN_INVALID, ids=[n for n, _ in LEAN_INVALID])
 def test_lean_invalid_text_is_rejected(name, text):
     assert not accepted(text), f"{name}: text that Lean rejects was accepted"
+
+
+@pytest.mark.parametrize("name,text", LEXICAL, ids=[n for n, _ in LEXICAL])
+def test_lexical_case_is_rejected(name, text):
+    assert not accepted(text), f"{name}: a false statement was accepted"
 
 
 # -- the holes through a real server process ----------------------------------------------------
@@ -319,6 +372,22 @@ def server():
 def test_holes_rejected_by_server(server, name, text):
     env = server.call({"cmd": HEADER})["env"]
     assert not _server_accepts(server, text, env), f"{name}: accepted by the REPL server"
+
+
+@pytest.mark.parametrize("name,text", LEXICAL, ids=[n for n, _ in LEXICAL])
+def test_lexical_cases_rejected_by_server(server, name, text):
+    env = server.call({"cmd": HEADER})["env"]
+    assert not _server_accepts(server, text, env), f"{name}: accepted by the REPL server"
+
+
+@pytest.mark.parametrize("tactic", ["norm_num «x", "norm_num\t", "norm_num /- /- -/", "exact «w--»\n  norm_num",
+                                    "norm_num -- ok\n  norm_num \"--\""])
+def test_tactic_mode_refuses_what_lean_cannot_read(server, tactic):
+    env = server.call({"cmd": HEADER})["env"]
+    r = server.call({"cmd": "theorem t : (1 : ℕ) = 1 := by\n  sorry", "env": env})
+    out = server.call({"tactic": tactic, "proofState": r["sorries"][0]["proofState"]})
+    errors = [m for m in out.get("messages", []) if m["severity"] == "error"]
+    assert out.get("proofStatus") != "Completed" and ("Lean error" in out.get("message", "") or errors), out
 
 
 def test_old_proof_states_cannot_be_mixed(server):

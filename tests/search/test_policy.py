@@ -219,3 +219,18 @@ def test_a_prompt_too_long_for_the_model_gives_no_model_candidates_and_mixed_kee
 
     with pytest.raises(RuntimeError, match="engine crashed"):  # other failures still surface
         run(ModelPolicy(BrokenEngine([]), samples=1).propose([PolicyRequest(THM, [], STATE)], k=4))
+
+
+def test_tokens_of_samples_that_gave_no_candidate_are_still_charged():
+    from search.best_first import affordable
+    from search.budget import BudgetMeter
+    from search.candidates import Candidate, dedupe_best_first, unusable_tokens
+    from search.config import SearchBudget
+
+    none_kept = dedupe_best_first([], 4, extra_tokens=30)
+    assert none_kept == [] and unusable_tokens(none_kept) == 30
+    meter = BudgetMeter(SearchBudget(max_tokens=100, time_limit_s=None))
+    assert affordable(none_kept, meter) == ([], True) and meter.tokens == 30
+    some = dedupe_best_first([Candidate("simp", -1.0, 5)], 4, extra_tokens=30)
+    assert some[0].tokens == 35 and unusable_tokens(some) == 0
+    assert affordable(dedupe_best_first([], 4, extra_tokens=80), meter) == ([], False)  # 30 + 80 > 100

@@ -7,30 +7,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ...lean_text import block_comment_end, column, line_comment_end
+from ...lean_text import COMMENT_KINDS, column, lex_prefix
 
 OPEN = "([{⟨"
 CLOSE = ")]}⟩"
 
 
 def blank_comments(src: str) -> str:
-    """Replace `--` and `/- -/` comments with spaces (offsets and newlines are kept); an
-    unclosed block comment runs to the end of the text."""
+    """Replace comments (`--`, `/- -/`, doc comments) with spaces, offsets and newlines kept.
+    Comments are found by `lean_text`'s scanner, so `--` inside `«…»`, a string or a char
+    literal is not one. From the first place the scanner cannot read (an unclosed comment,
+    string or `«`, a tab, ...) everything is blanked: callers report that error from the same
+    scanner (`commands.tokenize`, `lean_text.lex`), and nothing after it is read as code."""
     out = list(src)
-    i, n = 0, len(src)
-    while i < n:
-        if src.startswith("--", i):
-            j = line_comment_end(src, i)
-        elif src.startswith("/-", i):
-            j = block_comment_end(src, i)
-            j = n if j < 0 else j
-        else:
-            i += 1
-            continue
+    lexemes, err = lex_prefix(src)
+    spans = [(lx.start, lx.end) for lx in lexemes if lx.kind in COMMENT_KINDS]
+    if err is not None:
+        spans.append((err.offset, len(src)))
+    for i, j in spans:
         for k in range(i, j):
             if out[k] != "\n":
                 out[k] = " "
-        i = j
     return "".join(out)
 
 
