@@ -79,6 +79,12 @@ def _visible_lemmas(lemmas: dict[str, Term], state: ScopeState) -> dict[str, Ter
     return view
 
 
+# namespaces Mathlib populates densely: a new declaration there may clash with an existing one
+MATHLIB_NAMESPACES = frozenset({"Nat", "Int", "Rat", "Real", "NNReal", "ENNReal", "Complex", "Finset", "Set",
+                                "Multiset", "List", "Function", "Polynomial", "Fin", "ZMod", "Prime", "Even",
+                                "Odd", "abs", "Dvd", "Monotone", "StrictMono"})
+
+
 def _blank(text: str) -> str:
     return "".join(ch if ch == "\n" else " " for ch in text)
 
@@ -92,12 +98,21 @@ def _dispatch_decl(src: str, site: DeclSite, state: ScopeState, res: CommandResu
         name_pos = site.name_end - len(site.name or "")
         res.messages.append(Message("error", name_pos, site.name_end, f"'{full}' has already been declared"))
         return
+    if full is not None and full.split(".")[0] in MATHLIB_NAMESPACES and "." in full:
+        # Mathlib declares thousands of names there; we cannot tell whether it has this one
+        # (Lean: "has already been declared"), so a proof could use our statement under its name
+        name_pos = site.name_end - len(site.name or "")
+        res.messages.append(Message("error", name_pos, site.name_end,
+                                    f"embedded kernel: '{full}' is in Mathlib's namespace "
+                                    f"'{full.split('.')[0]}', where it may already be declared; choose another name"))
+        return
     # Lean reads only this declaration's text here: blank the rest (offsets and newlines kept).
     # The section variables are not text: they were parsed when the `variable` commands were
     # read, and the statement's elaboration adds those Lean includes as leading binders.
     view = _blank(src[:site.kw_pos]) + src[site.kw_pos:site.end] + _blank(src[site.end:])
     sub = CommandResult()
-    _check_decl(view, site.kw_pos, site.end, sub, _visible_lemmas(known, state), variables=state.variables)
+    _check_decl(view, site.kw_pos, site.end, sub, _visible_lemmas(known, state), variables=state.variables,
+                scoped=_active_namespaces(state))
     res.messages.extend(sub.messages)
     res.sorries.extend(sub.sorries)
     for name, prop in sub.lemmas.items():
@@ -106,11 +121,17 @@ def _dispatch_decl(src: str, site: DeclSite, state: ScopeState, res: CommandResu
         res.reports[qualify(state.namespace, name)] = report
 
 
+def _active_namespaces(state: ScopeState) -> frozenset[str]:
+    """Namespaces whose scoped notations are active: the opened ones, the current one and its parents."""
+    parts = state.namespace.split(".") if state.namespace else []
+    return frozenset(state.opens) | {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+
+
 def _check_decl(src: str, start: int, end: int, res: CommandResult, lemmas: dict[str, Term],
-                variables: tuple[SectionVariable, ...] = ()) -> None:
+                variables: tuple[SectionVariable, ...] = (), scoped: frozenset[str] | None = None) -> None:
     ctx = TacticContext(src, lemmas=lemmas, core_env=core_env(lemmas))
     try:
-        th = elaborate_theorem(src[:end], start, variables)
+        th = elaborate_theorem(src[:end], start, variables, scoped)
         root = start_goal(th.goal)  # the statement's sequent in the trusted core
     except CoreError as e:
         res.messages.append(Message("error", start, min(end, start + 1),

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .elaborate import Context, Elaborator, elab_binders
-from .errors import KernelError, ParseError, Unsupported
+from .errors import ElabError, KernelError, ParseError, Unsupported
 from .goals import Goal
 from .lexer import Token, tokenize
 from .parser import TermParser, TheoremSyntax, parse_theorem
@@ -196,11 +196,16 @@ def _first_ident(source: str, syn: TheoremSyntax, name: str) -> int:
 
 
 def elaborate_theorem(source: str, start: int = 0,
-                      variables: Sequence[SectionVariable] = ()) -> ElaboratedTheorem:
+                      variables: Sequence[SectionVariable] = (),
+                      scoped: frozenset[str] | None = None) -> ElaboratedTheorem:
     """Parse and elaborate the declaration at `start`, with the section variables `variables`
-    (those in scope; the ones Lean includes become leading binders). Raises Unsupported /
-    ParseError / ElabError; errors always point into `source`."""
+    (those in scope; the ones Lean includes become leading binders). `scoped`: the namespaces
+    whose scoped notations are active (opened, or the current namespace and its parents);
+    None = do not check. Raises Unsupported / ParseError / ElabError; errors always point into
+    `source`."""
     syn = parse_theorem(source, start)
+    if scoped is not None and "Nat" not in scoped:
+        _refuse_scoped_factorial(syn)
     ctx = Context({})
     hyps: list = []
     for v in included_variables(syn, source, variables):
@@ -218,6 +223,25 @@ def elaborate_theorem(source: str, start: int = 0,
     for name, value in hyps:
         goal = goal.add_hyp(name, value, is_var=not isinstance(value, Term))
     return ElaboratedTheorem(syn.name, goal.with_target(target), syn)
+
+
+def _refuse_scoped_factorial(syn) -> None:
+    """Mathlib declares `n !` as `scoped notation` in namespace Nat: without `open Nat` Lean
+    does not parse it ("unexpected token '!'"), so neither do we."""
+    todo = [b.type for b in syn.binders if b.type is not None] + [syn.statement]
+    while todo:
+        s = todo.pop()
+        if not isinstance(s, Syn):
+            continue
+        if s.kind == "fact":
+            raise ElabError("unexpected token '!'; `n !` is Mathlib's notation scoped in namespace Nat: "
+                            "add `open Nat`", s.end - 1)
+        todo.extend(s.kids)
+        if s.kind in ("forall", "exists"):
+            todo.extend(b.type for b in s.val if b.type is not None)
+            todo.extend(b.pred[1] for b in s.val if b.pred is not None)
+        elif s.kind == "bigop":
+            todo.append(s.val[3])
 
 
 def _moved(e: KernelError, name: str, pos: int) -> KernelError:

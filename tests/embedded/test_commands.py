@@ -39,7 +39,7 @@ class Recorder:
     def __init__(self):
         self.calls: list[dict] = []
 
-    def __call__(self, src, start, end, res, lemmas, variables=()):
+    def __call__(self, src, start, end, res, lemmas, variables=(), scoped=None):
         name = re.match(r"(?:theorem|lemma)\s+(\S+)", src[start:end])
         included = [v.name for v in included_variables(parse_theorem(src[:end], start), src, variables)] \
             if variables else []

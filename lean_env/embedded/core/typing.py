@@ -6,6 +6,8 @@ signatures are Mathlib's instances restricted to ℕ ℤ ℚ ℝ.
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 from .term import NUMERIC, RANK, App, Arrow, BigOp, BVar, Conn, FVar, Lit, Op, Pred, Quant, Rel, Term, Type
 
 
@@ -48,7 +50,8 @@ def check_term(t: Term, locals_: dict[int, Type], bound: tuple[Type, ...] = ()) 
         _need(bound[-1 - t.idx] == t.ty, "bound variable used at the wrong type")
         return t.ty
     if isinstance(t, Lit):
-        _need(t.ty in NUMERIC and t.value >= 0, "bad numeral")
+        # exact values only: a float (or bool) would be read one way by evaluation, another by poly
+        _need(type(t.value) in (int, Fraction) and t.ty in NUMERIC and t.value >= 0, "bad numeral")
         _need(t.ty in ("ℚ", "ℝ") or t.value.denominator == 1, "non-integer numeral in ℕ/ℤ")
         return t.ty
     if isinstance(t, Op):
