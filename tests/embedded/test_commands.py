@@ -6,10 +6,7 @@ that is not a command we understand is an error naming it.
 """
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -56,32 +53,6 @@ def recorder(monkeypatch):
 
 
 # -- example 5 on every path -------------------------------------------------------------------
-
-class Server:
-    def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "lean_env.embedded"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, encoding="utf-8")
-
-    def call(self, req: dict) -> dict:
-        self.proc.stdin.write(json.dumps(req) + "\n\n")
-        self.proc.stdin.flush()
-        lines = []
-        while (line := self.proc.stdout.readline()) != "\n":
-            assert line, "server closed its output"
-            lines.append(line)
-        return json.loads("".join(lines))
-
-    def close(self) -> int:
-        self.proc.stdin.close()
-        return self.proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = Server()
-    yield s
-    assert s.close() == 0
-
 
 def _has_error(resp: dict) -> bool:
     return any(m["severity"] == "error" for m in resp.get("messages", []))

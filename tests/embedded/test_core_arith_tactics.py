@@ -19,9 +19,6 @@ helpers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(helpers)
 accepted, errors_of = helpers.accepted, helpers.errors_of
 
-_srv = importlib.util.spec_from_file_location("emb_server_tests", Path(__file__).with_name("test_server.py"))
-server_tests = importlib.util.module_from_spec(_srv)
-_srv.loader.exec_module(server_tests)
 
 
 def run(stmt: str, proof: str):
@@ -146,17 +143,13 @@ CUBIC_HINTS = ("nlinarith [mul_pos (mul_pos hx hy) hz, sq_nonneg (x - y), sq_non
                "mul_pos (mul_pos hx hz) hy]")
 
 
-def test_one_nlinarith_with_a_dozen_cubic_hints_stays_within_the_tactic_limit():
+def test_one_nlinarith_with_a_dozen_cubic_hints_stays_within_the_tactic_limit(server):
     """issue 13, example 6: a single tactic is bounded inside (z3 time-outs, product caps)."""
-    srv = server_tests.Server()
-    try:
-        assert srv.call({"cmd": server_tests.HEADER}) == {"env": 0}
-        r = srv.call({"cmd": CUBIC + "\n  sorry", "env": 0})
-        root = r["sorries"][0]["proofState"]
-        t0 = time.monotonic()
-        out = srv.call({"tactic": CUBIC_HINTS, "proofState": root})
-        elapsed = time.monotonic() - t0
-        assert elapsed <= TACTIC_MODE_SECONDS + 1, elapsed
-        assert out.get("proofStatus") != "Completed"  # the statement is false (x = y = z = 1/3)
-    finally:
-        srv.close()
+    env = server.call({"cmd": helpers.HEADER})["env"]
+    r = server.call({"cmd": CUBIC + "\n  sorry", "env": env})
+    root = r["sorries"][0]["proofState"]
+    t0 = time.monotonic()
+    out = server.call({"tactic": CUBIC_HINTS, "proofState": root})
+    elapsed = time.monotonic() - t0
+    assert elapsed <= TACTIC_MODE_SECONDS + 1, elapsed
+    assert out.get("proofStatus") != "Completed"  # the statement is false (x = y = z = 1/3)

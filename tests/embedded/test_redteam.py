@@ -21,7 +21,6 @@ HOLES found (each fails until fixed):
 from __future__ import annotations
 
 import importlib.util
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -340,32 +339,6 @@ def _server_accepts(server, cmd: str, env: int) -> bool:
     return not r.get("sorries") and not any(m["severity"] == "error" or "sorry" in m["data"] for m in msgs)
 
 
-class _Server:
-    def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "lean_env.embedded"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, encoding="utf-8")
-
-    def call(self, req: dict) -> dict:
-        self.proc.stdin.write(json.dumps(req) + "\n\n")
-        self.proc.stdin.flush()
-        lines = []
-        while True:
-            line = self.proc.stdout.readline()
-            assert line != "", "server closed its output"
-            if line == "\n":
-                return json.loads("".join(lines))
-            lines.append(line)
-
-    def close(self):
-        self.proc.stdin.close()
-        return self.proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = _Server()
-    yield s
-    s.close()
 
 
 @pytest.mark.parametrize("name,text", HOLES, ids=[n for n, _ in HOLES])

@@ -1,43 +1,8 @@
 """The REPL protocol through a real server process (`python -m lean_env.embedded`)."""
 import json
-import subprocess
-import sys
-
-import pytest
 
 HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat"
 STMT = "theorem t (x y : ℝ) (h₀ : x + y = 10) (h₁ : x - y = 2) : x = 6 ∧ y = 4 := by"
-
-
-class Server:
-    def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "lean_env.embedded"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, encoding="utf-8")
-
-    def raw(self, text: str) -> str:
-        self.proc.stdin.write(text)
-        self.proc.stdin.flush()
-        lines = []
-        while True:
-            line = self.proc.stdout.readline()
-            assert line != "", "server closed its output"
-            if line == "\n":
-                return "".join(lines)
-            lines.append(line)
-
-    def call(self, req: dict) -> dict:
-        return json.loads(self.raw(json.dumps(req) + "\n\n"))
-
-    def close(self):
-        self.proc.stdin.close()
-        return self.proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = Server()
-    yield s
-    assert s.close() == 0
 
 
 def test_header_then_sorry_then_tactics(server):
