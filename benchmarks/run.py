@@ -85,7 +85,7 @@ def _embedded() -> str:
     matched, with_state, _ = measure.initial_state_match(parsed)
     accepted, proofs, _ = measure.recall(parsed)
     rate = measure.benchmark()
-    code, total = measure.core_lines()
+    core_code, core_total = measure.core_lines()
     return "\n".join([
         "miniF2F-valid through the embedded kernel (per-theorem tables: docs/EMBEDDED_KERNEL.md).",
         "",
@@ -97,7 +97,7 @@ def _embedded() -> str:
         f"| published proofs accepted as they are (of parsed) | {accepted}/{proofs} = "
         f"{100 * accepted / max(proofs, 1):.1f}% | >= 70% |",
         f"| `intro`/`constructor` requests through the server process | {rate:.0f} calls/s | >= 500 |",
-        f"| trusted core (`lean_env/embedded/core/`), lines of code | {code} ({total} with docs and comments) "
+        f"| trusted core (`lean_env/embedded/core/`), lines of code | {core_code} ({core_total} with docs and comments) "
         "| well under 2,500 |",
     ])
 
