@@ -191,10 +191,22 @@ class Assignments:
         return children
 
     def proof(self, handle: int) -> Proof | None:
-        if handle not in self.data:
-            return None
-        rule, args, kids = self.data[handle]
-        return Proof(rule, args, tuple(self.proof(k) for k in kids))
+        """The proof object rooted at `handle` (None for a hole); built bottom-up without
+        recursion, so a long proof cannot hit Python's recursion limit."""
+        order, todo = [], [handle]
+        while todo:
+            h = todo.pop()
+            order.append(h)
+            if h in self.data:
+                todo.extend(self.data[h][2])
+        built: dict[int, Proof | None] = {}
+        for h in reversed(order):
+            if h not in self.data:
+                built[h] = None
+            else:
+                rule, args, kids = self.data[h]
+                built[h] = Proof(rule, args, tuple(built[k] for k in kids))
+        return built[handle]
 
 
 __all__ = ["Assignments", "Decl", "core_term", "fresh_uid", "hyp_uid", "is_view", "register", "sequent",
