@@ -19,6 +19,11 @@ def lit(v, ty: str) -> Term:
     return Lit(v, ty) if v >= 0 else Op("neg", (Lit(-v, ty),), ty)
 
 
+def op(o: str, *args: Term, ty: str | None = None) -> Term:
+    """An operation node; its type is the first argument's unless given."""
+    return Op(o, tuple(args), ty or args[0].ty)
+
+
 def rand_term(rng: random.Random, ty: str, depth: int, nvars: int = 2, ops: str = "full") -> Term:
     if depth <= 0 or rng.random() < 0.25:
         if rng.random() < 0.6:

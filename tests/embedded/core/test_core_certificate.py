@@ -1,10 +1,13 @@
 """core/certificate.py: valid certificates are accepted, and each mutation of one is refused."""
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import random
+import sys
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,18 +15,15 @@ from hypothesis import strategies as st
 
 from lean_env.embedded.core.certificate import check_linear_certificate
 from lean_env.embedded.core.sequent import CoreError, Decl, Sequent
-from lean_env.embedded.core.term import FALSE, Conn, FVar, Lit, Op, Rel
+from lean_env.embedded.core.term import FALSE, Conn, FVar, Rel
 
 N, Z, Q, R = "ℕ", "ℤ", "ℚ", "ℝ"
 
-
-def lit(v, ty):
-    v = Fraction(v)
-    return Lit(v, ty) if v >= 0 else Op("neg", (Lit(-v, ty),), ty)
-
-
-def op(o, *args, ty=None):
-    return Op(o, tuple(args), ty or args[0].ty)
+_spec = importlib.util.spec_from_file_location("core_arith_gen", Path(__file__).with_name("arith_gen.py"))
+gen = importlib.util.module_from_spec(_spec)
+sys.modules["core_arith_gen"] = gen
+_spec.loader.exec_module(gen)
+lit, op = gen.lit, gen.op
 
 
 def seq(vars_, hyps, target):

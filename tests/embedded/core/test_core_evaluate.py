@@ -1,24 +1,24 @@
 """core/evaluate.py: Lean's semantics of closed terms, and the caps."""
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
 from lean_env.embedded.core.evaluate import NotEvaluable, decide_prop, ediv, emod, evaluate, is_prime
-from lean_env.embedded.core.term import BigOp, BVar, Conn, FVar, Lit, Op, Pred, Quant, Rel
+from lean_env.embedded.core.term import BigOp, BVar, Conn, FVar, Pred, Quant, Rel
 
 N, Z, Q, R = "ℕ", "ℤ", "ℚ", "ℝ"
 
-
-def lit(v, ty):
-    v = Fraction(v)
-    return Lit(v, ty) if v >= 0 else Op("neg", (Lit(-v, ty),), ty)
-
-
-def op(o, *args, ty=None):
-    return Op(o, tuple(args), ty or args[0].ty)
+_spec = importlib.util.spec_from_file_location("core_arith_gen", Path(__file__).with_name("arith_gen.py"))
+gen = importlib.util.module_from_spec(_spec)
+sys.modules["core_arith_gen"] = gen
+_spec.loader.exec_module(gen)
+lit, op = gen.lit, gen.op
 
 
 # Lean 4 core, src/Init/Data/Int/DivMod/Basic.lean, the #eval examples of Int.ediv / Int.emod

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lean_env.embedded.core.normalize import canon, equivalent
-from lean_env.embedded.core.term import FALSE, TRUE, BVar, Conn, FVar, Op, Pred, Quant, Rel
+from lean_env.embedded.core.term import FALSE, TRUE, BVar, Conn, FVar, Pred, Quant, Rel
 
 _spec = importlib.util.spec_from_file_location("core_arith_gen", Path(__file__).with_name("arith_gen.py"))
 gen = importlib.util.module_from_spec(_spec)
@@ -20,11 +20,7 @@ sys.modules["core_arith_gen"] = gen
 _spec.loader.exec_module(gen)
 
 N, Z, Q, R = "ℕ", "ℤ", "ℚ", "ℝ"
-lit = gen.lit
-
-
-def op(o, *args, ty=None):
-    return Op(o, tuple(args), ty or args[0].ty)
+lit, op = gen.lit, gen.op
 
 
 def neg(p):

@@ -23,11 +23,7 @@ sys.modules["core_arith_gen"] = gen
 _spec.loader.exec_module(gen)
 
 N, Z, Q, R = "ℕ", "ℤ", "ℚ", "ℝ"
-lit = gen.lit
-
-
-def op(o, *args, ty=None):
-    return Op(o, tuple(args), ty or args[0].ty)
+lit, op = gen.lit, gen.op
 
 
 a, b = FVar(1, N, "a"), FVar(2, N, "b")
