@@ -2,8 +2,9 @@
 
 No model: it reads the first goal of the state (tactics act on the first goal, as in Lean),
 picks the numeric variables and hypothesis names, and builds hint terms for `nlinarith`
-(`sq_nonneg (a - b)`, …). Deterministic; log-probs fall with rank so best-first tries the list
-in order.
+(`sq_nonneg (a - b)`, …). For an existential target it proposes witnesses (`use 3`, solved from
+the goal's equations, then small values: search.witnesses) and leaves the closing to the next
+step. Deterministic; log-probs fall with rank so best-first tries the list in order.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from search.candidates import Candidate, PolicyRequest
+from search.witnesses import witness_tactics
 
 NUMERIC_TYPES = ("ℝ", "ℚ", "ℤ", "ℕ")
 RANK_LOGPROB_STEP = 0.5  # log-prob of rank r is -(r + 1) * step: the top few dominate RMaxTS samples
@@ -82,15 +84,19 @@ def _intro_names(target: str) -> str | None:
     return None
 
 
-def hammer_tactics(pp: str) -> list[str]:
-    """The ordered tactic list for a state."""
+def hammer_tactics(pp: str, statement: str = "") -> list[str]:
+    """The ordered tactic list for a state. `statement` (the theorem's source text, optional)
+    gives the types of ∃ binders, which states do not print."""
     goal = first_goal(pp)
     ordered_vars = [v for v, t in goal.variables if t in ("ℝ", "ℚ", "ℤ", "ℕ")][:MAX_HINT_VARIABLES]
     hints: list[str] = []
     for a, b in combinations(ordered_vars, 2):
         hints += [f"sq_nonneg ({a} - {b})", f"sq_nonneg ({a} + {b})"]
     hints += [f"sq_nonneg {a}" for a in ordered_vars]
-    tactics = ["norm_num", "linarith"]
+    # An existential wants a witness: solved ones first (`norm_num` closes `∃ x, x = 3` itself),
+    # guesses after the usual closers; the tactics after a `use` close the instance.
+    solved, guesses = witness_tactics(goal.target, statement)
+    tactics = [*solved, "norm_num", *guesses, "linarith"]
     # Structural moves come early when the target's shape calls for them: closers rarely
     # finish a ∀ or ∧ goal in one step.
     intro = _intro_names(goal.target)
@@ -116,6 +122,6 @@ class HammerPolicy:
     async def propose(self, requests: list[PolicyRequest], k: int) -> list[list[Candidate]]:
         return [
             [Candidate(tactic, -(rank + 1) * RANK_LOGPROB_STEP, 0)
-             for rank, tactic in enumerate(hammer_tactics(req.state.pp)[:k])]
+             for rank, tactic in enumerate(hammer_tactics(req.state.pp, req.theorem.statement)[:k])]
             for req in requests
         ]
