@@ -33,7 +33,8 @@ class TheoremRecord(BaseModel):
     env_calls: int = 0
     tokens: int = 0
     backend: str = ""
-    error: str | None = None
+    error: str | None = None  # why it is not a proof, one line (search.result)
+    stop_reason: str | None = None  # the stable code of that why: search.result.STOP_REASONS
     worker_deaths: int = 0
 
     @property
@@ -61,6 +62,7 @@ class TheoremRecord(BaseModel):
             tokens=int(getattr(result, "tokens", 0) or 0),
             backend=result.backend or "",
             error=result.error,
+            stop_reason=getattr(result, "stop_reason", None),
         )
 
     @classmethod

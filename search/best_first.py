@@ -20,6 +20,7 @@ from lean_env.guard import check_proof
 from lean_env.theorem import Theorem
 from search.budget import BudgetMeter
 from search.candidates import Candidate, Policy, PolicyRequest, unusable_tokens
+from search.result import NO_CANDIDATES, PROVED, TIME_LIMIT
 from search.tactic_runner import TacticRunner
 from search.tree import NodeStatus, Outcome, ProofTree
 
@@ -31,7 +32,7 @@ async def ask_policy(policy: Policy, requests: list[PolicyRequest], k: int,
     try:
         answers = await asyncio.wait_for(policy.propose(requests, k), timeout=left)
     except asyncio.TimeoutError:
-        meter.exhausted_reason = meter.exhausted_reason or "time limit"
+        meter.exhausted_reason = meter.exhausted_reason or TIME_LIMIT
         return None
     if not isinstance(answers, list) or len(answers) != len(requests):
         raise ValueError(f"policy {type(policy).__name__} returned {len(answers) if isinstance(answers, list) else type(answers).__name__} "
@@ -87,7 +88,7 @@ async def try_candidates(tree: ProofTree, node: str, candidates: list[Candidate]
 async def best_first_search(tree: ProofTree, theorem: Theorem, policy: Policy, runner: TacticRunner,
                             meter: BudgetMeter, *, num_candidates: int = 16, concurrency: int = 8,
                             length_normalized: bool = False) -> str:
-    """Search until settled or out of budget; returns why it stopped."""
+    """Search until settled or out of budget; returns why it stopped (a search.result code)."""
     order = itertools.count()
     queue: list[tuple[float, int, str]] = []
 
@@ -97,11 +98,11 @@ async def best_first_search(tree: ProofTree, theorem: Theorem, policy: Policy, r
     push(tree.root)
     while True:
         if tree.root_status is NodeStatus.PROVED:
-            return "proved"
+            return PROVED
         if tree.root_status is NodeStatus.FAILED:
-            return "exhausted"
+            return NO_CANDIDATES
         if not meter.can_continue():
-            return meter.exhausted_reason or "budget"
+            return meter.exhausted_reason or TIME_LIMIT
         batch: list[str] = []
         while queue and len(batch) < concurrency:
             node = queue[0][2]
@@ -113,18 +114,19 @@ async def best_first_search(tree: ProofTree, theorem: Theorem, policy: Policy, r
             heapq.heappop(queue)
             batch.append(node)
         if not batch:
-            return meter.exhausted_reason or "exhausted"
+            return meter.exhausted_reason or NO_CANDIDATES
         requests = [PolicyRequest(theorem, tree.path_tactics(n), tree.state(n)) for n in batch]
         answers = await ask_policy(policy, requests, num_candidates, meter)
         if answers is None:
-            return meter.exhausted_reason or "time limit"
+            return meter.exhausted_reason or TIME_LIMIT
         for node, candidates in zip(batch, answers):
             kept, all_fitted = affordable(candidates, meter)
             complete, new_nodes = await try_candidates(tree, node, kept, runner)
             for child in new_nodes:
                 push(child)
             if tree.root_status is NodeStatus.PROVED:
-                return "proved"
+                return PROVED
             if not (complete and all_fitted):
-                return meter.exhausted_reason or "budget"
+                # only a refused call or token charge stops a node early, and both name their limit
+                return meter.exhausted_reason or TIME_LIMIT
             tree.mark_expanded(node)

@@ -12,6 +12,12 @@ from typing import Callable
 
 from search.config import SearchBudget
 
+# Which limit said no: the search's stop reasons for a spent budget (search.result re-exports them).
+EXPANSION_LIMIT = "expansion limit"
+TIME_LIMIT = "time limit"
+ENV_CALL_LIMIT = "env call limit"
+TOKEN_LIMIT = "token limit"
+
 
 class BudgetMeter:
     """Counts what the search used and says no once a limit would be crossed."""
@@ -40,19 +46,19 @@ class BudgetMeter:
 
     def _time_ok(self) -> bool:
         left = self.time_left()
-        return left is None or left > 0 or self._refuse("time limit")
+        return left is None or left > 0 or self._refuse(TIME_LIMIT)
 
     def _within(self, limit: int | None, used: int, reason: str) -> bool:
         return limit is None or used < limit or self._refuse(reason)
 
     def try_expansion(self) -> bool:
-        if not (self._time_ok() and self._within(self.budget.max_expansions, self.expansions, "expansion limit")):
+        if not (self._time_ok() and self._within(self.budget.max_expansions, self.expansions, EXPANSION_LIMIT)):
             return False
         self.expansions += 1
         return True
 
     def try_env_call(self) -> bool:
-        if not (self._time_ok() and self._within(self.budget.max_env_calls, self.env_calls, "env call limit")):
+        if not (self._time_ok() and self._within(self.budget.max_env_calls, self.env_calls, ENV_CALL_LIMIT)):
             return False
         self.env_calls += 1
         return True
@@ -60,7 +66,7 @@ class BudgetMeter:
     def try_tokens(self, count: int) -> bool:
         limit = self.budget.max_tokens
         if limit is not None and self.tokens + count > limit:
-            return self._refuse("token limit")
+            return self._refuse(TOKEN_LIMIT)
         self.tokens += count
         return True
 
@@ -68,8 +74,8 @@ class BudgetMeter:
         """False once time, expansions or env calls are spent (tokens are checked per candidate)."""
         # Tokens are not checked here: a policy that generates none (the hammer) never runs out.
         return (self._time_ok()
-                and self._within(self.budget.max_expansions, self.expansions, "expansion limit")
-                and self._within(self.budget.max_env_calls, self.env_calls, "env call limit"))
+                and self._within(self.budget.max_expansions, self.expansions, EXPANSION_LIMIT)
+                and self._within(self.budget.max_env_calls, self.env_calls, ENV_CALL_LIMIT))
 
     def tactic_timeout(self) -> float:
         left = self.time_left()

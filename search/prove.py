@@ -4,6 +4,9 @@ A proof is reported only if `guard.check_proof` finds nothing forbidden in it AN
 `env.verify` accepts it in a fresh environment. If the search's tree holds a proof that fails
 either check, that is logged and the next distinct proof in the tree is tried (up to
 `MAX_PROOFS_TO_VERIFY`); none passing means "failed", never "proved".
+
+Every result says why the search stopped: a stable code in `stop_reason` (search.result) and,
+unless it is a proof, one line in `error` with the counts behind it.
 """
 from __future__ import annotations
 
@@ -19,7 +22,18 @@ from search.best_first import best_first_search
 from search.budget import BudgetMeter
 from search.candidates import Policy
 from search.config import SearchConfig
-from search.result import SearchResult
+from search.result import (
+    BACKEND_ERROR,
+    NO_CANDIDATES,
+    PROVED,
+    SEARCH_ERROR,
+    VERIFICATION_FAILED,
+    SearchResult,
+    explain_start_error,
+    explain_stop,
+    explain_verify_failures,
+    one_line,
+)
 from search.rmaxts import rmaxts_search
 from search.tactic_runner import TacticRunner
 from search.tree import NodeStatus, ProofTree, render_proof
@@ -55,7 +69,8 @@ async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, config: Search
         session, root = await asyncio.to_thread(env.start, theorem)
     except Exception as exc:
         log.warning("%s: could not start a proof session: %s", theorem.name, exc)
-        return finish("error", error=f"could not start a proof session: {type(exc).__name__}: {exc}")
+        reason, sentence = explain_start_error(exc)
+        return finish("error", error=sentence, stop_reason=reason)
 
     tree = ProofTree(root)
     runner = TacticRunner(session, meter)
@@ -72,7 +87,8 @@ async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, config: Search
                                               rollout_depth=config.rollout_depth)
     except Exception as exc:
         log.exception("%s: search failed", theorem.name)
-        return finish("error", error=f"search failed: {type(exc).__name__}: {exc}", tree=tree)
+        return finish("error", error=one_line(f"search error: {type(exc).__name__}: {exc}"), tree=tree,
+                      stop_reason=SEARCH_ERROR)
     finally:
         try:
             await runner.drain()
@@ -81,7 +97,11 @@ async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, config: Search
             log.warning("%s: closing the session failed: %s", theorem.name, exc)
 
     if tree.root_status is not NodeStatus.PROVED:
-        return finish("failed", tree=tree, stop_reason=stop_reason)
+        status = "failed"
+        if stop_reason == NO_CANDIDATES and runner.backend_errors and runner.backend_errors == meter.env_calls:
+            status, stop_reason = "error", BACKEND_ERROR  # nothing failed on its merits: Lean did
+        return finish(status, tree=tree, stop_reason=stop_reason,
+                      error=explain_stop(stop_reason, tree, meter, backend_errors=runner.backend_errors))
 
     failures: list[str] = []
     for tactics in tree.proofs(limit=MAX_PROOFS_TO_VERIFY):
@@ -98,12 +118,12 @@ async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, config: Search
             log.warning("%s: %s", theorem.name, failures[-1])
             continue
         if verdict.ok:
-            return finish("proved", proof=proof, tree=tree, stop_reason="proved",
+            return finish("proved", proof=proof, tree=tree, stop_reason=PROVED,
                           verify_failures=failures)
         failures.append(f"re-verification rejected {proof!r}: {' | '.join(verdict.messages)[:500]}")
         log.warning("%s: %s", theorem.name, failures[-1])
-    return finish("failed", tree=tree, stop_reason="verification failed", verify_failures=failures,
-                  error="the search found proofs but none passed re-verification and the guard")
+    return finish("failed", tree=tree, stop_reason=VERIFICATION_FAILED, verify_failures=failures,
+                  error=explain_verify_failures(failures))
 
 
 def prove(theorem: Theorem, env: ProofEnv, policy: Policy, config: SearchConfig | None = None,

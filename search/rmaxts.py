@@ -27,6 +27,7 @@ from search.batcher import PolicyBatcher
 from search.best_first import affordable
 from search.budget import BudgetMeter
 from search.candidates import Candidate, Policy, PolicyRequest
+from search.result import NO_CANDIDATES, PROVED, TIME_LIMIT, TOKEN_LIMIT
 from search.tactic_runner import TacticRunner
 from search.tree import QED, NodeStatus, Outcome, ProofTree
 
@@ -119,7 +120,7 @@ class RMaxTS:
                 self._rollout_done.clear()
                 await self._rollout_done.wait()
                 return True
-            self.stop_reason = self.stop_reason or "exhausted"
+            self.stop_reason = self.stop_reason or NO_CANDIDATES
             return False
         if not self.meter.try_expansion():
             return False
@@ -205,14 +206,14 @@ class RMaxTS:
         try:
             answer = await asyncio.wait_for(self.batcher.ask(request), timeout=left)
         except asyncio.TimeoutError:
-            self.meter.exhausted_reason = self.meter.exhausted_reason or "time limit"
+            self.meter.exhausted_reason = self.meter.exhausted_reason or TIME_LIMIT
             return None
         for cand in answer:
             if not isinstance(cand, Candidate) or not isinstance(cand.tactic, str):
                 raise ValueError(f"policy returned {cand!r}; expected search.policy.Candidate")
         kept, all_fitted = affordable(answer, self.meter)
         if not all_fitted:
-            self.stop_reason = self.stop_reason or "token limit"
+            self.stop_reason = self.stop_reason or TOKEN_LIMIT
         return kept
 
     @staticmethod
@@ -223,7 +224,7 @@ class RMaxTS:
 
     # ---- driver ---------------------------------------------------------------------------
     async def _worker(self) -> None:
-        while self.stop_reason != "token limit" and await self._iterate():
+        while self.stop_reason != TOKEN_LIMIT and await self._iterate():
             pass
 
     def _record_stats(self) -> None:
@@ -245,10 +246,10 @@ class RMaxTS:
             await self.batcher.aclose()
             self._record_stats()
         if self.tree.root_status is NodeStatus.PROVED:
-            return "proved"
+            return PROVED
         if self.tree.root_status is NodeStatus.FAILED:
-            return "exhausted"
-        return self.stop_reason or self.meter.exhausted_reason or "exhausted"
+            return NO_CANDIDATES
+        return self.stop_reason or self.meter.exhausted_reason or NO_CANDIDATES
 
 
 async def rmaxts_search(tree: ProofTree, theorem: Theorem, policy: Policy, runner: TacticRunner,

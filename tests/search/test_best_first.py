@@ -127,5 +127,5 @@ def test_exhausting_the_tree_ends_the_search_as_failed():
     world = FakeWorld(root="⊢ r", moves={("⊢ r", "a"): "⊢ A"})
     result = prove(THEOREM, FakeEnv(world), TablePolicy({}, default=[("a", -1.0), ("b", -2.0)]),
                    budget=SearchBudget(**UNLIMITED))
-    assert result.status == "failed" and result.stop_reason == "exhausted"
+    assert result.status == "failed" and result.stop_reason == "no candidates left"
     assert result.tree.root_status is NodeStatus.FAILED and result.tree.check_consistency() == []

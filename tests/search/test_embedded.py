@@ -90,7 +90,7 @@ def test_adversarial_policy_on_the_kernel_ends_failed_within_budget(env, algorit
     theorem = Theorem("lin", HEADER, CASES[0][2])  # the false variant
     budget = SearchBudget(max_expansions=12, time_limit_s=30.0, max_env_calls=30, tactic_timeout_s=0.05)
     result = prove(theorem, env, AdversarialPolicy(), algorithm=algorithm, budget=budget)
-    assert result.status == "failed" and result.proof is None and result.error is None
+    assert result.status == "failed" and result.proof is None and result.stop_reason != "proved" and result.error
     assert result.env_calls <= 30 and result.expansions <= 12
     assert result.tree.check_consistency() == []
     outcomes = {f["outcome"] for _, d in result.tree.graph.nodes(data=True) for f in d["failures"]}

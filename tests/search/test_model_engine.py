@@ -46,7 +46,8 @@ def test_model_policy_drives_the_real_engine_and_the_search_fails_cleanly(algori
         result = prove(THEOREM, env, policy, algorithm=algorithm, concurrency=2, num_candidates=3,
                        budget=SearchBudget(max_expansions=3, time_limit_s=None, max_env_calls=20))
         stats = engine.stats
-        assert result.status == "failed" and result.error is None, result
+        assert result.status == "failed" and result.stop_reason in ("expansion limit", "no candidates left"), result
+        assert result.error.startswith(result.stop_reason + ":"), result
         assert result.expansions >= 1
         assert 0 < result.tokens <= stats.num_generated_tokens
         assert max(stats.batch_sizes) > 1  # samples (and requests) share engine steps

@@ -41,7 +41,7 @@ def test_a_rollout_stops_at_the_first_failing_tactic():
     result = prove(THEOREM, env, policy, algorithm="rmaxts", concurrency=1, rollout_depth=8,
                    budget=SearchBudget(max_expansions=None, time_limit_s=None))
     assert [t for _, t in env.calls] in (["bad1", "bad2"], ["bad2", "bad1"])
-    assert result.status == "failed" and result.stop_reason == "exhausted"
+    assert result.status == "failed" and result.stop_reason == "no candidates left"
     assert result.tree.root_status is NodeStatus.FAILED
     assert result.expansions == 3  # two one-step rollouts, then one that finds nothing untried
 
@@ -143,6 +143,6 @@ def test_concurrent_rollouts_wait_for_running_tactics_instead_of_spinning():
     policy = TablePolicy({}, default=[("slow1", -0.1), ("slow2", -0.2)])
     result = prove(THEOREM, FakeEnv(world), policy, algorithm="rmaxts", concurrency=4,
                    budget=SearchBudget(max_expansions=50, time_limit_s=None))
-    assert result.status == "failed" and result.stop_reason == "exhausted"
+    assert result.status == "failed" and result.stop_reason == "no candidates left"
     assert result.env_calls == 2 and result.expansions <= 2 + 4
     assert result.tree.root_status is NodeStatus.FAILED and result.tree.check_consistency() == []
