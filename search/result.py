@@ -151,11 +151,8 @@ def explain_verify_failures(failures: list[str]) -> str:
 
 def explain_start_error(exc: BaseException) -> tuple[str, str]:
     """(stop reason, sentence) for a proof session that could not start."""
-    message = one_line(f"{type(exc).__name__}: {exc}")
     # A start error caused by a crashed or hung process is the backend's fault, not the statement's.
-    rejected = isinstance(exc, TheoremStartError) and exc.__cause__ is None
-    if rejected and "unsupported construct" in str(exc):
-        return OUTSIDE_FRAGMENT, f"statement outside the embedded kernel's fragment: {message}"
-    if rejected:
-        return STATEMENT_REJECTED, f"statement rejected (it does not elaborate): {message}"
-    return BACKEND_ERROR, f"backend error: could not start a proof session: {message}"
+    if isinstance(exc, TheoremStartError) and exc.__cause__ is None:
+        reason = OUTSIDE_FRAGMENT if "unsupported construct" in str(exc) else STATEMENT_REJECTED
+        return reason, one_line(f"{reason}: {exc}")
+    return BACKEND_ERROR, one_line(f"{BACKEND_ERROR}: could not start a proof session: {type(exc).__name__}: {exc}")

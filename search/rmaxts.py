@@ -187,11 +187,14 @@ class RMaxTS:
         pool = [c for c in self.pool.get(node, []) if c.tactic not in tried]
         if not pool:
             request = PolicyRequest(self.theorem, self.tree.path_tactics(node), self.tree.state(node))
-            answer = await self._ask(request)
-            if answer is None:
+            asked = await self._ask(request)
+            if asked is None:
                 return None
+            answer, all_fitted = asked
             pool = [c for c in answer if c.tactic not in tried]
             if not pool:
+                if not all_fitted:
+                    return None  # the token budget refused candidates: not "nothing new", stay open
                 if self.pending.get(node):
                     self.dry.add(node)  # tactics still running here may yet add children
                 else:
@@ -201,7 +204,9 @@ class RMaxTS:
         self.pool[node] = [c for c in pool if c is not cand]
         return cand
 
-    async def _ask(self, request: PolicyRequest) -> list[Candidate] | None:
+    async def _ask(self, request: PolicyRequest) -> tuple[list[Candidate], bool] | None:
+        """(the candidates the token budget affords, whether that is all of them); None when the
+        time ran out while waiting."""
         left = self.meter.time_left()
         try:
             answer = await asyncio.wait_for(self.batcher.ask(request), timeout=left)
@@ -214,7 +219,7 @@ class RMaxTS:
         kept, all_fitted = affordable(answer, self.meter)
         if not all_fitted:
             self.stop_reason = self.stop_reason or TOKEN_LIMIT
-        return kept
+        return kept, all_fitted
 
     @staticmethod
     def _pick(candidates: list[Candidate]) -> Candidate:
