@@ -118,9 +118,10 @@ def explain_stop(reason: str, tree: ProofTree, meter: BudgetMeter, *, backend_er
         if counts["tried"] == 0:
             return f"no candidates left: the policy proposed no tactic for the first state ({_spent(meter)})"
         backend = f"; {backend_errors} of the runs were backend errors" if backend_errors else ""
-        return (f"no candidates left: every tactic the policy proposed failed or was refused and no open "
-                f"state remains ({_plural(counts['tried'], 'tactic')} tried at "
-                f"{_plural(counts['states'], 'state')}: {_failure_breakdown(counts)}{backend}; {_spent(meter)})")
+        # the counts first: tables show the first 160 characters
+        return (f"no candidates left: all {_plural(counts['tried'], 'tactic')} tried at "
+                f"{_plural(counts['states'], 'state')} failed or were refused; {_spent(meter)} "
+                f"({_failure_breakdown(counts)}{backend})")
     if reason == BACKEND_ERROR:
         return (f"backend error: the Lean backend failed on all {_plural(backend_errors, 'tactic run')} "
                 f"({_spent(meter)}); see the log for its messages")
@@ -130,8 +131,8 @@ def explain_stop(reason: str, tree: ProofTree, meter: BudgetMeter, *, backend_er
         used = {EXPANSION_LIMIT: meter.expansions, ENV_CALL_LIMIT: meter.env_calls,
                 TOKEN_LIMIT: meter.tokens}.get(reason)
         spent = f"{used} of {limit} {what}" if used is not None else f"{meter.elapsed():.2f} of {limit:g} {what}"
-        return (f"{reason}: the budget is spent ({spent}) with {_plural(counts['open'], 'open state')} "
-                f"left ({_spent(meter)}); raise {name} ({flag}) to search further")
+        return (f"{reason}: {spent} spent, {_plural(counts['open'], 'open state')} left; {_spent(meter)}; "
+                f"raise {name} ({flag}) to search further")
     return f"{reason}: the search stopped without a proof ({_spent(meter)})"
 
 
