@@ -154,6 +154,9 @@ def explain_start_error(exc: BaseException) -> tuple[str, str]:
     """(stop reason, sentence) for a proof session that could not start."""
     # A start error caused by a crashed or hung process is the backend's fault, not the statement's.
     if isinstance(exc, TheoremStartError) and exc.__cause__ is None:
-        reason = OUTSIDE_FRAGMENT if "unsupported construct" in str(exc) else STATEMENT_REJECTED
+        text = str(exc)
+        # the embedded kernel's refusals: "unsupported construct: …", "… outside the (trusted core's) fragment"
+        outside = "unsupported construct" in text or ("embedded kernel" in text and "fragment" in text)
+        reason = OUTSIDE_FRAGMENT if outside else STATEMENT_REJECTED
         return reason, one_line(f"{reason}: {exc}")
     return BACKEND_ERROR, one_line(f"{BACKEND_ERROR}: could not start a proof session: {type(exc).__name__}: {exc}")

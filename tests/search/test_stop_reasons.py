@@ -96,6 +96,9 @@ def test_a_proof_rejected_by_the_guard_says_so(monkeypatch):
     (TheoremStartError("the statement of t does not elaborate:\n1:27: error: embedded kernel: "
                        "unsupported construct: Function.Injective"),
      "outside fragment", "unsupported construct: Function.Injective"),
+    (TheoremStartError("the statement of t does not elaborate:\n1:0: error: embedded kernel: the statement is "
+                       "outside the trusted core's fragment: nested binders"),
+     "outside fragment", "nested binders"),
     (TheoremStartError("the statement of t does not elaborate:\n1:25: error: unknown identifier 'foo'"),
      "statement rejected", "unknown identifier 'foo'"),
     (RuntimeError("the REPL process died"), "backend error", "could not start a proof session"),
