@@ -161,11 +161,17 @@ class RMaxTS:
                 self.tree.add_failure(node, tactic, logprob, Outcome.REJECTED, "; ".join(reasons))
                 break
             self.pending[node] = self.pending.get(node, 0) + 1
+            result = None
             try:
                 result = await self.runner.run(self.tree.state(node), tactic)
             finally:
                 self.pending[node] -= 1
-                if not self.pending[node] and node in self.dry:
+                if result is None:
+                    # Not run to its end (the budget said no, or cut it short): not tried, so it
+                    # must not let the node settle as if every candidate had failed.
+                    self.tried[node].discard(tactic)
+                    self.dry.discard(node)
+                elif not self.pending[node] and node in self.dry:
                     self.tree.mark_expanded(node)  # the policy had nothing new, and now nothing runs
             if result is None:
                 if self.tree.root_status is NodeStatus.OPEN:

@@ -11,8 +11,8 @@ import asyncio
 import logging
 
 from lean_env.env import ProofSession
-from lean_env.types import LeanError, TacticResult, TacticState
-from search.budget import BudgetMeter
+from lean_env.types import LeanError, TacticResult, TacticState, TacticTimeout
+from search.budget import TIME_LIMIT, BudgetMeter
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,8 @@ class TacticRunner:
         self.backend_errors = 0
 
     async def run(self, state: TacticState, tactic: str) -> TacticResult | None:
-        """The tactic's result, or None when the budget refused the call or the search was
-        stopped (nothing was run).
+        """The tactic's result, or None when the budget refused the call, the search was
+        stopped (nothing was run), or the time budget ran out while the tactic ran.
 
         The budget is charged and the tactic timeout computed only once this call has the
         session, so waiting behind other calls can neither overspend nor overrun the clock."""
@@ -39,7 +39,13 @@ class TacticRunner:
             # A thread cannot be cancelled: if our caller is, the call still finishes, and
             # `drain` lets the owner wait for it before closing the session.
             self._in_flight = asyncio.ensure_future(asyncio.to_thread(self._run, state, tactic, timeout))
-            return await asyncio.shield(self._in_flight)
+            result = await asyncio.shield(self._in_flight)
+        if isinstance(result, TacticTimeout) and timeout < self.meter.budget.tactic_timeout_s:
+            # Cut short by the search's time limit, not by its own: that is no failure of the
+            # tactic (recording one could settle the tree as "no candidates left"); the time is up.
+            self.meter.exhausted_reason = self.meter.exhausted_reason or TIME_LIMIT
+            return None
+        return result
 
     def stop(self) -> None:
         """Refuse (without charging) every call not yet started: the search is settled."""

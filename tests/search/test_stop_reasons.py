@@ -151,3 +151,24 @@ def test_a_proof_has_no_error_and_the_proved_code():
                    budget=SearchBudget(**UNLIMITED))
     assert result.status == "proved" and result.stop_reason == "proved" and result.error is None
 
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_a_tactic_cut_short_by_the_time_limit_is_the_time_limit_not_a_failed_tactic(algorithm):
+    from search_fakes import HANG
+
+    clock = FakeClock()
+    world = FakeWorld(root="⊢ r", moves={("⊢ r", "slow"): HANG}, seconds_per_call=2.0, clock=clock)
+    policy = TablePolicy({}, default=[("slow", -0.1)])
+    # 3 s left when the tactic starts, less than its own 10 s timeout: the search's clock cut it
+    cut = prove(THEOREM, FakeEnv(world), policy, algorithm=algorithm, clock=clock,
+                budget=SearchBudget(max_expansions=None, time_limit_s=3.0, tactic_timeout_s=10.0))
+    assert_explained(cut, "time limit")
+    assert cut.tree.root_status is NodeStatus.OPEN and cut.tree.graph.nodes["⊢ r"]["failures"] == []
+
+    # the tactic's own timeout: a failed tactic like any other
+    clock.now = 0.0
+    own = prove(THEOREM, FakeEnv(world), policy, algorithm=algorithm, clock=clock,
+                budget=SearchBudget(max_expansions=None, time_limit_s=60.0, tactic_timeout_s=1.0))
+    assert_explained(own, "no candidates left")
+    assert "1 timed out" in own.error
