@@ -24,6 +24,8 @@ Polynomial = dict[Monomial, Fraction]
 NUMERIC_TYPES = ("ℕ", "ℤ", "ℚ", "ℝ")
 MAX_SOLVED = 4            # witnesses solved from the goal, at most
 MAX_POWER = 8             # `x ^ n` with larger n is not expanded
+MAX_NUMERAL_POWER = 256   # `2 ^ n` is computed up to this n
+MAX_PRODUCT_TERMS = 4096  # a product of polynomials with more term pairs is not expanded (cost)
 ROOT_SEARCH = range(-20, 21)  # integer roots tried for one-unknown equations of degree > 2
 SMALL_VALUES = {
     "ℕ": ("0", "1", "2", "3"),
@@ -48,6 +50,8 @@ def _add(p: Polynomial, q: Polynomial, sign: int = 1) -> Polynomial:
 
 
 def _mul(p: Polynomial, q: Polynomial) -> Polynomial:
+    if len(p) * len(q) > MAX_PRODUCT_TERMS:
+        raise NotPolynomial("too large to expand")
     out: Polynomial = {}
     for (m1, c1), (m2, c2) in product(p.items(), q.items()):
         m = tuple(sorted(m1 + m2))
@@ -133,8 +137,13 @@ class _Parser:
             return base
         self.take()
         exponent = _constant(self.unary())
-        if exponent is None or exponent.denominator != 1 or not 0 <= exponent <= MAX_POWER:
-            raise NotPolynomial("exponent is not a small natural number")
+        if exponent is None or exponent.denominator != 1 or exponent < 0:
+            raise NotPolynomial("exponent is not a natural number")
+        value = _constant(base)
+        if value is not None and exponent <= MAX_NUMERAL_POWER:
+            return {(): value ** int(exponent)} if value ** int(exponent) else {}
+        if exponent > MAX_POWER:
+            raise NotPolynomial("exponent too large to expand")
         out: Polynomial = {(): Fraction(1)}
         for _ in range(int(exponent)):
             out = _mul(out, base)
@@ -168,7 +177,10 @@ class _Parser:
 
 def parse_polynomial(text: str) -> Polynomial:
     """The polynomial `text` denotes (over ℚ), or NotPolynomial."""
-    return _Parser(text).parse()
+    try:
+        return _Parser(text).parse()
+    except RecursionError:  # absurdly nested brackets
+        raise NotPolynomial("nested too deeply") from None
 
 
 # ---- the goal's shape ----------------------------------------------------------------------
@@ -371,7 +383,7 @@ def render_number(q: Fraction) -> str:
 
 
 def render(poly: Polynomial) -> str:
-    """A Lean term for the polynomial: `3`, `3 / 2`, `-1 / 3`, `a + 1`, `(5 - b) / 2` reads as `5 / 2 - b / 2`."""
+    """A Lean term for the polynomial, constant last: `3`, `3 / 2`, `-1 / 3`, `a + 1`, `-b / 2 + 5 / 2`."""
     if not poly:
         return "0"
     text = ""
@@ -434,8 +446,7 @@ def witness_tactics(target: str, statement: str = "") -> tuple[list[str], list[s
 
     tactics: list[str] = []
     for values in solved:
-        if all(_fits(v, t) for v, t in zip(values, types)) and not any(
-                v2 in unknowns for v in values for mono in v for v2 in mono):
+        if all(_fits(v, t) for v, t in zip(values, types)):
             tactics.append("use " + ", ".join(render(v) for v in values))
     tactics = list(dict.fromkeys(tactics))[:MAX_SOLVED]
     small = [f"use {value}" for value in SMALL_VALUES[types[0]]]
