@@ -30,6 +30,9 @@ HEADER = "import Mathlib\n"
     ("∃ x, x ^ 2 = 2", "", []),              # irrational: no guess
     ("∃ x, f x = 2", "", []),                # not a polynomial
     ("∃ x y, x + y = 1 ∧ x + y = 2", "", []),  # inconsistent
+    ("∃ x, 2 ^ 10 * x = 2", "", ["use 1 / 512"]),
+    ("∃ x, ((a + b + c + d) ^ 8) ^ 8 = x", "", []),              # too big to expand: skipped
+    ("∃ x, " + "(" * 3000 + "x" + ")" * 3000 + " = 1", "", []),  # too deep: skipped, no crash
 ])
 def test_witnesses_solved_from_the_goal(target, statement, solved):
     assert witness_tactics(target, statement)[0] == solved
