@@ -35,6 +35,8 @@ class TheoremRecord(BaseModel):
     backend: str = ""
     error: str | None = None
     worker_deaths: int = 0
+    line: int | None = None  # where the theorem starts in its .lean file (whole-file runs)
+    note: str | None = None  # e.g. that the file's own tactics before a final `sorry` were kept
 
     @property
     def source(self) -> str:
