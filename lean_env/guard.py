@@ -168,7 +168,7 @@ def check_file(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
         return [str(e)]
     reasons: list[str] = []
     for cmd in commands:
-        where = f"line {cmd.line}"
+        where = f"line {cmd.line}:{line_col(text, cmd.statement_start)[1]}"
         head = cmd.keyword
         body_code = cmd.code
         # the checks read one command; their positions are put back into the file's
