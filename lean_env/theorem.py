@@ -292,7 +292,11 @@ def _body_kind(text: str, cmd: Command) -> _Body:
     """Classify the proof of a declaration with `:=` (read with the shared lexer)."""
     if cmd.proof_missing:
         return _Body("missing")
-    assert cmd.assign is not None
+    if cmd.assign is None:  # `def f : ℕ → ℕ | 0 => … | n + 1 => …`: any `sorry` in it counts
+        for lx in iter_lex(text[cmd.statement_start:cmd.end]):
+            if lx.kind == "ident" and text[cmd.statement_start + lx.start: cmd.statement_start + lx.end] in _GIVE_UP:
+                return _Body("sorry", cmd.statement_start + lx.start)
+        return _Body("proved")
     start = cmd.assign + 2
     lexemes = [lx for lx in iter_lex(text[start:cmd.end]) if lx.kind not in ("line", "block", "doc", "moddoc")]
     words = [text[start + lx.start: start + lx.end] for lx in lexemes]
@@ -361,8 +365,7 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
         text = text[len(BOM):]
     commands = split_commands(text, path)
     newline = _newline(text)
-    bodies = {id(c): _body_kind(text, c) for c in commands
-              if c.keyword in _DECLARATIONS and c.assign is not None}
+    bodies = {id(c): _body_kind(text, c) for c in commands if c.keyword in _DECLARATIONS}
     # Declarations a later header leaves out: every one that uses `sorry`, then every one that
     # mentions a left-out one (by name; mentioning more than it uses only leaves out more).
     left_out: dict[str, Command] = {}

@@ -189,3 +189,9 @@ def test_declarations_using_sorry_are_blanked_out_of_later_headers_in_place():
     [t] = parsed.skipped
     assert t.name == "t" and "mentions f" in t.reason
     assert len(parsed.notes) == 2 and "def f uses `sorry`" in parsed.notes[0] and "uses_f mentions f" in parsed.notes[1]
+
+
+def test_a_pattern_matching_definition_with_sorry_is_left_out_too():
+    text = "def g : ℕ → ℕ\n  | 0 => 1\n  | n + 1 => sorry\ntheorem u : (2:ℕ) = 2 := by\n  sorry\n"
+    parsed = parse_lean_file(text)
+    assert "def g" not in parsed.sites[0].theorem.header and "def g uses `sorry`" in parsed.notes[0]
