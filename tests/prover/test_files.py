@@ -241,3 +241,21 @@ def test_cli_and_http_attempt_and_refuse_the_same(tmp_path: Path, client: TestCl
 
     assert attempted(job["results"]) == attempted(run.report["results"])
     assert job["notes"] == run.report["notes"]
+
+
+def test_the_embedded_kernel_reuses_proved_lemmas_and_never_a_sorried_one(tmp_path: Path) -> None:
+    from lean_env import Theorem, open_env
+
+    reuse = ("import Mathlib\n\ntheorem h2 (x : ℕ) : x + 0 = x := by simp\n\n"
+             "theorem t (y : ℕ) (h : y + 0 = 5) : y = 5 := by\n  have k := h2 y\n  sorry\n")
+    run = cli_prove(tmp_path, reuse.encode())
+    assert run.code == 0 and rows(run.report)["t"]["status"] == "proved", run.output
+    # Even a header that kept a sorried lemma could prove nothing: the kernel refuses such a header.
+    env = open_env("embedded")
+    try:
+        theorem = Theorem("uses", "import Mathlib\n\ntheorem bad : False := by sorry\n", "theorem uses : False := by")
+        with pytest.raises(Exception, match="sorry"):
+            env.start(theorem)
+        assert not env.verify(theorem, "exact bad").ok
+    finally:
+        env.close()
