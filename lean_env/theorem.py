@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -331,6 +332,23 @@ def _newline(text: str) -> str:
     return "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
 
 
+_BLOCK_START = re.compile(r"\s*by[ \t]*\r?\n(?:[ \t]*\r?\n)*( *)\S")
+
+
+def _indent_step(text: str, commands: list[Command]) -> int:
+    """How far this file indents a tactic block below its declaration (most often): 2 unless the
+    file's own `:= by` blocks say otherwise."""
+    steps: Counter[int] = Counter()
+    for cmd in commands:
+        body = cmd.body_code
+        m = _BLOCK_START.match(body) if body is not None else None
+        if m:
+            step = len(m.group(1)) - (cmd.statement_start - (text.rfind("\n", 0, cmd.statement_start) + 1))
+            if step > 0:
+                steps[step] += 1
+    return steps.most_common(1)[0][0] if steps else 2
+
+
 def _blank_out(text: str, spans: list[tuple[int, int]], upto: int) -> str:
     """`text[:upto]` with each span's characters turned into spaces (line breaks kept), so lines
     and columns stay where they were in the file."""
@@ -364,7 +382,7 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
     if bom:
         text = text[len(BOM):]
     commands = split_commands(text, path)
-    newline = _newline(text)
+    newline, step = _newline(text), _indent_step(text, commands)
     bodies = {id(c): _body_kind(text, c) for c in commands if c.keyword in _DECLARATIONS}
     # Declarations a later header leaves out: every one that uses `sorry`, then every one that
     # mentions a left-out one (by name; mentioning more than it uses only leaves out more).
@@ -428,7 +446,7 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
                 span, indent = body.sorry_span, line_col(text, body.sorry_span[0])[1]
             else:
                 assert cmd.proof_span is not None
-                span, indent = cmd.proof_span, column + 2
+                span, indent = cmd.proof_span, column + step
                 m = re.search(r"\n([ \t]*)sorry\s*$", text[span[0]:span[1]])
                 if m:  # `:= by` then `sorry` on a line of its own: its indentation is the file's
                     indent = len(m.group(1))

@@ -195,3 +195,8 @@ def test_a_pattern_matching_definition_with_sorry_is_left_out_too():
     text = "def g : ℕ → ℕ\n  | 0 => 1\n  | n + 1 => sorry\ntheorem u : (2:ℕ) = 2 := by\n  sorry\n"
     parsed = parse_lean_file(text)
     assert "def g" not in parsed.sites[0].theorem.header and "def g uses `sorry`" in parsed.notes[0]
+
+
+def test_a_proof_spliced_after_by_sorry_takes_the_files_indentation():
+    text = "theorem a : True := by\n    trivial\ntheorem b : True := by sorry\n"
+    assert splice_proofs(parse_lean_file(text), {"b": "trivial"}) == text.replace("by sorry", "by\n    trivial")
