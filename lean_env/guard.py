@@ -153,9 +153,12 @@ def check_file(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
 
     Allowed: `import`, `open`, `set_option` with an option from `policy.file_options`,
     `namespace`/`section`/`end`, `noncomputable section`, `universe`, `variable`, and
-    `theorem`/`lemma`/`example`/`def`/`abbrev` whose body is either missing (`sorry`, `by
-    sorry`, `by`) or passes `check_proof`. Everything else (axioms, instances, macros,
-    notation, attributes, `#` commands, options such as `debug.skipKernelTC`) is rejected.
+    `theorem`/`lemma`/`example`/`def`/`abbrev` whose body is missing (`sorry`, `by sorry`,
+    `by`) or passes `check_proof` save for `sorry` (a declaration that uses `sorry` is never
+    part of another theorem's header, and one whose proof ends in `sorry` is finished by the
+    search: see `lean_env.theorem`). Everything else (axioms, instances, macros, notation,
+    attributes, `#` commands, options such as `debug.skipKernelTC`) is rejected. Positions
+    are line:column in `text`.
     """
     from lean_env.theorem import split_commands  # theorem.py uses the guard's neighbours, not the guard
 
@@ -165,9 +168,19 @@ def check_file(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
         return [str(e)]
     reasons: list[str] = []
     for cmd in commands:
-        where = f"line {cmd.line}"
+        where = f"line {cmd.line}:{line_col(text, cmd.statement_start)[1]}"
         head = cmd.keyword
         body_code = cmd.code
+        # the checks read one command; their positions are put back into the file's
+        text_before = text[: cmd.start]
+        line_shift, first_col = text_before.count("\n"), len(text_before) - (text_before.rfind("\n") + 1)
+
+        def in_file(reason: str, line_shift: int = line_shift, first_col: int = first_col) -> str:
+            m = re.match(r"line (\d+):(\d+): ", reason)
+            if not m:
+                return reason
+            line, col = int(m.group(1)), int(m.group(2))
+            return f"line {line + line_shift}:{col + (first_col if line == 1 else 0)}: {reason[m.end():]}"
         if head in ("import", "namespace", "section", "end", "universe"):
             continue
         if head == "open":
@@ -181,18 +194,18 @@ def check_file(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
                 reasons.append(f"{where}: `set_option ... in` before a command is not allowed in a statement file")
             continue
         if head == "variable":
-            reasons += [f"{where}: {r}" for r in _problems_in_code(cmd.text, body_code, policy,
-                                                                   allow=frozenset({"variable"}))]
+            reasons += [in_file(r) for r in _problems_in_code(cmd.text, body_code, policy,
+                                                              allow=frozenset({"variable"}))]
             continue
         if head in ("theorem", "lemma", "example", "def", "abbrev"):
             sig, body = _allowed_option_prefixes_blanked(cmd.signature_code, policy), cmd.body_code
-            sig_reasons = _problems_in_code(cmd.text, sig, policy, allow=frozenset({head, "noncomputable",
-                                                                                    "private", "protected", "open"}))
-            reasons += [f"{where} (statement): {r}" for r in sig_reasons]
+            sig_reasons = _problems_in_code(cmd.text, " " * (cmd.statement_start - cmd.start) + sig, policy,
+                                            allow=frozenset({head, "noncomputable", "private", "protected", "open"}))
+            reasons += [f"{in_file(r)} (statement of {cmd.name})" for r in sig_reasons]
             if body is not None and not cmd.proof_missing:
-                body_text = cmd.text[len(cmd.text) - len(body):]
-                body_reasons = _problems_in_code(body_text, body, policy)
-                reasons += [f"{where} (proof of {cmd.name}): {r}" for r in body_reasons]
+                blank_sig = " " * (len(cmd.code) - len(body))
+                body_reasons = _problems_in_code(cmd.text, blank_sig + body, policy, allow=frozenset({"sorry"}))
+                reasons += [f"{in_file(r)} (proof of {cmd.name})" for r in body_reasons]
             continue
         reasons.append(f"{where}: `{head}` commands are not allowed in a statement file")
     return reasons

@@ -295,6 +295,16 @@ def _ident_end(text: str, i: int) -> int:
         return j
 
 
+def identifier_end(text: str, start: int) -> int:
+    """End (exclusive) of the identifier at `start` (`Foo.«weird name».bar` is one identifier,
+    as Lean reads it); `LeanSyntaxError` where Lean could not read it."""
+    try:
+        return _ident_end(text, start)
+    except _Fail as e:
+        line, col = line_col(text, e.offset)
+        raise LeanSyntaxError(e.message, line, col, offset=e.offset) from None
+
+
 _TERM_END = frozenset({"ident", "num", "field", "str", "char"})
 
 

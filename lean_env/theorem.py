@@ -2,20 +2,31 @@
 
 `parse_lean_file(text)` splits a file into commands (on the blanked text of
 `lean_text.scan`, so comments and strings never confuse it) and finds the theorems, lemmas
-and examples whose proof is missing (`:= by sorry`, `:= by` followed by nothing, `:= sorry`).
-Each comes with the header it needs: the file up to it (imports, `open`, `set_option`,
-namespaces and sections, earlier proved declarations), minus the other unproved theorems, so
-a proof can never lean on an unproved lemma. `splice_proofs` writes proofs back, replacing
-only the missing-proof text and leaving every other byte of the file as it was.
+and examples whose proof is missing (`:= by sorry`, `:= by` followed by nothing, `:= sorry`)
+or ends in a top-level `sorry` after some tactics (a partial proof: the search starts from the
+goal those tactics leave, and only the `sorry` is replaced). A proof that uses `sorry`
+anywhere else is listed in `LeanFile.skipped`, with the reason, and not attempted.
+
+Each theorem comes with the header it needs: the file up to it (imports, `open`, `set_option`,
+namespaces and sections, earlier proved declarations) with every declaration that uses
+`sorry` (and every one that mentions such a declaration) blanked out, so a proof can never
+lean on an unproved lemma. Blanking keeps every line and column where it was: a position Lean
+reports in a header is a position in the file. `splice_proofs` writes proofs back, replacing
+only the `sorry` text and leaving every other byte of the file as it was (a UTF-8 byte order
+mark, CRLF line endings, tabs in comments, a missing final newline); a spliced proof uses the
+file's line ending and the indentation of the `sorry` it replaces.
 """
 from __future__ import annotations
 
 import re
 import textwrap
+from collections import Counter
 from dataclasses import dataclass
 from typing import Mapping
 
-from lean_env.lean_text import LeanSyntaxError, Scanned, line_col, scan
+from lean_env.lean_text import LeanSyntaxError, Scanned, identifier_end, iter_lex, line_col, scan
+
+BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,9 @@ class Theorem:
     name: str
     header: str
     statement: str
+    # Tactics the file already gives before a final `sorry` (one top-level tactic each, dedented):
+    # the search starts from the goal(s) they leave, and the proof is `given_tactics` + what it found.
+    given_tactics: tuple[str, ...] = ()
 
 
 _MODIFIER = r"(?:private|protected|noncomputable|unsafe|partial|nonrec|scoped|local)\b"
@@ -48,6 +62,7 @@ _ANYWHERE = re.compile(r"(?<![\w.'])(?:theorem|lemma|example)\b")
 _DECLARATIONS = {"theorem", "lemma", "example", "def", "abbrev", "instance", "axiom", "opaque"}
 _PROVABLE = {"theorem", "lemma", "example"}
 _IDENT = re.compile(r"[^\s(){}\[\]⟨⟩:,]+")
+_GIVE_UP = {"sorry", "admit"}
 
 
 @dataclass(frozen=True)
@@ -84,25 +99,45 @@ class TheoremSite:
     full_name: str  # with the enclosing namespaces
     line: int
     command_span: tuple[int, int]
-    proof_span: tuple[int, int]
-    indent: int
+    proof_span: tuple[int, int]  # the text a proof replaces: ` by sorry` / ` by` / ` sorry`, or a final `sorry`
+    indent: int  # the column the spliced tactics start at
+    column: int = 0  # of the statement's first character (its line is `line`)
+    partial: bool = False  # the file gives tactics before a final `sorry` (`theorem.given_tactics`)
+    newline: str = "\n"  # the file's line ending, used inside a spliced proof
+    given_at: tuple[tuple[int, int], ...] = ()  # line and column of each of `theorem.given_tactics`
+
+
+@dataclass(frozen=True)
+class SkippedTheorem:
+    """A theorem, lemma or example that uses `sorry` in a way no search can fill in (or whose
+    statement needs a declaration that is not proved): reported, never attempted."""
+
+    name: str
+    full_name: str
+    line: int
+    column: int
+    reason: str
 
 
 @dataclass(frozen=True)
 class LeanFile:
-    text: str
+    text: str  # the file without its byte order mark (offsets and spans index this text)
     path: str | None
     header: str  # imports, options, opens, namespaces before the first declaration
     commands: tuple[Command, ...]
     sites: tuple[TheoremSite, ...]
+    skipped: tuple[SkippedTheorem, ...] = ()
+    notes: tuple[str, ...] = ()  # declarations left out of later headers, and why
+    bom: bool = False  # the file starts with a UTF-8 byte order mark (kept when writing back)
 
     @property
     def theorems(self) -> list[Theorem]:
         return [s.theorem for s in self.sites]
 
     def byte_span(self, span: tuple[int, int]) -> tuple[int, int]:
-        """A character span as byte offsets into the UTF-8 file."""
-        return (len(self.text[: span[0]].encode()), len(self.text[: span[1]].encode()))
+        """A character span as byte offsets into the UTF-8 file (its byte order mark counted)."""
+        skip = len(BOM.encode()) if self.bom else 0
+        return (skip + len(self.text[: span[0]].encode()), skip + len(self.text[: span[1]].encode()))
 
 
 def _fail(scanned: Scanned, offset: int, message: str, path: str | None) -> LeanSyntaxError:
@@ -215,6 +250,8 @@ def _declaration(scanned: Scanned, start: int, statement_start: int, end: int, p
         if not m:
             raise _fail(scanned, kw_at, f"`{keyword}` without a name", path)
         name = m.group(0)
+        if "«" in name:  # `«weird name with spaces»`: Lean's identifier, spaces and all
+            name = text[m.start(): identifier_end(text, m.start())]
     _refuse_inner_commands(scanned, keyword, name, kw_at + len(keyword), end, path)
     assign = _top_level_assign(scanned, kw_at + len(keyword), end, path)
     if assign is None:
@@ -241,16 +278,139 @@ def _refuse_inner_commands(scanned: Scanned, keyword: str, name: str, start: int
                         f"`open … in`/`set_option … in` as a tactic); start each command on a line of its own", path)
 
 
+@dataclass(frozen=True)
+class _Body:
+    """How a declaration's proof uses `sorry`."""
+
+    kind: str  # "proved" | "missing" | "partial" | "sorry" (somewhere else)
+    sorry_at: int | None = None  # offset of the (first) `sorry`/`admit`
+    given: tuple[str, ...] = ()  # partial: the top-level tactics before the final `sorry`
+    given_at: tuple[int, ...] = ()  # partial: where each starts
+    sorry_span: tuple[int, int] | None = None  # partial: the final `sorry`
+
+
+def _body_kind(text: str, cmd: Command) -> _Body:
+    """Classify the proof of a declaration with `:=` (read with the shared lexer)."""
+    if cmd.proof_missing:
+        return _Body("missing")
+    if cmd.assign is None:  # `def f : ℕ → ℕ | 0 => … | n + 1 => …`: any `sorry` in it counts
+        for lx in iter_lex(text[cmd.statement_start:cmd.end]):
+            if lx.kind == "ident" and text[cmd.statement_start + lx.start: cmd.statement_start + lx.end] in _GIVE_UP:
+                return _Body("sorry", cmd.statement_start + lx.start)
+        return _Body("proved")
+    start = cmd.assign + 2
+    lexemes = [lx for lx in iter_lex(text[start:cmd.end]) if lx.kind not in ("line", "block", "doc", "moddoc")]
+    words = [text[start + lx.start: start + lx.end] for lx in lexemes]
+    give_up = [i for i, w in enumerate(words) if w in _GIVE_UP]
+    if not give_up:
+        return _Body("proved")
+    first_at = start + lexemes[give_up[0]].start
+    last = len(lexemes) - 1
+    if words[0] != "by" or give_up != [last] or words[last] != "sorry" or last < 2:
+        return _Body("sorry", first_at)
+    # Lean's tactic block: its column is the first tactic's; a top-level tactic starts a line there.
+    first, final = start + lexemes[1].start, start + lexemes[last].start
+    block_col, sorry_col = line_col(text, first)[1], line_col(text, final)[1]
+    if sorry_col != block_col or text[text.rfind("\n", 0, final) + 1: final].strip():
+        return _Body("sorry", first_at)
+    starts = [start + lx.start for lx in lexemes[1:last]
+              if line_col(text, start + lx.start)[1] == block_col
+              and not text[text.rfind("\n", 0, start + lx.start) + 1: start + lx.start].strip()]
+    if not starts or starts[0] != first:
+        return _Body("sorry", first_at)
+    given = []
+    for a, b in zip(starts, [*starts[1:], text.rfind("\n", 0, final) + 1]):
+        lines = text[a:b].replace("\r\n", "\n").rstrip().split("\n")
+        lines[1:] = [ln[block_col:] if not ln[:block_col].strip() else ln.lstrip() for ln in lines[1:]]
+        given.append("\n".join(lines))
+    return _Body("partial", first_at, tuple(given), tuple(starts), (final, final + len("sorry")))
+
+
+def _newline(text: str) -> str:
+    """The file's line ending: CRLF when most lines end so."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf and crlf * 2 >= text.count("\n") else "\n"
+
+
+_BLOCK_START = re.compile(r"\s*by[ \t]*\r?\n(?:[ \t]*\r?\n)*( *)\S")
+
+
+def _indent_step(text: str, commands: list[Command]) -> int:
+    """How far this file indents a tactic block below its declaration (most often): 2 unless the
+    file's own `:= by` blocks say otherwise."""
+    steps: Counter[int] = Counter()
+    for cmd in commands:
+        body = cmd.body_code
+        m = _BLOCK_START.match(body) if body is not None else None
+        if m:
+            step = len(m.group(1)) - (cmd.statement_start - (text.rfind("\n", 0, cmd.statement_start) + 1))
+            if step > 0:
+                steps[step] += 1
+    return steps.most_common(1)[0][0] if steps else 2
+
+
+def _blank_out(text: str, spans: list[tuple[int, int]], upto: int) -> str:
+    """`text[:upto]` with each span's characters turned into spaces (line breaks kept), so lines
+    and columns stay where they were in the file."""
+    chars = list(text[:upto])
+    for a, b in spans:
+        for i in range(a, min(b, upto)):
+            if chars[i] not in "\r\n":
+                chars[i] = " "
+    return "".join(chars)
+
+
+def _mentions(text: str, cmd: Command, names: dict[str, Command]) -> Command | None:
+    """The first declaration in `names` (keyed by last name component) that `cmd` mentions."""
+    body = text[cmd.statement_start: cmd.end]
+    for lx in iter_lex(body):
+        if lx.kind == "ident":
+            found = names.get(body[lx.start: lx.end].split(".")[-1])
+            if found is not None and found is not cmd:
+                return found
+    return None
+
+
 def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
     """Split a .lean file into its header and the theorems that still need a proof.
 
+    A leading byte order mark is set aside (`LeanFile.bom`; `splice_proofs` puts it back).
     Raises `LeanSyntaxError` (with line and column) for text it cannot split: unclosed
     comments or strings, unbalanced brackets in a declaration, a theorem without `:=`.
     """
+    bom = text.startswith(BOM)
+    if bom:
+        text = text[len(BOM):]
     commands = split_commands(text, path)
+    newline, step = _newline(text), _indent_step(text, commands)
+    bodies = {id(c): _body_kind(text, c) for c in commands if c.keyword in _DECLARATIONS}
+    # Declarations a later header leaves out: every one that uses `sorry`, then every one that
+    # mentions a left-out one (by name; mentioning more than it uses only leaves out more).
+    left_out: dict[str, Command] = {}
+    why: dict[int, str] = {}
+    notes: list[str] = []
+    for cmd in commands:
+        body = bodies.get(id(cmd))
+        if body is None or cmd.name is None:
+            continue
+        if body.kind != "proved":
+            left_out[cmd.name.split(".")[-1]] = cmd
+            missing = body.kind == "missing" and cmd.keyword in _PROVABLE
+            why[id(cmd)] = "its proof is missing" if missing else "it uses `sorry`"
+            if cmd.keyword not in _PROVABLE:
+                notes.append(f"line {cmd.line}: {cmd.keyword} {cmd.name} uses `sorry`; later theorems are "
+                             "proved without it (a proof may not rely on an unproved declaration)")
+            continue
+        used = _mentions(text, cmd, left_out)
+        if used is not None:
+            left_out[cmd.name.split(".")[-1]] = cmd
+            why[id(cmd)] = f"it mentions {used.name}, which {why[id(used)].replace('its ', 'whose ')}"
+            notes.append(f"line {cmd.line}: {cmd.keyword} {cmd.name} mentions {used.name} (line {used.line}), "
+                         f"which is not proved; later theorems are proved without either")
+    excluded = [(c.start, c.end) for c in commands if id(c) in why]
     namespaces: list[str | None] = []
-    unproved = [c for c in commands if c.keyword in _PROVABLE and c.proof_missing]
     sites: list[TheoremSite] = []
+    skipped: list[SkippedTheorem] = []
     for cmd in commands:
         if cmd.keyword == "namespace":
             parts = cmd.code.split()
@@ -259,36 +419,62 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
             namespaces.append(None)
         elif cmd.keyword == "end" and namespaces:
             namespaces.pop()
-        elif cmd in unproved:
-            header_parts, pos = [], 0
-            for other in unproved:
-                if other.start >= cmd.start:
-                    break
-                header_parts.append(text[pos: other.start])
-                pos = other.end
-            header_parts.append(text[pos: cmd.start])
-            header = "".join(header_parts).rstrip() + "\n"
-            assert cmd.assign is not None
-            statement = text[cmd.statement_start: cmd.assign].rstrip() + " := by"
+        elif cmd.keyword in _PROVABLE and id(cmd) in why:
+            assert cmd.name is not None and cmd.assign is not None
             prefix = ".".join(n for n in namespaces if n)
             full = f"{prefix}.{cmd.name}" if prefix and cmd.keyword != "example" else cmd.name
-            indent = cmd.statement_start - (text.rfind("\n", 0, cmd.statement_start) + 1)
-            assert cmd.name is not None and cmd.proof_span is not None
-            sites.append(TheoremSite(Theorem(cmd.name, header, statement), full, cmd.line,
-                                     (cmd.start, cmd.proof_span[1]), cmd.proof_span, indent))
+            column = cmd.statement_start - (text.rfind("\n", 0, cmd.statement_start) + 1)
+            body = bodies[id(cmd)]
+            if body.kind == "proved":  # complete, but it mentions an unproved declaration: a note says so
+                continue
+            if body.kind == "sorry":
+                line, col = line_col(text, body.sorry_at)
+                skipped.append(SkippedTheorem(cmd.name, full, cmd.line, column, (
+                    f"not attempted: its proof uses `sorry` at {line}:{col}; only a proof that is missing, "
+                    "or that ends in `sorry` as its last top-level tactic, is filled in")))
+                continue
+            needs = _mentions(text, cmd, left_out)
+            if needs is not None:
+                skipped.append(SkippedTheorem(cmd.name, full, cmd.line, column, (
+                    f"not attempted: it mentions {needs.name} (line {needs.line}), which is not proved "
+                    f"({why[id(needs)]}); a proof built on it could not be trusted")))
+                continue
+            header = _blank_out(text, excluded, cmd.start).rstrip().replace("\r\n", "\n") + "\n"
+            statement = (text[cmd.statement_start: cmd.assign].rstrip() + " := by").replace("\r\n", "\n")
+            if body.kind == "partial":
+                assert body.sorry_span is not None
+                span, indent = body.sorry_span, line_col(text, body.sorry_span[0])[1]
+            else:
+                assert cmd.proof_span is not None
+                span, indent = cmd.proof_span, column + step
+                m = re.search(r"\n([ \t]*)sorry\s*$", text[span[0]:span[1]])
+                if m:  # `:= by` then `sorry` on a line of its own: its indentation is the file's
+                    indent = len(m.group(1))
+            sites.append(TheoremSite(Theorem(cmd.name, header, statement, body.given), full, cmd.line,
+                                     (cmd.start, span[1]), span, indent, column, body.kind == "partial", newline,
+                                     tuple(line_col(text, at) for at in body.given_at)))
     first_decl = next((c.start for c in commands if c.keyword in _DECLARATIONS), len(text))
-    return LeanFile(text, path, text[:first_decl].rstrip() + "\n", tuple(commands), tuple(sites))
+    return LeanFile(text, path, text[:first_decl].rstrip() + "\n", tuple(commands), tuple(sites),
+                    tuple(skipped), tuple(notes), bom)
 
 
-def format_proof_block(proof: str, indent: int = 2) -> str:
+def format_proof_block(proof: str, indent: int = 2, newline: str = "\n") -> str:
     """The tactic text as the indented block that follows `:= by` (common indentation removed)."""
-    body = textwrap.dedent(proof.strip("\n"))
+    body = textwrap.dedent(proof.replace("\r\n", "\n").strip("\n"))
     pad = " " * indent
-    return "\n".join(pad + ln if ln.strip() else "" for ln in body.split("\n"))
+    return newline.join(pad + ln if ln.strip() else "" for ln in body.split("\n"))
+
+
+def full_proof(theorem: Theorem, proof: str) -> str:
+    """The whole tactic proof of `theorem`: the tactics the file gives, then `proof`."""
+    if not theorem.given_tactics:
+        return proof
+    return "\n".join([*theorem.given_tactics, textwrap.dedent(proof.strip("\n"))])
 
 
 def splice_proofs(lean_file: LeanFile, proofs: Mapping[str, str]) -> str:
-    """The file with each named theorem's missing proof replaced by ` by\\n  <tactics>`.
+    """The file with each named theorem's missing proof replaced by ` by\\n  <tactics>` (or, for a
+    proof that ends in `sorry`, that `sorry` replaced by the tactics, at its indentation).
 
     Every byte outside the replaced spans is left unchanged. Keys are theorem names (as in
     `Theorem.name`) or full names; a key matching no theorem raises `KeyError`.
@@ -306,8 +492,10 @@ def splice_proofs(lean_file: LeanFile, proofs: Mapping[str, str]) -> str:
     text = lean_file.text
     for site, proof in chosen:
         a, b = site.proof_span
-        text = text[:a] + " by\n" + format_proof_block(proof, site.indent + 2) + text[b:]
-    return text
+        block = format_proof_block(proof, site.indent, site.newline)
+        new = block[site.indent:] if site.partial else " by" + site.newline + block
+        text = text[:a] + new + text[b:]
+    return (BOM if lean_file.bom else "") + text
 
 
 def statement_changes(statement: str, checked_text: str) -> list[str]:

@@ -8,6 +8,7 @@ carries the name of the backend that checked it ("embedded kernel", "lean repl",
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -173,8 +174,9 @@ class AgentSolver:
                     theorem.name, f"could not start the {self.config.policy.name} policy or the "
                     f"{self.config.env.kind} environment: {type(exc).__name__}: {exc}")
             assert self._loop is not None
+            search_env: Any = GivenTacticsEnv(env) if theorem.given_tactics else env
             try:
-                result = self._loop.run_until_complete(aprove(theorem, env, policy, self.config.search))
+                result = self._loop.run_until_complete(aprove(theorem, search_env, policy, self.config.search))
                 record = TheoremRecord.from_search_result(result)
             except Exception as exc:
                 record = TheoremRecord.error_record(
@@ -195,9 +197,151 @@ class AgentSolver:
 # ----------------------------------------------------------------------------- whole files
 
 
+class GivenTacticsSession:
+    """A session whose root is the goal left by the tactics a file gives before its final `sorry`."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+        self.theorem = session.theorem
+
+    def run_tac(self, state: Any, tactic: str, timeout: float | None = None) -> Any:
+        return self._session.run_tac(state, tactic, timeout=timeout)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+class GivenTacticsEnv:
+    """A `ProofEnv` for a theorem whose proof ends in `sorry`: `start` runs the file's tactics
+    first (the search continues from there), `verify` checks them together with the proof found,
+    from scratch, as one tactic block. Only the found tactics are returned as the proof (they
+    replace the `sorry`)."""
+
+    def __init__(self, env: Any) -> None:
+        self._env = env
+        self.backend = env.backend
+
+    def start(self, theorem: Theorem) -> tuple[Any, Any]:
+        from lean_env.types import ProofFinished
+
+        session, state = self._env.start(theorem)
+        try:
+            for number, tactic in enumerate(theorem.given_tactics, 1):
+                result = session.run_tac(state, tactic)
+                where = f"the file's tactic {number} of {len(theorem.given_tactics)} ({tactic.splitlines()[0][:60]!r})"
+                if isinstance(result, ProofFinished):
+                    raise ValueError(f"{where} already closes every goal: the final `sorry` has nothing left "
+                                     "to prove; delete it")
+                if isinstance(result, (LeanError, TacticTimeout)):
+                    # its positions are in the tactic's own text; the report gives the tactic's place in the file
+                    detail = _TACTIC_POSITION.sub("", getattr(result, "error", None) or str(result))
+                    raise ValueError(f"{where} fails before the final `sorry`: {detail}")
+                if not hasattr(result, "pp"):
+                    raise ValueError(f"{where} gave {type(result).__name__}: {result}")
+                state = result
+        except BaseException:
+            session.close()
+            raise
+        return GivenTacticsSession(session), state
+
+    def verify(self, theorem: Theorem, proof: str) -> Any:
+        from lean_env.theorem import full_proof
+
+        return self._env.verify(theorem, full_proof(theorem, proof))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._env, name)
+
+
+NOTHING_TO_PROVE = ("nothing to prove: no theorem, lemma or example has a missing proof "
+                    "(`:= by sorry`, `:= sorry`, `:= by` and nothing after it) or a proof ending in `sorry`")
+
+
+@dataclass
+class FilePlan:
+    """What proving a .lean file will do, decided once for the CLI and the HTTP API alike.
+
+    `problems` non-empty: the file is refused (CLI exit 2, HTTP 422), nothing is attempted.
+    Otherwise `parsed.sites` are attempted in file order, `parsed.skipped` are reported as
+    not attempted, `notes` are said to the user (e.g. that there is nothing to prove)."""
+
+    text: str
+    path: str | None
+    parsed: Any = None  # lean_env.theorem.LeanFile
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_to_prove(self) -> bool:
+        return not self.problems and not self.parsed.sites and not self.parsed.skipped
+
+
+def plan_file(text: str, path: str | None = None) -> FilePlan:
+    """Read a .lean text (a byte order mark and CRLF line endings are fine) and decide what to prove.
+
+    Refused: text that cannot be split into commands (with line:column), and what the guard does
+    not allow in a statement file (`lean_env.guard.check_file`: axioms, options, meta-programming...)."""
+    from lean_env.guard import check_file
+    from lean_env.lean_text import LeanSyntaxError
+    from lean_env.theorem import BOM, parse_lean_file
+
+    plan = FilePlan(text=text, path=path)
+    try:
+        plan.parsed = parse_lean_file(text, path=path)
+    except LeanSyntaxError as exc:
+        plan.problems.append(f"cannot parse the .lean text: {exc}")
+        return plan
+    where = f"{path}: " if path else ""
+    plan.problems += [where + problem for problem in check_file(text[len(BOM):] if plan.parsed.bom else text)]
+    if plan.problems:
+        return plan
+    plan.notes += list(plan.parsed.notes)
+    if plan.nothing_to_prove:
+        plan.notes.append(NOTHING_TO_PROVE)
+    return plan
+
+
+def read_lean_file(path: Path) -> str:
+    """The file's text exactly as stored (UTF-8; no newline translation, a byte order mark kept)."""
+    return path.read_bytes().decode("utf-8")
+
+
+_POSITION = re.compile(r"(?<![\w:.>])(\d+):(\d+): (?=\S)")
+_TACTIC_POSITION = re.compile(r"(<input>:)?\d+:\d+: ")
+
+
+def _in_file(message: str | None, site: Any) -> str | None:
+    """`message` with the positions Lean gave (in the statement it was sent) made line:column
+    positions in the user's file. Header positions are the file's already (the header is the
+    file itself, other declarations blanked in place)."""
+    if not message:
+        return message
+    outside = re.search(r"embedded kernel: (unsupported|.*outside the fragment)", message) is not None
+    if "header does not elaborate" in message:
+        if outside:
+            message = message.replace(
+                "the header does not elaborate cleanly (errors or sorry), so nothing built on it can be trusted",
+                "the file before it uses something outside the embedded kernel's fragment of Lean (Lean itself "
+                "may accept it: try --env repl)")
+        return message
+
+    def shift(m: re.Match) -> str:
+        line, col = int(m.group(1)), int(m.group(2))
+        return f"{line + site.line - 1}:{col + site.column if line == 1 else col}: "
+
+    message = _POSITION.sub(shift, message)
+    message = re.sub(r"the file's tactic (\d+) of \d+",
+                     lambda m: f"{m.group(0)} at {':'.join(map(str, site.given_at[int(m.group(1)) - 1]))}", message)
+    if outside:
+        message = message.replace(f"the statement of {site.theorem.name} does not elaborate",
+                                  f"the statement of {site.theorem.name} is outside the embedded kernel's "
+                                  "fragment of Lean (Lean itself may accept it: try --env repl)")
+    return message
+
+
 @dataclass
 class FileProof:
-    """The result of proving a .lean file: the new text and one record per open theorem."""
+    """The result of proving a .lean file: the new text and one record per theorem to prove."""
 
     path: str | None
     original_text: str
@@ -205,6 +349,7 @@ class FileProof:
     records: list[TheoremRecord]
     backend: str
     settings: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def all_proved(self) -> bool:
@@ -217,12 +362,13 @@ class FileProof:
             "theorems": len(self.records),
             "proved": sum(record.status == "proved" for record in self.records),
             "results": [record.model_dump() for record in self.records],
+            "notes": list(self.notes),
             "settings": self.settings,
         }
 
 
 def open_theorems(text: str, path: str | None = None) -> list[Any]:
-    """The theorems of a .lean file whose proof is missing (`sorry` or nothing after `:= by`).
+    """The theorems of a .lean file this run attempts (missing proof, or a proof ending in `sorry`).
 
     Raises `lean_env.lean_text.LeanSyntaxError` (a ValueError, with line and column) on text
     that cannot be split into commands."""
@@ -231,16 +377,29 @@ def open_theorems(text: str, path: str | None = None) -> list[Any]:
     return list(parse_lean_file(text, path=path).sites)
 
 
-def prove_file(text: str, solver: AgentSolver | Any, *, path: str | None = None,
+def prove_file(text: str | FilePlan, solver: AgentSolver | Any, *, path: str | None = None,
                on_start: Callable[[Theorem], None] | None = None,
                on_result: Callable[[TheoremRecord], None] | None = None) -> FileProof:
-    """Prove every open theorem of `text`; splice the proved ones back (every other byte kept)."""
-    from lean_env.theorem import parse_lean_file, splice_proofs
+    """Prove every open theorem of `text` (or of a `plan_file` plan); splice the proved ones back
+    (every other byte kept). Theorems the file uses `sorry` in otherwise are recorded as not
+    attempted. Raises ValueError for a file `plan_file` refuses."""
+    from lean_env.theorem import splice_proofs
 
-    parsed = parse_lean_file(text, path=path)
+    plan = text if isinstance(text, FilePlan) else plan_file(text, path)
+    if plan.problems:
+        raise ValueError("; ".join(plan.problems))
+    parsed = plan.parsed
+    entries = sorted([*((s.line, s) for s in parsed.sites), *((s.line, s) for s in parsed.skipped)],
+                     key=lambda entry: entry[0])
     records: list[TheoremRecord] = []
     proofs: dict[str, str] = {}
-    for site in parsed.sites:
+    for line, site in entries:
+        if not hasattr(site, "theorem"):  # skipped: reported, not attempted
+            record = TheoremRecord.error_record(site.name, site.reason, line=line)
+            records.append(record)
+            if on_result is not None:
+                on_result(record)
+            continue
         theorem = site.theorem
         if on_start is not None:
             on_start(theorem)
@@ -248,13 +407,18 @@ def prove_file(text: str, solver: AgentSolver | Any, *, path: str | None = None,
             record = solver.solve(theorem)
         except Exception as exc:
             record = TheoremRecord.error_record(theorem.name, f"{type(exc).__name__}: {exc}")
+        record = record.model_copy(update={"line": line, "error": _in_file(record.error, site)})
+        if site.partial:
+            record = record.model_copy(update={"note": (
+                f"the file's {len(theorem.given_tactics)} tactic(s) before the final `sorry` are kept; the proof "
+                "shown replaces that `sorry`")})
         records.append(record)
         if record.status == "proved" and record.proof:
-            proofs[theorem.name] = record.proof
+            proofs[site.full_name] = record.proof
         if on_result is not None:
             on_result(record)
     backends = sorted({record.backend for record in records if record.backend})
-    new_text = splice_proofs(parsed, proofs) if proofs else text
+    new_text = splice_proofs(parsed, proofs) if proofs else plan.text
     settings = solver.config.model_dump(mode="json") if hasattr(solver, "config") else {}
-    return FileProof(path=path, original_text=text, text=new_text, records=records,
-                     backend=", ".join(backends), settings=settings)
+    return FileProof(path=plan.path, original_text=plan.text, text=new_text, records=records,
+                     backend=", ".join(backends), settings=settings, notes=list(plan.notes))

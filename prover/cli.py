@@ -153,18 +153,19 @@ def prove(
     report: Optional[Path] = typer.Option(None, "--report", help="JSON report path (default FILE.report.json)."),
     config: ProverConfig = None,  # type: ignore[assignment]  # from with_prover_options
 ) -> None:
-    """Prove every theorem of FILE whose proof is missing; write the completed file and a report."""
-    from prover.agent import AgentSolver, open_theorems, prove_file
+    """Prove every theorem of FILE whose proof is missing or ends in `sorry`; write the completed
+    file (every other byte as it was) and a report. Nothing to prove is not a failure: exit 0."""
+    from prover.agent import AgentSolver, plan_file, prove_file, read_lean_file
     from prover.report import theorem_table
 
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_lean_file(file)
     except (OSError, UnicodeDecodeError) as exc:
         raise fail(f"cannot read {file}: {exc}. Pass a readable UTF-8 .lean file.") from None
-    try:
-        pending = open_theorems(text, path=str(file))
-    except ValueError as exc:
-        raise fail(f"cannot parse {file}: {exc}") from None
+    plan = plan_file(text, path=str(file))
+    if plan.problems:
+        raise fail(f"{file} is refused; nothing was attempted:\n" + "\n".join(plan.problems))
+    pending = plan.parsed.sites
     out_path = out_path or file.with_suffix(".proved.lean")
     report = report or file.with_suffix(".report.json")
     if out_path.resolve() == file.resolve():
@@ -183,7 +184,7 @@ def prove(
         with progress:
             task = progress.add_task("proving", total=len(pending))
             outcome = prove_file(
-                text, solver, path=str(file),
+                plan, solver,
                 on_start=lambda theorem: progress.update(task, description=f"proving {theorem.name}"),
                 on_result=lambda record: progress.advance(task),
             )
@@ -192,9 +193,14 @@ def prove(
 
     for path in (out_path, report):
         path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(outcome.text, encoding="utf-8")
+    out_path.write_bytes(outcome.text.encode("utf-8"))  # byte-exact: no newline translation
     report.write_text(json.dumps(outcome.report(), indent=2, default=str) + "\n", encoding="utf-8")
 
+    for note in outcome.notes:
+        out.print(f"{file}: {note}", markup=False)
+    if plan.nothing_to_prove:
+        out.print(f"wrote {out_path} (unchanged) and {report}", markup=False)
+        raise typer.Exit(EXIT_ALL_PROVED)
     out.print(theorem_table(outcome.records, title=f"{file}"))
     proved = sum(record.status == "proved" for record in outcome.records)
     out.print(f"{proved}/{len(outcome.records)} proved; {backend_note(outcome.backend)}", markup=False)

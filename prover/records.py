@@ -36,6 +36,8 @@ class TheoremRecord(BaseModel):
     error: str | None = None  # why it is not a proof, one line (search.result)
     stop_reason: str | None = None  # the stable code of that why: search.result.STOP_REASONS
     worker_deaths: int = 0
+    line: int | None = None  # where the theorem starts in its .lean file (whole-file runs)
+    note: str | None = None  # e.g. that the file's own tactics before a final `sorry` were kept
 
     @property
     def source(self) -> str:

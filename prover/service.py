@@ -145,6 +145,7 @@ class JobStatus(BaseModel):
     proved: int = 0
     results: list[dict[str, Any]] = Field(default_factory=list)
     proved_file: str | None = None
+    notes: list[str] = Field(default_factory=list, description="e.g. that the file has nothing to prove")
     error: str | None = None
 
 
@@ -212,7 +213,7 @@ class Job:
         return JobStatus(
             job_id=self.job_id, status="done", submitted_at=self.submitted_at, finished_at=self.finished_at,
             checked_by=report.get("checked_by") or None, theorems=report["theorems"], proved=report["proved"],
-            results=report["results"], proved_file=report["proved_file"],
+            results=report["results"], proved_file=report["proved_file"], notes=report.get("notes", []),
         )
 
 
@@ -265,20 +266,17 @@ class ManagerFactory:
 
 
 def check_statement_file(text: str) -> list[str]:
-    """Problems that make a statement file unacceptable (empty list: fine to prove)."""
-    from lean_env.guard import check_file
+    """Problems that make a statement file unacceptable (empty list: fine to prove).
 
-    problems = list(check_file(text))
-    if problems:
-        return problems
-    from prover.agent import open_theorems
+    The same decision as `prover prove` (`prover.agent.plan_file`: what is refused, what is
+    attempted), plus this service's cap on theorems per job. A file with nothing to prove is
+    accepted: its job finishes at once with 0 theorems and a note saying so."""
+    from prover.agent import plan_file
 
-    try:
-        pending = open_theorems(text)
-    except ValueError as exc:
-        return [f"could not read the .lean text: {exc}"]
-    if not pending:
-        return ["no theorem without a proof found: end each statement with `:= by sorry` or `:= by`"]
+    plan = plan_file(text)
+    if plan.problems:
+        return plan.problems
+    pending = plan.parsed.sites
     if len(pending) > MAX_THEOREMS_PER_JOB:
         return [f"{len(pending)} theorems to prove; at most {MAX_THEOREMS_PER_JOB} per job"]
     return []

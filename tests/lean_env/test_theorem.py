@@ -146,3 +146,57 @@ def test_statement_changes_catch_added_commands_and_edits():
     assert statement_changes(st, st + "\n  rfl") == []
     assert "2 commands" in statement_changes(st, st + "\n  rfl\ntheorem u : False := by sorry")[0]
     assert "statement changed" in statement_changes("theorem t (x : ℕ) : x = y := by", st + "\n  rfl")[0]
+
+
+def test_a_proof_ending_in_a_top_level_sorry_is_a_site_with_its_tactics():
+    text = ("theorem p (a : ℕ) (h : a = 3) : a + 1 = 4 := by\n"
+            "  subst h\n  have k : (1:ℕ) = 1 := by\n    rfl\n  -- now the rest\n  sorry -- todo\n"
+            "theorem q : True ∧ True := by\n  constructor\n  · sorry\n  · trivial\n"
+            "theorem r : True := by trivial; sorry\n")
+    parsed = parse_lean_file(text)
+    [p] = parsed.sites
+    assert p.partial and p.theorem.given_tactics == ("subst h", "have k : (1:ℕ) = 1 := by\n  rfl\n-- now the rest")
+    assert p.given_at == ((2, 2), (3, 2))
+    assert [(s.name, s.line) for s in parsed.skipped] == [("q", 7), ("r", 11)]
+    assert "9:4" in parsed.skipped[0].reason and "11:32" in parsed.skipped[1].reason
+    out = splice_proofs(parsed, {"p": "norm_num\nsimp"})
+    assert out == text.replace("  sorry -- todo", "  norm_num\n  simp -- todo")
+
+
+def test_crlf_bom_and_guillemets_splice_byte_exactly():
+    text = "\ufeffimport Mathlib\r\n\r\ntheorem «a b».c : True := by\r\n    sorry"
+    parsed = parse_lean_file(text)
+    [site] = parsed.sites
+    assert site.theorem.name == "«a b».c" and parsed.bom and site.newline == "\r\n"
+    assert "\r" not in site.theorem.header + site.theorem.statement  # Lean gets plain line feeds
+    assert splice_proofs(parsed, {}) == text
+    assert splice_proofs(parsed, {"«a b».c": "skip\ntrivial"}) == text.replace("    sorry", "    skip\r\n    trivial")
+    start, end = parsed.byte_span(site.proof_span)
+    assert text.encode()[start:end] == b" by\r\n    sorry"
+
+
+def test_declarations_using_sorry_are_blanked_out_of_later_headers_in_place():
+    text = ("import Mathlib\n"
+            "def f (n : ℕ) : ℕ := sorry\n"
+            "theorem uses_f : f 1 = f 1 := rfl\n"
+            "theorem helper : (1:ℕ) = 1 := rfl\n"
+            "theorem t : f 2 = f 2 := by\n  sorry\n"
+            "theorem u : (2:ℕ) = 2 := by\n  sorry\n")
+    parsed = parse_lean_file(text)
+    [u] = parsed.sites
+    assert u.theorem.header.split("\n")[3] == "theorem helper : (1:ℕ) = 1 := rfl"  # still line 4
+    assert "def f" not in u.theorem.header and "uses_f" not in u.theorem.header
+    [t] = parsed.skipped
+    assert t.name == "t" and "mentions f" in t.reason
+    assert len(parsed.notes) == 2 and "def f uses `sorry`" in parsed.notes[0] and "uses_f mentions f" in parsed.notes[1]
+
+
+def test_a_pattern_matching_definition_with_sorry_is_left_out_too():
+    text = "def g : ℕ → ℕ\n  | 0 => 1\n  | n + 1 => sorry\ntheorem u : (2:ℕ) = 2 := by\n  sorry\n"
+    parsed = parse_lean_file(text)
+    assert "def g" not in parsed.sites[0].theorem.header and "def g uses `sorry`" in parsed.notes[0]
+
+
+def test_a_proof_spliced_after_by_sorry_takes_the_files_indentation():
+    text = "theorem a : True := by\n    trivial\ntheorem b : True := by sorry\n"
+    assert splice_proofs(parse_lean_file(text), {"b": "trivial"}) == text.replace("by sorry", "by\n    trivial")
