@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from lean_env.env import BackendUnavailable
 from lean_env.guard import DEFAULT_POLICY, GuardPolicy, check_proof
 from lean_env.theorem import Theorem, format_proof_block, statement_changes
 from lean_env.types import LeanError, ProofFinished, ProofGivenUp, TacticResult, TacticState, TacticTimeout, Verdict
@@ -28,7 +29,7 @@ INSTALL_HINT = (
 )
 
 
-class DojoUnavailable(RuntimeError):
+class DojoUnavailable(BackendUnavailable):
     """LeanDojo or the Lean toolchain it drives is not installed."""
 
 

@@ -11,6 +11,12 @@ from lean_env.theorem import Theorem
 from lean_env.types import TacticResult, TacticState, Verdict
 
 
+class BackendUnavailable(RuntimeError):
+    """The backend cannot run here (Lean or LeanDojo missing, a REPL that does not start or answer).
+
+    The message names what is missing and what to do; nothing was proved or written."""
+
+
 @runtime_checkable
 class ProofSession(Protocol):
     """One theorem being proved: tactic calls from any earlier state (free backtracking)."""
@@ -38,6 +44,14 @@ class ProofEnv(Protocol):
 
     def close(self) -> None:
         ...
+
+
+def check_usable(env: ProofEnv) -> None:
+    """Raise `BackendUnavailable` if `env` cannot run anything: call it once before a batch,
+    so a missing Lean is one clear error instead of one failed theorem after another."""
+    probe = getattr(env, "probe", None)
+    if callable(probe):
+        probe()
 
 
 def open_env(kind: str = "embedded", **options: Any) -> ProofEnv:
