@@ -11,12 +11,6 @@ from lean_env.theorem import Theorem
 from lean_env.types import TacticResult, TacticState, Verdict
 
 
-class BackendUnavailable(RuntimeError):
-    """The backend cannot run here (Lean or LeanDojo missing, a REPL that does not start or answer).
-
-    The message names what is missing and what to do; nothing was proved or written."""
-
-
 @runtime_checkable
 class ProofSession(Protocol):
     """One theorem being proved: tactic calls from any earlier state (free backtracking)."""

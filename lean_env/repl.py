@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lean_env.connection import ReplConnection, ReplCrash, ReplFailure, ReplTimeout
-from lean_env.env import BackendUnavailable
 from lean_env.guard import DEFAULT_POLICY, GuardPolicy, check_proof
 from lean_env.protocol import (
     CommandResponse,
@@ -35,7 +34,7 @@ from lean_env.protocol import (
     parse_response,
 )
 from lean_env.theorem import Theorem, format_proof_block, split_commands, statement_changes
-from lean_env.types import LeanError, TacticResult, TacticState, TacticTimeout, Verdict
+from lean_env.types import BackendUnavailable, LeanError, TacticResult, TacticState, TacticTimeout, Verdict
 
 __all__ = ["ReplConnection", "ReplCrash", "ReplFailure", "ReplTimeout", "TheoremStartError", "ReplayError",
            "ReplOptions", "ReplProofEnv", "ReplSession", "embedded_command"]
