@@ -392,7 +392,7 @@ def evaluate(
         check_resume(out_dir, identity, resume=resume, names=IDENTITY_FLAGS)
     except DataError as exc:
         raise fail(str(exc)) from None
-    if problems:
+    if problems and address is None:  # on a cluster the workers' machines, not this one, run Lean
         check_backend(config)
 
     runner: Any
@@ -547,6 +547,8 @@ def serve(
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning[/]: binding {host}: anyone who can reach it can submit jobs (no authentication)")
+    if address is None:  # jobs run on this machine: a missing Lean is one error now, not one per job
+        check_backend(config)
     namespace = ClusterConfig().namespace
     connect(address, namespace=namespace)
     _sigterm_as_interrupt()  # after Ray's own handlers are in place, so ours wins

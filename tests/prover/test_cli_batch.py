@@ -53,7 +53,9 @@ def test_repl_without_lean_is_one_clear_line_exit_2_and_nothing_written(tmp_path
     evaluated = prover("eval", "--data", str(data), "--workers", "0", "--out", str(tmp_path / "run"),
                        "--env", "repl", *HAMMER, cwd=tmp_path, env=no_lean)
     assert evaluated.returncode == 2, evaluated.stderr
-    for result in (proved, evaluated):
+    served = prover("serve", "--env", "repl", "--policy", "hammer", "--port", "1", cwd=tmp_path, env=no_lean)
+    assert served.returncode == 2, served.stderr  # refused before Ray or the HTTP server start
+    for result in (proved, evaluated, served):
         errors = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(errors) == 1, result.stderr  # one line, not one failure per theorem
         assert "--env repl" in errors[0] and "`lake` is not on PATH" in errors[0]
