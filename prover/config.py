@@ -195,6 +195,8 @@ def describe_validation_error(exc: ValidationError, names: Mapping[tuple[str, ..
         if allowed and "must be" in message and ("greater" in message or "less" in message):
             message = f"must be {allowed}"
         value = error.get("input")
+        if isinstance(value, str):  # a validator that quotes the value quotes it cut, too
+            message = message.replace(repr(value), short_repr(value))
         shown = f" {short_repr(value)}" if loc and not isinstance(value, (dict, BaseModel)) and "input" in error else ""
         lines.append(f"{where}{shown}: {message}")
     return "; ".join(lines)

@@ -319,7 +319,12 @@ async def validation_error(request: Request, exc: Any) -> Any:
 
     problems = []
     for error in exc.errors():
-        problem = {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type", "")}
+        message = str(error.get("msg", ""))
+        if isinstance(error.get("input"), str):  # a validator that quotes the value must not echo it whole
+            message = message.replace(repr(error["input"]), repr(_short(error["input"])))
+        if len(message) > 4 * MAX_ECHOED_CHARS:
+            message = message[: 4 * MAX_ECHOED_CHARS] + "..."
+        problem = {"loc": list(error.get("loc", ())), "msg": message, "type": error.get("type", "")}
         if "input" in error:
             problem["input"] = _short(error["input"])
         if isinstance(error.get("ctx"), dict):

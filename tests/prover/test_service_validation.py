@@ -134,6 +134,8 @@ def test_a_refused_request_is_not_echoed_back(client: TestClient) -> None:
     assert problems[("body", "file")]["ctx"] == {"max_length": MAX_FILE_CHARS}
     assert f"({len(big)} chars)" in problems[("body", "file")]["input"]  # cut, and says how long it was
     assert "Extra inputs" in problems[("body", "colour")]["msg"]
+    quoted = client.post("/prove", json={"statement": "theorem t : True := by", "search": {"algorithm": "y" * 50_000}})
+    assert quoted.status_code == 422 and len(quoted.content) < 2_000 and "best-first, rmaxts" in quoted.text
 
 
 def test_docs_page_is_self_contained(client: TestClient) -> None:
