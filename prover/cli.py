@@ -253,7 +253,7 @@ def emit(line: str) -> None:
     sys.stdout.flush()
 
 
-@app.command(epilog=EXIT_HELP)
+@app.command()
 @with_prover_options
 def prove(
     file: Path = typer.Argument(..., help="The .lean file; theorems ending in `:= by sorry` or `:= by` are proved."),
@@ -324,7 +324,7 @@ IDENTITY_FLAGS = {
 }
 
 
-@app.command("eval", epilog=EXIT_HELP)
+@app.command("eval")
 @with_prover_options
 def evaluate(
     benchmark: Benchmark = typer.Argument(Benchmark("minif2f"), help="Benchmark name (data format of miniF2F JSONL)."),
