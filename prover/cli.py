@@ -212,7 +212,8 @@ class ResultStream:
             return
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TimeElapsedColumn(), TextColumn("proved {task.fields[proved]}"),
-                                  console=console, transient=transient)
+                                  console=console, transient=transient,
+                                  redirect_stdout=False)  # rich would move our stdout lines onto stderr
         with self._progress:
             self._task = self._progress.add_task(self.label, total=self.total, proved=0)
             yield self

@@ -65,18 +65,42 @@ def test_repl_without_lean_is_one_clear_line_exit_2_and_nothing_written(tmp_path
 
 
 def test_piped_json_streams_one_object_per_theorem_as_it_finishes(tmp_path: Path) -> None:
+    """`prover prove FILE --json > log` on a terminal: stdout is a pipe, stderr the terminal
+    (where the progress bar goes); every result reaches stdout as its theorem finishes."""
+    import pty
+    import threading
+
     source = lean_file(tmp_path / "many.lean", 12)
+    terminal, terminal_end = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "prover.cli", "prove", str(source), "--json", *HAMMER],
-                            cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, env=cli_env(TERM="xterm"), stdout=subprocess.PIPE, stderr=terminal_end,
+                            text=True)
+    os.close(terminal_end)
+    on_terminal: list[bytes] = []
+
+    def read_terminal() -> None:
+        while True:
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # the process closed its end
+                return
+            if not chunk:
+                return
+            on_terminal.append(chunk)
+
+    reader = threading.Thread(target=read_terminal, daemon=True)
+    reader.start()
     try:
         first = json.loads(proc.stdout.readline())
         still_running = proc.poll() is None  # the first result came while the other eleven were being proved
         rest = [json.loads(line) for line in proc.stdout]
-        assert proc.wait(timeout=300) == 0, proc.stderr.read()
+        assert proc.wait(timeout=300) == 0
     finally:
         proc.kill()
         proc.stdout.close()
-        proc.stderr.close()
+        reader.join(timeout=10)
+        os.close(terminal)
+    assert b"proving" in b"".join(on_terminal)  # the progress bar was on the terminal, not on stdout
     assert still_running
     theorems, summary = [first, *rest[:-1]], rest[-1]
     assert [t["type"] for t in theorems] == ["theorem"] * 12 and summary["type"] == "summary"
