@@ -312,6 +312,19 @@ def _short(value: Any) -> Any:
     return f"<{type(value).__name__}>"
 
 
+MAX_PROBLEMS_LISTED = 20
+
+
+def _first_problems(problems: list[str]) -> list[str]:
+    """At most `MAX_PROBLEMS_LISTED` problems, each cut to a few lines' length: a file with
+    thousands of bad lines gets a short answer, not one as large as itself."""
+    listed = [p if len(p) <= 4 * MAX_ECHOED_CHARS else p[: 4 * MAX_ECHOED_CHARS] + "..."
+              for p in problems[:MAX_PROBLEMS_LISTED]]
+    if len(problems) > MAX_PROBLEMS_LISTED:
+        listed.append(f"... and {len(problems) - MAX_PROBLEMS_LISTED} more")
+    return listed
+
+
 async def validation_error(request: Request, exc: Any) -> Any:
     """422 naming each problem (where, what) without sending the request back: FastAPI's default
     handler echoes every bad input whole, a 200 KB file included."""
@@ -380,7 +393,7 @@ def build_app(factory: ManagerFactory) -> FastAPI:
             raise HTTPException(422, str(exc)) from None
         problems = check_statement_file(text)
         if problems:
-            raise HTTPException(422, {"error": "statement file rejected", "problems": problems})
+            raise HTTPException(422, {"error": "statement file rejected", "problems": _first_problems(problems)})
         job = jobs.submit(text, body.search)
         return JobCreated(job_id=job.job_id, status_url=f"/jobs/{job.job_id}")
 

@@ -134,6 +134,11 @@ def test_a_refused_request_is_not_echoed_back(client: TestClient) -> None:
     assert problems[("body", "file")]["ctx"] == {"max_length": MAX_FILE_CHARS}
     assert f"({len(big)} chars)" in problems[("body", "file")]["input"]  # cut, and says how long it was
     assert "Extra inputs" in problems[("body", "colour")]["msg"]
+    axioms = "".join(f"axiom a{i} : (1 : ℕ) = {i + 2}\n" for i in range(1_500))  # ~45 KB, all refused
+    refused = client.post("/prove", json={"file": HEADER + axioms + "theorem t : True := by\n  sorry\n"})
+    assert refused.status_code == 422 and len(refused.content) < 4_000
+    listed = refused.json()["detail"]["problems"]
+    assert len(listed) == 21 and "axiom" in listed[0] and listed[-1].startswith("... and ")
     quoted = client.post("/prove", json={"statement": "theorem t : True := by", "search": {"algorithm": "y" * 50_000}})
     assert quoted.status_code == 422 and len(quoted.content) < 2_000 and "best-first, rmaxts" in quoted.text
 
