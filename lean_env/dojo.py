@@ -17,7 +17,16 @@ from typing import Any, Callable
 
 from lean_env.guard import DEFAULT_POLICY, GuardPolicy, check_proof
 from lean_env.theorem import Theorem, format_proof_block, statement_changes
-from lean_env.types import LeanError, ProofFinished, ProofGivenUp, TacticResult, TacticState, TacticTimeout, Verdict
+from lean_env.types import (
+    BackendUnavailable,
+    LeanError,
+    ProofFinished,
+    ProofGivenUp,
+    TacticResult,
+    TacticState,
+    TacticTimeout,
+    Verdict,
+)
 
 INSTALL_HINT = (
     "LeanDojo needs a Lean 4 toolchain: install elan "
@@ -28,7 +37,7 @@ INSTALL_HINT = (
 )
 
 
-class DojoUnavailable(RuntimeError):
+class DojoUnavailable(BackendUnavailable):
     """LeanDojo or the Lean toolchain it drives is not installed."""
 
 

@@ -40,6 +40,14 @@ class ProofEnv(Protocol):
         ...
 
 
+def check_usable(env: ProofEnv) -> None:
+    """Raise `BackendUnavailable` if `env` cannot run anything: call it once before a batch,
+    so a missing Lean is one clear error instead of one failed theorem after another."""
+    probe = getattr(env, "probe", None)
+    if callable(probe):
+        probe()
+
+
 def open_env(kind: str = "embedded", **options: Any) -> ProofEnv:
     """Open a pool of Lean processes.
 

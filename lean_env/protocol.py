@@ -1,6 +1,6 @@
 """The Lean REPL JSON protocol: parse responses into typed records and judge them.
 
-Forms (leanprover-community/repl, see shared/REFERENCE.md):
+Forms (leanprover-community/repl; its README documents them):
 - command:  `{"env": N, "messages"?: [...], "sorries"?: [...], "tactics"?: [...]}`
 - tactic:   `{"proofState": M, "goals": [...], "messages"?, "sorries"?, "proofStatus"?}`
 - error:    `{"message": "Lean error: ..."}` / `"Unknown proof state."` / `"Unknown environment."`

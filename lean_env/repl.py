@@ -13,7 +13,9 @@ Layers, bottom up:
 """
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from lean_env.protocol import (
     parse_response,
 )
 from lean_env.theorem import Theorem, format_proof_block, split_commands, statement_changes
-from lean_env.types import LeanError, TacticResult, TacticState, TacticTimeout, Verdict
+from lean_env.types import BackendUnavailable, LeanError, TacticResult, TacticState, TacticTimeout, Verdict
 
 __all__ = ["ReplConnection", "ReplCrash", "ReplFailure", "ReplTimeout", "TheoremStartError", "ReplayError",
            "ReplOptions", "ReplProofEnv", "ReplSession", "embedded_command"]
@@ -398,6 +400,35 @@ class ReplProofEnv:
                 extra = sorted(used - allowed)
                 return [f"{name} depends on non-standard axioms: {', '.join(extra)}"] if extra else []
         return [f"`#print axioms {name}` gave no axiom list: {[m.data for m in resp.messages]}"]
+
+    def probe(self) -> None:
+        """Raise `BackendUnavailable` unless a REPL process starts here and answers a request.
+
+        The process stays up as the pool's first worker, so checking costs no extra start."""
+        o = self.options
+        where = o.cwd or os.getcwd()
+        if o.cwd is not None and not os.path.isdir(o.cwd):
+            raise BackendUnavailable(f"the {self.backend} would run in {o.cwd}, which is not a directory")
+        path = (o.env or os.environ).get("PATH")
+        if shutil.which(o.command[0], path=path) is None:
+            raise BackendUnavailable(f"`{o.command[0]}` is not on PATH, so the {self.backend} "
+                                     f"(`{' '.join(o.command)}`) cannot start. {self.install_hint}")
+        worker = self._workers[0]
+        try:
+            with worker.lock:
+                worker.request({"cmd": ""}, o.command_timeout)
+        except ReplFailure as e:
+            worker.discard()
+            raise BackendUnavailable(f"the {self.backend} (`{' '.join(o.command)}` in {where}) did not answer "
+                                     f"a first request: {e}. {self.install_hint}") from None
+
+    @property
+    def install_hint(self) -> str:
+        if self.backend == "lean repl":
+            return ("Install Lean 4 (elan, https://lean-lang.org/install), then run from a Lean project "
+                    "that depends on Mathlib and has the REPL (leanprover-community/repl) built, so that "
+                    "`lake env repl` works there; or use --env embedded (no Lean needed).")
+        return "Check the backend's command and working directory."
 
     def stats(self) -> dict[str, Any]:
         return {"backend": self.backend, "processes": len(self._workers),

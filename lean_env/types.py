@@ -61,3 +61,9 @@ class Verdict:
     ok: bool
     backend: str
     messages: tuple[str, ...] = ()
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend cannot run here (Lean or LeanDojo missing, a REPL that does not start or answer).
+
+    The message names what is missing and what to do; nothing was proved or written."""

@@ -1,12 +1,16 @@
 """`prover`: prove a .lean file, evaluate on miniF2F (locally or on Ray), serve the HTTP API.
 
-Exit codes of `prove`: 0 every open theorem proved, 1 some not, 2 bad usage or unreadable
-input (the message says what to fix). `eval` exits 0 when the run finished (whatever was
-proved), 2 on bad input, 130 when interrupted (the results file stays valid; rerun with
---resume).
+Exit codes (`EXIT_HELP`, shown by --help): `prove` 0 every open theorem proved, 1 some not, 2 bad
+input or an unusable backend (nothing written; the message says what to fix). `eval` 0 the run
+finished (whatever was proved), 2 bad input, an unusable backend or a --resume of another run,
+130 interrupted (the results file stays valid; rerun with --resume).
+
+Output: a table on a terminal; piped, one line per theorem as it finishes; `--json` one JSON
+object per theorem (JSON Lines) then a summary object; `--quiet` only the summary and errors.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
@@ -14,12 +18,13 @@ import signal
 import sys
 import typing
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -40,9 +45,12 @@ EXIT_SOME_UNPROVED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
+EXIT_HELP = ("Exit codes: 0 all proved, 1 some not proved, 2 bad input or an unusable backend "
+             "(nothing is written then); eval: 0 run finished, 2 bad input, unusable backend or a --resume of "
+             "another run, 130 interrupted.")
 app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Lean 4 theorem prover: proof search with a policy, checked by a Lean backend.")
-console = Console(stderr=True)
+                  help="Lean 4 theorem prover: proof search with a policy, checked by a Lean backend.\n\n" + EXIT_HELP)
+console = Console(stderr=True, soft_wrap=True)  # one message, one line (logs and grep)
 out = Console()
 
 
@@ -81,6 +89,17 @@ SEARCH_FLAGS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+# How the user spells each setting, for error messages (pydantic names the internal field).
+FLAG_NAMES: dict[tuple[str, ...], str] = {
+    ("env", "kind"): "--env", ("policy", "name"): "--policy", ("policy", "model_dir"): "--model",
+    **{("search", *path): flag.split("/")[0] for path, flag in SEARCH_FLAGS},
+}
+
+QUIET_OPT = typer.Option(False, "--quiet", "-q", help="Print only the summary and errors (no progress, no table).")
+JSON_OPT = typer.Option(False, "--json", help="Machine-readable stdout: one JSON object per theorem as it "
+                        "finishes (JSON Lines, \"type\": \"theorem\"), then one \"type\": \"summary\" object.")
+
+
 def _search_parameter(path: tuple[str, ...], flag: str) -> inspect.Parameter:
     model: Any = SearchConfig
     for part in path[:-1]:
@@ -115,10 +134,13 @@ def with_prover_options(command: Callable[..., Any]) -> Callable[..., Any]:
             value = kwargs.pop("_".join(path))
             (search["budget"] if path[0] == "budget" else search)[path[-1]] = getattr(value, "value", value)
         env, policy, model = kwargs.pop("env"), kwargs.pop("policy"), kwargs.pop("model")
+        if model is not None and policy.value == "hammer":
+            console.print(f"[yellow]warning[/]: --model {escape(str(model))} is ignored with --policy hammer "
+                          "(the hammer uses no model); pass --policy model or mixed to use it")
         try:
             config = ProverConfig.build(env=env.value, policy=policy.value, model_dir=model, search_options=search)
         except ConfigError as exc:
-            raise fail(str(exc)) from None
+            raise fail(exc.describe(FLAG_NAMES)) from None
         return command(config=config, **kwargs)
 
     parameters = [*own, *shared]
@@ -145,16 +167,108 @@ def policy_note(config: ProverConfig) -> str:
     return f"policy: {policy.name} (model {policy.model_dir}{' + hammer' if policy.name == 'mixed' else ''})"
 
 
+def check_backend(config: ProverConfig) -> None:
+    """Exit 2 with one line, before any work or output file, when the Lean backend cannot run here."""
+    from lean_env import BackendUnavailable, check_usable, open_env
+
+    kind = config.env.kind
+    try:
+        env = open_env(kind, **config.env.options)
+    except BackendUnavailable as exc:
+        raise fail(f"--env {kind}: {exc}") from None
+    except Exception as exc:
+        raise fail(f"--env {kind}: cannot open the backend: {type(exc).__name__}: {exc}") from None
+    try:
+        check_usable(env)
+    except BackendUnavailable as exc:
+        raise fail(f"--env {kind}: {exc}") from None
+    finally:
+        env.close()
+
+
+class ResultStream:
+    """Where results go as theorems finish: nothing until the end on a terminal (a progress bar on
+    stderr, then the table); a plain line each when stdout is not a terminal; a JSON object each
+    with --json; nothing with --quiet. stdout carries only results, stderr progress and warnings."""
+
+    def __init__(self, *, quiet: bool, json_lines: bool, total: int, label: str,
+                 extra: dict[str, Any] | None = None) -> None:
+        if quiet and json_lines:
+            raise fail("--quiet and --json together: pick one (--json already keeps stdout machine-readable)")
+        self.mode = "json" if json_lines else "quiet" if quiet else "table" if out.is_terminal else "lines"
+        self.total = total
+        self.label = label
+        self.extra = extra or {}
+        self.done = 0
+        self.proved = 0
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    @contextlib.contextmanager
+    def running(self, transient: bool = True) -> Iterator["ResultStream"]:
+        """A progress bar on stderr while the block runs, when stderr is a terminal (never with --quiet)."""
+        if self.mode == "quiet" or not console.is_terminal:
+            yield self
+            return
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), TextColumn("proved {task.fields[proved]}"),
+                                  console=console, transient=transient,
+                                  redirect_stdout=False)  # rich would move our stdout lines onto stderr
+        with self._progress:
+            self._task = self._progress.add_task(self.label, total=self.total, proved=0)
+            yield self
+
+    def started(self, name: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=f"{self.label}: {name}")
+
+    def finished(self, record: Any) -> None:
+        from prover.report import record_json, theorem_line
+
+        self.done += 1
+        self.proved += record.status == "proved"
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, proved=self.proved)
+        if self.mode == "lines":
+            emit(theorem_line(record, self.done, self.total))
+        elif self.mode == "json":
+            emit(record_json(record, **self.extra))
+
+    def summary(self, lines: list[str], document: dict[str, Any], table: Any = None) -> None:
+        """The end of the output: `table` (terminal only) and `lines` for people, `document` with --json."""
+        if self.mode == "json":
+            emit(json.dumps({"type": "summary", **document}, ensure_ascii=False, default=str))
+            return
+        if table is not None and self.mode == "table":
+            out.print(table)
+        for line in lines:
+            if self.mode == "table":
+                out.print(line, markup=False, highlight=False)
+            else:
+                emit(line)
+
+
+def emit(line: str) -> None:
+    """One line on stdout, flushed at once (a log file or pipe sees it as it happens)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 @app.command()
 @with_prover_options
 def prove(
     file: Path = typer.Argument(..., help="The .lean file; theorems ending in `:= by sorry` or `:= by` are proved."),
     out_path: Optional[Path] = typer.Option(None, "--out", help="Where to write the file with proofs (default FILE.proved.lean)."),
     report: Optional[Path] = typer.Option(None, "--report", help="JSON report path (default FILE.report.json)."),
+    quiet: bool = QUIET_OPT,
+    json_lines: bool = JSON_OPT,
     config: ProverConfig = None,  # type: ignore[assignment]  # from with_prover_options
 ) -> None:
     """Prove every theorem of FILE whose proof is missing or ends in `sorry`; write the completed
-    file (every other byte as it was) and a report. Nothing to prove is not a failure: exit 0."""
+    file (every other byte as it was) and a report.
+
+    Exit codes: 0 all proved (or nothing to prove), 1 some not, 2 bad input or an unusable backend
+    (nothing written)."""
     from prover.agent import AgentSolver, plan_file, prove_file, read_lean_file
     from prover.report import theorem_table
 
@@ -170,24 +284,21 @@ def prove(
     report = report or file.with_suffix(".report.json")
     if out_path.resolve() == file.resolve():
         raise fail(f"--out {out_path} is the input file; choose another path (the input is never overwritten)")
+    stream = ResultStream(quiet=quiet, json_lines=json_lines, total=len(pending), label="proving",
+                          extra={"file": str(file)})
 
     solver = AgentSolver(config)
     if pending:
+        check_backend(config)  # one clear line, exit 2, nothing written: not one failure per theorem
         try:
-            solver.open()  # fail fast, once, when the backend cannot start at all
+            solver.open()  # fail fast, once, when the policy or the backend cannot start at all
         except Exception as exc:
             solver.close()
             raise fail(f"cannot open the {config.env.kind} backend: {exc}") from None
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console, transient=True)
     try:
-        with progress:
-            task = progress.add_task("proving", total=len(pending))
-            outcome = prove_file(
-                plan, solver,
-                on_start=lambda theorem: progress.update(task, description=f"proving {theorem.name}"),
-                on_result=lambda record: progress.advance(task),
-            )
+        with stream.running():
+            outcome = prove_file(plan, solver,
+                                 on_start=lambda theorem: stream.started(theorem.name), on_result=stream.finished)
     finally:
         solver.close()
 
@@ -196,17 +307,28 @@ def prove(
     out_path.write_bytes(outcome.text.encode("utf-8"))  # byte-exact: no newline translation
     report.write_text(json.dumps(outcome.report(), indent=2, default=str) + "\n", encoding="utf-8")
 
-    for note in outcome.notes:
-        out.print(f"{file}: {note}", markup=False)
-    if plan.nothing_to_prove:
-        out.print(f"wrote {out_path} (unchanged) and {report}", markup=False)
-        raise typer.Exit(EXIT_ALL_PROVED)
-    out.print(theorem_table(outcome.records, title=f"{file}"))
     proved = sum(record.status == "proved" for record in outcome.records)
-    out.print(f"{proved}/{len(outcome.records)} proved; {backend_note(outcome.backend)}", markup=False)
-    out.print(policy_note(config), markup=False)
-    out.print(f"wrote {out_path} and {report}", markup=False)
-    raise typer.Exit(EXIT_ALL_PROVED if outcome.all_proved else EXIT_SOME_UNPROVED)
+    notes = [f"{file}: {note}" for note in outcome.notes]
+    lines = notes + [f"{proved}/{len(outcome.records)} proved; {backend_note(outcome.backend)}",
+                     policy_note(config), f"wrote {out_path} and {report}"]
+    if plan.nothing_to_prove:
+        lines = notes + [f"wrote {out_path} (unchanged) and {report}"]
+    stream.summary(
+        lines,
+        {"file": str(file), "theorems": len(outcome.records), "proved": proved,
+         "failed": sum(r.status == "failed" for r in outcome.records),
+         "error": sum(r.status == "error" for r in outcome.records), "notes": list(outcome.notes),
+         "checked_by": outcome.backend, "policy": config.policy.name, "out": str(out_path), "report": str(report)},
+        table=None if plan.nothing_to_prove else theorem_table(outcome.records, title=f"{file}"),
+    )
+    raise typer.Exit(EXIT_ALL_PROVED if outcome.all_proved or plan.nothing_to_prove else EXIT_SOME_UNPROVED)
+
+
+# Identity fields of an eval run (prover.evaluate.run_identity) as the user sets them.
+IDENTITY_FLAGS = {
+    "data": "--data / --split", "data_sha256": "the data file's content", "split": "--split", "limit": "--limit",
+    "names": "--names", **{".".join(path): flag for path, flag in FLAG_NAMES.items()},
+}
 
 
 @app.command("eval")
@@ -216,24 +338,34 @@ def evaluate(
     split: str = typer.Option("valid", "--split", help="Split: reads datasets/minif2f/<split>.jsonl."),
     data: Optional[Path] = typer.Option(None, "--data", help="Any JSONL file with name, header, formal_statement."),
     workers: int = typer.Option(2, "--workers", help="Ray prover workers; 0 proves in this process without Ray."),
-    resume: bool = typer.Option(False, "--resume", help="Skip theorems already in OUT/results.jsonl."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT: skip the theorems already in "
+                                "OUT/results.jsonl. Refused (exit 2) if the dataset or settings differ from that run's."),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Output directory (default build/eval/<benchmark>-<split>)."),
     address: Optional[str] = typer.Option(None, "--address", help="Join a Ray cluster ('auto' or host:port); default local Ray."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N theorems (quick runs)."),
     names: Optional[str] = typer.Option(None, "--names", help="Comma-separated theorem names to run."),
+    quiet: bool = QUIET_OPT,
+    json_lines: bool = JSON_OPT,
     config: ProverConfig = None,  # type: ignore[assignment]  # from with_prover_options
 ) -> None:
-    """Prove a benchmark split; results.jsonl (one line per theorem), summary.json and proved.png in OUT."""
+    """Prove a benchmark split; results.jsonl (one line per theorem), run.json (the run's identity),
+    summary.json and proved.png in OUT.
+
+    Exit codes: 0 the run finished (whatever was proved), 2 bad input, an unusable backend or a
+    --resume of another run, 130 interrupted (rerun with --resume)."""
     from prover.agent import AgentSolver
+    from prover.config import describe_validation_error
     from prover.evaluate import (
         PLOT_FILE,
         RESULTS_FILE,
         SUMMARY_FILE,
         DataError,
         LocalRunner,
+        check_resume,
         default_data_path,
         load_problems,
         run_evaluation,
+        run_identity,
         summarize_by_source,
         write_summary,
     )
@@ -242,13 +374,16 @@ def evaluate(
     try:
         cluster = ClusterConfig(workers=workers, address=address,
                                 theorem_deadline_s=theorem_deadline(config.search.budget))
-    except ValueError as exc:
-        raise fail(f"--workers {workers}: {exc}") from None
+    except ValidationError as exc:
+        raise fail(describe_validation_error(exc, {("workers",): "--workers", ("address",): "--address"})) from None
+    if limit is not None and limit < 0:
+        raise fail(f"--limit {limit}: must be at least 0")
     path = data or default_data_path(split)
     try:
         problems = load_problems(path)
     except DataError as exc:
         raise fail(str(exc)) from None
+    wanted: list[str] = []
     if names:
         wanted = [n.strip() for n in names.split(",") if n.strip()]
         unknown = sorted(set(wanted) - {p.name for p in problems})
@@ -256,8 +391,16 @@ def evaluate(
             raise fail(f"--names: not in {path}: {', '.join(unknown)}")
         problems = [p for p in problems if p.name in set(wanted)]
     if limit is not None:
-        problems = problems[: max(limit, 0)]
+        problems = problems[:limit]
     out_dir = out_dir or Path("build") / "eval" / f"{benchmark.value}-{split if data is None else path.stem}"
+    identity = run_identity(data=path, split=None if data is not None else split, limit=limit, names=wanted,
+                            settings=config.model_dump(mode="json"))
+    try:  # before Ray or Lean start: a run that would mix results is refused at once
+        check_resume(out_dir, identity, resume=resume, names=IDENTITY_FLAGS)
+    except DataError as exc:
+        raise fail(str(exc)) from None
+    if problems and address is None:  # on a cluster the workers' machines, not this one, run Lean
+        check_backend(config)
 
     runner: Any
     if cluster.workers == 0:
@@ -265,20 +408,13 @@ def evaluate(
     else:
         runner = _ray_runner(config, cluster)
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("proved {task.fields[proved]}"), console=console)
+    stream = ResultStream(quiet=quiet, json_lines=json_lines, total=len(problems),
+                          label=f"{benchmark.value} {split if data is None else path.stem}")
     try:
-        with progress:
-            task = progress.add_task(f"{benchmark.value} {split}", total=len(problems), proved=0)
-            counts = {"proved": 0}
-
-            def on_result(record) -> None:
-                counts["proved"] += record.status == "proved"
-                progress.update(task, advance=1, proved=counts["proved"])
-
+        with stream.running(transient=False):
             _sigterm_as_interrupt()
-            outcome = run_evaluation(problems, runner, out_dir, resume=resume, on_result=on_result)
-            progress.update(task, completed=len(outcome.records))
+            outcome = run_evaluation(problems, runner, out_dir, resume=resume, on_result=stream.finished,
+                                     identity=identity)
     except DataError as exc:
         raise fail(str(exc)) from None
 
@@ -286,12 +422,17 @@ def evaluate(
     summary = write_summary(outcome, out_dir / SUMMARY_FILE, settings={
         **config.model_dump(mode="json"), "data": str(path), "workers": cluster.workers})
     plot_proved(outcome.records, out_dir / PLOT_FILE, title=f"{benchmark.value} {split}")
-    out.print(source_table(summarize_by_source(outcome.records), title=f"{benchmark.value} {split}: by source"))
     checked = ", ".join(summary["checked_by"]) or "nothing"
-    out.print(f"{outcome.proved}/{outcome.total} proved ({outcome.skipped} from an earlier run); "
-              f"{backend_note(checked)}", markup=False)
-    out.print(policy_note(config), markup=False)
-    out.print(f"results: {out_dir / RESULTS_FILE}; summary: {out_dir / SUMMARY_FILE}; plot: {out_dir / PLOT_FILE}", markup=False)
+    lines = [f"{outcome.proved}/{outcome.total} proved ({outcome.skipped} from an earlier run); {backend_note(checked)}",
+             policy_note(config),
+             f"results: {out_dir / RESULTS_FILE}; summary: {out_dir / SUMMARY_FILE}; plot: {out_dir / PLOT_FILE}"]
+    by_source = source_table(summarize_by_source(outcome.records), title=f"{benchmark.value} {split}: by source")
+    if stream.mode == "lines":
+        out.print(by_source)  # small (one row per source), and a log reader wants it
+    stream.summary(lines, {key: summary[key] for key in (
+        "theorems", "finished", "proved", "failed", "error", "interrupted", "checked_by", "by_source")}
+        | {"skipped": outcome.skipped, "policy": config.policy.name, "results": str(out_dir / RESULTS_FILE),
+           "summary": str(out_dir / SUMMARY_FILE)}, table=by_source)
     if outcome.interrupted:
         console.print(f"[yellow]interrupted[/]: {len(outcome.records)}/{outcome.total} finished and saved; "
                       "rerun the same command with --resume to continue")
@@ -413,6 +554,8 @@ def serve(
 
     if host not in ("127.0.0.1", "localhost", "::1"):
         console.print(f"[yellow]warning[/]: binding {host}: anyone who can reach it can submit jobs (no authentication)")
+    if address is None:  # jobs run on this machine: a missing Lean is one error now, not one per job
+        check_backend(config)
     namespace = ClusterConfig().namespace
     connect(address, namespace=namespace)
     _sigterm_as_interrupt()  # after Ray's own handlers are in place, so ours wins

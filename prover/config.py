@@ -9,6 +9,7 @@ pydantic model.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +28,22 @@ SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "checkpoints" / "polic
 
 
 class ConfigError(ValueError):
-    """A setting is missing or inconsistent; the message says which and how to fix it."""
+    """A setting is missing or inconsistent; the message says which and how to fix it.
+
+    `validation` keeps the pydantic error it came from (if any), so a front end can name its
+    own spelling of each field (`--time-limit` rather than `search.budget.time_limit_s`)."""
+
+    def __init__(self, message: str, validation: ValidationError | None = None,
+                 sources: Mapping[tuple[str, ...], str] | None = None) -> None:
+        super().__init__(message)
+        self.validation = validation
+        self.sources = dict(sources or {})  # field path -> the PROVER_* variable that set it
+
+    def describe(self, names: Mapping[tuple[str, ...], str]) -> str:
+        """The message with fields named as `names` spells them (a CLI's flags)."""
+        if self.validation is None:
+            return str(self)
+        return describe_validation_error(self.validation, {**names, **self.sources})
 
 
 class EnvConfig(BaseModel):
@@ -128,25 +144,28 @@ class ProverConfig(BaseModel):
         options = dict(search_options or {})
         budget = dict(options.pop("budget", None) or {})
         raw: dict[str, Any] = {"env": {}, "search": options, "policy": {}}
-        for section, key, value, var in (
-            (raw["env"], "kind", env, "PROVER_ENV"),
-            (raw["search"], "algorithm", search, "PROVER_SEARCH"),
-            (raw["policy"], "name", policy, "PROVER_POLICY"),
-            (raw["policy"], "model_dir", model_dir, "PROVER_MODEL"),
-            (budget, "time_limit_s", time_limit_s, "PROVER_TIME_LIMIT"),
-            (budget, "max_expansions", max_expansions, "PROVER_MAX_EXPANSIONS"),
-            (budget, "tactic_timeout_s", tactic_timeout_s, "PROVER_TACTIC_TIMEOUT"),
+        from_environ: dict[tuple[str, ...], str] = {}
+        for path, section, value, var in (
+            (("env", "kind"), raw["env"], env, "PROVER_ENV"),
+            (("search", "algorithm"), raw["search"], search, "PROVER_SEARCH"),
+            (("policy", "name"), raw["policy"], policy, "PROVER_POLICY"),
+            (("policy", "model_dir"), raw["policy"], model_dir, "PROVER_MODEL"),
+            (("search", "budget", "time_limit_s"), budget, time_limit_s, "PROVER_TIME_LIMIT"),
+            (("search", "budget", "max_expansions"), budget, max_expansions, "PROVER_MAX_EXPANSIONS"),
+            (("search", "budget", "tactic_timeout_s"), budget, tactic_timeout_s, "PROVER_TACTIC_TIMEOUT"),
         ):
+            key = path[-1]
             if value is not None:
                 section[key] = value
             elif key not in section and environ.get(var) is not None:
                 section[key] = environ[var]
+                from_environ[path] = var
         if budget:
             raw["search"]["budget"] = budget
         try:
             config = cls.model_validate(raw)
         except ValidationError as exc:
-            raise ConfigError(describe_validation_error(exc)) from None
+            raise ConfigError(describe_validation_error(exc, from_environ), exc, from_environ) from None
         if config.policy.model_dir is not None and config.policy.uses_model:
             if not Path(config.policy.model_dir).is_dir():
                 raise ConfigError(
@@ -156,11 +175,58 @@ class ProverConfig(BaseModel):
         return config
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem, `where: what`, for people rather than for pydantic."""
+def describe_validation_error(exc: ValidationError, names: Mapping[tuple[str, ...], str] | None = None) -> str:
+    """One clause per problem, `where value: what (allowed range)`, for people rather than pydantic.
+
+    `names` spells a field path the way the user wrote it (`("search", "budget", "time_limit_s")`
+    -> `--time-limit`); other fields are named by their dotted path. The input is never echoed
+    whole: long values are cut (a 200 KB file must not come back in an error)."""
+    names = names or {}
     lines = []
+    models = {cls.__name__: cls for cls in (ProverConfig, ClusterConfig, EnvConfig, PolicyConfig)}
+    model: Any = models.get(exc.title)
     for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "settings"
+        loc = tuple(str(part) for part in error["loc"])
+        where = names.get(loc) or ".".join(loc) or "settings"
         message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {message}")
+        if message.startswith("Input should be "):
+            message = "must be " + message.removeprefix("Input should be ")
+        allowed = _allowed_range(model, loc) if model is not None else None
+        if allowed and "must be" in message and ("greater" in message or "less" in message):
+            message = f"must be {allowed}"
+        value = error.get("input")
+        if isinstance(value, str):  # a validator that quotes the value quotes it cut, too
+            message = message.replace(repr(value), short_repr(value))
+        shown = f" {short_repr(value)}" if loc and not isinstance(value, (dict, BaseModel)) and "input" in error else ""
+        lines.append(f"{where}{shown}: {message}")
     return "; ".join(lines)
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """`repr(value)`, cut to `limit` characters (error messages quote inputs, never whole files)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _allowed_range(model: Any, loc: tuple[str, ...]) -> str | None:
+    """`between 0 and 1024` / `at least 0` / `greater than 0` from a field's pydantic constraints."""
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        model = field.annotation
+    field = getattr(model, "model_fields", {}).get(loc[-1]) if loc else None
+    if field is None:
+        return None
+    low = high = None
+    for item in field.metadata:
+        for attr, word in (("ge", "at least"), ("gt", "greater than")):
+            if getattr(item, attr, None) is not None:
+                low = (word, getattr(item, attr))
+        for attr, word in (("le", "at most"), ("lt", "less than")):
+            if getattr(item, attr, None) is not None:
+                high = (word, getattr(item, attr))
+    if low and high and low[0] == "at least" and high[0] == "at most":
+        return f"between {low[1]:g} and {high[1]:g}"
+    parts = [f"{bound[0]} {bound[1]:g}" for bound in (low, high) if bound]
+    return " and ".join(parts) or None

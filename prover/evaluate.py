@@ -3,22 +3,28 @@
 Nothing is lost: each result is appended to `results.jsonl` (one `write`, flushed and
 fsynced) the moment its theorem finishes, so a crash or Ctrl-C leaves a valid file holding
 every finished theorem. `resume=True` reads that file and skips the theorems already in it.
+
+A run's identity (dataset and its content hash, split, limit, names, env, policy, search
+settings) is kept in `run.json` beside the results; `resume` refuses a run whose identity
+differs, naming each difference, so results of two runs are never mixed in one file.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from lean_env.datasets import minif2f_file
 from lean_env.theorem import Theorem
 from prover.records import TheoremRecord
 
 RESULTS_FILE = "results.jsonl"
+RUN_FILE = "run.json"
 SUMMARY_FILE = "summary.json"
 PLOT_FILE = "proved.png"
 
@@ -59,6 +65,92 @@ def load_problems(path: Path) -> list[Theorem]:
             seen.add(name)
             problems.append(Theorem(name=name, header=header, statement=statement.rstrip()))
     return problems
+
+
+class ResumeMismatch(DataError):
+    """`--resume` of a run whose dataset or settings differ; the message names each difference."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_identity(*, data: Path, split: str | None, limit: int | None, names: Sequence[str] | None,
+                 settings: dict[str, Any]) -> dict[str, Any]:
+    """What makes two runs the same run: the problems (file, content hash, selection) and the
+    settings that decide each result (`ProverConfig.model_dump(mode="json")`: env, policy, search)."""
+    return {
+        "data": str(Path(data).resolve()),
+        "data_sha256": file_sha256(data),
+        "split": split,
+        "limit": limit,
+        "names": sorted(names) if names else None,
+        **settings,
+    }
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix: value}
+
+
+def identity_differences(before: dict[str, Any], now: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(field, value of the earlier run, value now) for every field that differs, by dotted path."""
+    old, new = _flatten(before), _flatten(now)
+    missing = object()
+    return [(key, old.get(key, missing), new.get(key, missing)) for key in sorted(old.keys() | new.keys())
+            if old.get(key, missing) != new.get(key, missing)]
+
+
+def check_resume(out_dir: Path, identity: dict[str, Any] | None, *, resume: bool,
+                 names: dict[str, str] | None = None) -> None:
+    """Refuse (raise `DataError`) to start in `out_dir` when that would mix two runs: results are
+    there without `resume`, or `resume` is asked of a run whose identity differs.
+    `names` spells a dotted identity field the way the user sets it (`--time-limit`)."""
+    out_dir = Path(out_dir)
+    results = out_dir / RESULTS_FILE
+    has_results = results.exists() and results.stat().st_size > 0
+    if has_results and not resume:
+        raise DataError(
+            f"{results} already holds results: pass --resume to continue that run, "
+            "or choose another --out directory"
+        )
+    run_file = out_dir / RUN_FILE
+    if not (resume and has_results and identity is not None and run_file.is_file()):
+        return
+    try:
+        before = json.loads(run_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{run_file}: unreadable ({exc}); delete {out_dir} to start fresh") from None
+    differences = identity_differences(before, identity)
+    if differences:
+        names = names or {}
+
+        def show(value: Any) -> str:
+            return "(not set)" if not isinstance(value, (str, int, float, bool, list, type(None))) else json.dumps(value)
+
+        lines = [f"{key}{f' ({names[key]})' if key in names else ''}: {show(old)} in that run, {show(new)} now"
+                 for key, old, new in differences]
+        raise ResumeMismatch(
+            f"--resume: {out_dir} holds a different run, so its results would be mixed with this one's:\n  "
+            + "\n  ".join(lines)
+            + f"\nrerun with that run's dataset and settings to continue it, or start fresh with another --out "
+            f"(or delete {results} and {run_file})"
+        )
+
+
+def write_identity(out_dir: Path, identity: dict[str, Any]) -> None:
+    path = Path(out_dir) / RUN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(identity, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 class ResultLog:
@@ -168,22 +260,29 @@ def run_evaluation(
     *,
     resume: bool = False,
     on_result: Callable[[TheoremRecord], None] | None = None,
+    identity: dict[str, Any] | None = None,
 ) -> EvalOutcome:
     """Prove `problems`, appending each result to `out_dir/results.jsonl` as it finishes.
 
     Without `resume`, an existing results file is an error (so a finished run is never mixed
-    with a new one by accident). Ctrl-C stops the run; the file keeps every finished theorem.
+    with a new one by accident); with it, a run of another `identity` is refused, and results
+    of theorems outside `problems` too. Ctrl-C stops the run; the file keeps every finished theorem.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_resume(out_dir, identity, resume=resume)
     log = ResultLog(out_dir / RESULTS_FILE)
-    if log.path.exists() and log.path.stat().st_size > 0 and not resume:
-        raise DataError(
-            f"{log.path} already holds results: pass --resume to continue that run, "
-            "or choose another --out directory"
-        )
     finished = log.read() if resume else {}
     wanted = {theorem.name for theorem in problems}
+    strangers = sorted(set(finished) - wanted)
+    if strangers:  # a run from before identities were kept, or a hand-edited file
+        raise ResumeMismatch(
+            f"--resume: {log.path} holds results of {len(strangers)} theorem(s) not in this run's problems "
+            f"({', '.join(strangers[:5])}{', ...' if len(strangers) > 5 else ''}); continue it with the same "
+            "dataset and selection, or start fresh with another --out"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if identity is not None and not (resume and (out_dir / RUN_FILE).is_file() and finished):
+        write_identity(out_dir, identity)
     todo = [theorem for theorem in problems if theorem.name not in finished]
     records = {name: record for name, record in finished.items() if name in wanted}
     new = 0

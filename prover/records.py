@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -47,7 +48,8 @@ class TheoremRecord(BaseModel):
     def from_search_result(cls, result: Any) -> "TheoremRecord":
         """Build from `search.SearchResult` (duck-typed, so this module does not import search)."""
         status = result.status if result.status in ("proved", "failed", "error") else "error"
-        proof = result.proof if status == "proved" else None
+        # Stored without the file's indentation (splicing re-indents it to the theorem's column).
+        proof = textwrap.dedent(result.proof).strip("\n") if status == "proved" and result.proof else None
         if status == "proved" and not proof:
             # Soundness: a "proved" without a proof text is a bug upstream, never a success.
             return cls(

@@ -1,6 +1,8 @@
-"""Human-facing reports: result tables (rich) and the proved-vs-time / vs-expansions plot."""
+"""Human-facing reports: result tables (rich), one-line and JSON results, and the proved-vs-time /
+vs-expansions plot."""
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +42,21 @@ def theorem_table(records: Sequence[TheoremRecord], title: str = "Theorems") -> 
             row.append(Text(record.backend or "-"))
         table.add_row(*row, Text(detail))
     return table
+
+
+def theorem_line(record: TheoremRecord, index: int, total: int) -> str:
+    """One plain line per finished theorem (for logs and pipes): `[3/20] proved name (0.41 s, 2 expansions)`,
+    with the first line of the reason when it was not proved."""
+    line = f"[{index}/{total}] {record.status} {record.name} ({record.time_s:.2f} s, {record.expansions} expansion{'' if record.expansions == 1 else 's'})"
+    if record.status != "proved" and record.error:
+        reason = record.error.strip().split("\n")[0]
+        line += ": " + (reason if len(reason) <= 200 else reason[:197] + "...")
+    return line
+
+
+def record_json(record: TheoremRecord, **extra: object) -> str:
+    """One theorem as a JSON Lines object, `{"type": "theorem", ...the record's fields}`."""
+    return json.dumps({"type": "theorem", **extra, **record.model_dump(mode="json")}, ensure_ascii=False)
 
 
 def source_table(by_source: dict[str, dict[str, int]], title: str = "By problem source") -> Table:

@@ -6,7 +6,7 @@
                                           the older top-level {"budget": {...}} is accepted too)
                      -> 202 {"job_id": "...", "status_url": "/jobs/<id>"}
     GET  /jobs/{id}  -> {"status": "running" | "done" | "error", "results": [...], "proved_file": ...}
-    GET  /docs, /openapi.json  (generated OpenAPI docs)
+    GET  /docs, /openapi.json  (docs: one self-contained page built from the schema, no CDN)
 
 Inputs are validated by pydantic (sizes capped) and every statement file must pass
 `lean_env.guard.check_file` before anything is run. Jobs live in the memory of the one replica
@@ -294,6 +294,58 @@ def get_manager(request: Request) -> JobManager:
     return state.manager
 
 
+MAX_ECHOED_CHARS = 80  # an error quotes at most this much of a bad value; never a whole file
+
+
+def _short(value: Any) -> Any:
+    """A value fit to quote in an error: short scalars as they are, anything else cut or summarised."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= MAX_ECHOED_CHARS else value[:MAX_ECHOED_CHARS] + f"... ({len(value)} chars)"
+    if isinstance(value, dict):
+        return f"<object with {len(value)} keys>"
+    if isinstance(value, (list, tuple)):
+        return f"<list of {len(value)} items>"
+    return f"<{type(value).__name__}>"
+
+
+MAX_PROBLEMS_LISTED = 20
+
+
+def _first_problems(problems: list[str]) -> list[str]:
+    """At most `MAX_PROBLEMS_LISTED` problems, each cut to a few lines' length: a file with
+    thousands of bad lines gets a short answer, not one as large as itself."""
+    listed = [p if len(p) <= 4 * MAX_ECHOED_CHARS else p[: 4 * MAX_ECHOED_CHARS] + "..."
+              for p in problems[:MAX_PROBLEMS_LISTED]]
+    if len(problems) > MAX_PROBLEMS_LISTED:
+        listed.append(f"... and {len(problems) - MAX_PROBLEMS_LISTED} more")
+    return listed
+
+
+async def validation_error(request: Request, exc: Any) -> Any:
+    """422 naming each problem (where, what) without sending the request back: FastAPI's default
+    handler echoes every bad input whole, a 200 KB file included."""
+    from fastapi.responses import JSONResponse
+
+    problems = []
+    for error in exc.errors():
+        message = str(error.get("msg", ""))
+        if isinstance(error.get("input"), str):  # a validator that quotes the value must not echo it whole
+            message = message.replace(repr(error["input"]), repr(_short(error["input"])))
+        if len(message) > 4 * MAX_ECHOED_CHARS:
+            message = message[: 4 * MAX_ECHOED_CHARS] + "..."
+        problem = {"loc": list(error.get("loc", ())), "msg": message, "type": error.get("type", "")}
+        if "input" in error:
+            problem["input"] = _short(error["input"])
+        if isinstance(error.get("ctx"), dict):
+            # the limits that were broken (max_length, ge, ...); a value error's `error` repeats `msg`
+            problem["ctx"] = {key: _short(value) for key, value in error["ctx"].items()
+                              if isinstance(value, (str, int, float, bool))}
+        problems.append(problem)
+    return JSONResponse({"detail": problems}, status_code=422)
+
+
 async def limit_body_size(request: Request, call_next: Any) -> Any:
     """413 for a declared body over `MAX_BODY_BYTES` (or a body sent without a length)."""
     from fastapi.responses import JSONResponse
@@ -309,7 +361,12 @@ async def limit_body_size(request: Request, call_next: Any) -> Any:
 
 
 def build_app(factory: ManagerFactory) -> FastAPI:
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import HTMLResponse
+
     app = FastAPI(
+        docs_url=None,  # FastAPI's Swagger UI and ReDoc load from a CDN: /docs is ours (below)
+        redoc_url=None,
         title="Lean prover",
         version="0.1.0",
         description="Submit Lean 4 statements; a proof search fills in the proofs. Each result names the "
@@ -318,6 +375,14 @@ def build_app(factory: ManagerFactory) -> FastAPI:
     app.state.manager_factory = factory
     app.state.manager = None
     app.middleware("http")(limit_body_size)
+    app.exception_handler(RequestValidationError)(validation_error)
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs() -> HTMLResponse:
+        from prover.api_docs import render_docs
+
+        return HTMLResponse(render_docs(app.openapi()))
+
     @app.post("/prove", status_code=202, response_model=JobCreated)
     def prove(body: ProveRequest, jobs: JobManager = Depends(get_manager)) -> JobCreated:
         try:
@@ -326,7 +391,7 @@ def build_app(factory: ManagerFactory) -> FastAPI:
             raise HTTPException(422, str(exc)) from None
         problems = check_statement_file(text)
         if problems:
-            raise HTTPException(422, {"error": "statement file rejected", "problems": problems})
+            raise HTTPException(422, {"error": "statement file rejected", "problems": _first_problems(problems)})
         job = jobs.submit(text, body.search)
         return JobCreated(job_id=job.job_id, status_url=f"/jobs/{job.job_id}")
 

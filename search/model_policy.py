@@ -27,6 +27,14 @@ def _default_sampling_params(**kwargs: Any) -> Any:
     return SamplingParams(**kwargs)
 
 
+def _concise(exc: BaseException) -> str:
+    """The error's own first line: a Ray-wrapped error (`RayTaskError`, with `.cause`) carries
+    the remote stack trace in its text, which an expected condition must not print."""
+    cause = getattr(exc, "cause", None)
+    text = str(cause if isinstance(cause, BaseException) else exc).strip()
+    return next((line for line in text.splitlines() if line.strip()), type(exc).__name__)[:300]
+
+
 def _is_prompt_too_long(exc: BaseException) -> bool:
     """The engine's "prompt leaves no room in the context" error (also when re-raised by Ray)."""
     from serving import PromptTooLongError
@@ -59,6 +67,7 @@ class ModelPolicy:
         self.top_p = top_p
         self.max_tokens = max_tokens
         self._make_params = sampling_params or _default_sampling_params
+        self._too_long_reported: set[str] = set()  # theorems whose prompt outgrew the context (logged once)
 
     def _params(self) -> Any:
         stop = ["```"] if self._engine_has_tokenizer else None
@@ -81,7 +90,14 @@ class ModelPolicy:
                 raise
             # A deep state of a long theorem can outgrow the model's context: this request gets
             # no model candidates (a mixed policy still has the hammer's), the search goes on.
-            log.warning("%s: prompt too long for the model, no model candidates: %s", request.theorem.name, exc)
+            # Expected, not a fault: one line per theorem (not per request, never a stack trace).
+            name = request.theorem.name
+            if name not in self._too_long_reported:
+                self._too_long_reported.add(name)
+                log.warning("%s: prompt too long for the model's context, no model candidates for that state "
+                            "(said once per theorem): %s", name, _concise(exc))
+            else:
+                log.debug("%s: prompt too long for the model: %s", name, _concise(exc))
             return []
         raw: list[Candidate] = []
         unusable_tokens = 0

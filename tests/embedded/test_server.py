@@ -49,3 +49,19 @@ def test_protocol_errors(server):
     # responses are pretty-printed, followed by exactly one blank line
     text = server.raw(json.dumps({"cmd": "theorem q : 2 + 2 = 4 := by\n  norm_num", "env": 0}) + "\n\n")
     assert text.startswith("{\n") and json.loads(text) == {"env": json.loads(text)["env"]}
+
+
+def test_only_a_known_integer_is_an_env_or_proof_state_id(server):
+    """JSON `true` is not env 1, nor "1", 1.0, -1 or a list: each is refused as the REPL refuses an
+    unknown environment / proof state, and nothing is elaborated in some other environment."""
+    env = server.call({"cmd": "theorem idt : (1 : ℕ) + 1 = 2 := by\n  sorry"})["env"]
+    assert env >= 1  # so `true` (== 1 in Python) would name a real environment if it were taken as an int
+    state = server.call({"cmd": "theorem ids : (2 : ℕ) + 2 = 4 := by\n  sorry"})["sorries"][0]["proofState"]
+    for bad in (True, False, str(env), float(env), -1, -env, [env], {"id": env}, env + 10_000):
+        assert server.call({"cmd": "example : (1 : ℕ) = 1 := by\n  rfl", "env": bad}) == {
+            "message": "Unknown environment."}, bad
+        assert server.call({"tactic": "norm_num", "proofState": bad}) == {"message": "Unknown proof state."}, bad
+    for good in (None, env):  # the real ones still work (null means no environment, as in the REPL)
+        request = {"cmd": "example : (1 : ℕ) = 1 := by\n  rfl"} | ({} if good is None else {"env": good})
+        assert "message" not in server.call(request)
+    assert server.call({"tactic": "norm_num", "proofState": state})["proofStatus"] == "Completed"

@@ -28,3 +28,22 @@ def test_bad_options_say_what_is_known():
         open_env("lean4")
     with pytest.raises(ValueError, match="pool_size"):
         open_env("embedded", pool_size=0)
+
+
+def test_check_usable_names_what_is_missing_and_keeps_a_working_process(tmp_path):
+    from lean_env import BackendUnavailable, check_usable
+
+    with open_env("repl", env={"PATH": str(tmp_path)}) as env:  # no `lake` on this PATH
+        with pytest.raises(BackendUnavailable, match="`lake` is not on PATH.*--env embedded"):
+            check_usable(env)
+    with open_env("repl", cwd=str(tmp_path / "absent")) as env:
+        with pytest.raises(BackendUnavailable, match="not a directory"):
+            check_usable(env)
+    # starts, but is no REPL: it exits at once (what `lake env repl` does outside a Lean project)
+    quits = [sys.executable, "-c", "import sys; sys.stderr.write('error: no lakefile here'); sys.exit(1)"]
+    with open_env("repl", command=quits) as env:
+        with pytest.raises(BackendUnavailable, match="did not answer a first request.*no lakefile here"):
+            check_usable(env)
+    with open_env("embedded") as env:
+        check_usable(env)
+        assert env.stats()["live"] == 1  # the checked process is kept as the pool's first worker

@@ -56,3 +56,25 @@ def test_environment_does_not_override_explicit_search_options() -> None:
     config = ProverConfig.build(search_options={"budget": {"time_limit_s": 7.0}},
                                 environ={"PROVER_TIME_LIMIT": "5", "PROVER_MAX_EXPANSIONS": "3"})
     assert (config.search.budget.time_limit_s, config.search.budget.max_expansions) == (7.0, 3)
+
+
+def test_errors_name_the_users_spelling_and_cut_long_values() -> None:
+    flags = {("search", "budget", "time_limit_s"): "--time-limit", ("search", "concurrency"): "--concurrency"}
+    with pytest.raises(ConfigError) as info:
+        ProverConfig.build(time_limit_s=-1, search_options={"concurrency": 0},
+                           environ={"PROVER_MAX_EXPANSIONS": "-3"})
+    assert info.value.describe(flags) == ("PROVER_MAX_EXPANSIONS '-3': must be at least 0; --time-limit -1: must be "
+                                          "at least 0; --concurrency 0: must be at least 1")
+    with pytest.raises(ConfigError) as info:
+        ProverConfig.build(search_options={"algorithm": "x" * 10_000}, environ={})
+    assert len(str(info.value)) < 300 and "..." in str(info.value)
+
+
+def test_cluster_errors_give_the_allowed_range() -> None:
+    from pydantic import ValidationError
+
+    from prover.config import ClusterConfig, describe_validation_error
+
+    with pytest.raises(ValidationError) as info:
+        ClusterConfig(workers=-1)
+    assert describe_validation_error(info.value, {("workers",): "--workers"}) == "--workers -1: must be between 0 and 1024"

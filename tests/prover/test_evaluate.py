@@ -128,3 +128,20 @@ def test_default_data_path_is_the_repository_copy() -> None:
     assert path == Path(__file__).resolve().parents[2] / "datasets" / "minif2f" / "valid.jsonl"
     problems = load_problems(path)
     assert len(problems) == 244 and problems[0].statement.endswith(":= by")
+
+
+def test_resume_of_a_run_without_identity_refuses_theorems_of_another_dataset(tmp_path: Path) -> None:
+    from prover.evaluate import RUN_FILE, ResumeMismatch
+
+    run_evaluation(_problems()[:2], LocalRunner(CountingSolver()), tmp_path)  # no identity: an older run
+    assert not (tmp_path / RUN_FILE).exists()
+    others = [Theorem(name="other_1", header="import Mathlib\n", statement="theorem other_1 : True := by")]
+    with pytest.raises(ResumeMismatch, match="not in this run's problems.*mathd_algebra_1"):
+        run_evaluation(others, LocalRunner(CountingSolver()), tmp_path, resume=True, identity={"data": "x"})
+    assert len(_lines(tmp_path / RESULTS_FILE)) == 2  # nothing appended
+    solver = CountingSolver()  # the same problems resume, and the run's identity is kept from now on
+    resumed = run_evaluation(_problems()[:3], LocalRunner(solver), tmp_path, resume=True, identity={"data": "x"})
+    assert solver.asked == [NAMES[2]] and resumed.skipped == 2
+    assert json.loads((tmp_path / RUN_FILE).read_text()) == {"data": "x"}
+    with pytest.raises(ResumeMismatch, match='data: "x" in that run, "y" now'):
+        run_evaluation(_problems()[:3], LocalRunner(CountingSolver()), tmp_path, resume=True, identity={"data": "y"})

@@ -31,6 +31,10 @@ def test_http_round_trip_on_ray_serve(ray_session) -> None:
         with httpx.Client(base_url=base, timeout=30) as client:
             bad = client.post("/prove", json={"file": HEADER + "axiom boom : False\n\ntheorem t : False := by\n  sorry\n"})
             assert bad.status_code == 422 and "axiom" in bad.text
+            huge = client.post("/prove", json={"file": HEADER + "-- pad\n" * 30_000})  # ~200 KB
+            assert huge.status_code == 422 and len(huge.content) < 2_000  # the body is not echoed back
+            docs = client.get("/docs")
+            assert docs.status_code == 200 and "/prove" in docs.text and "http" not in docs.text  # no CDN
 
             created = client.post("/prove", json={
                 "header": HEADER,

@@ -121,3 +121,38 @@ def test_a_request_sets_search_knobs_over_the_servers_settings() -> None:
 def test_search_knobs_are_validated_and_capped(client: TestClient, search: dict, needle: str) -> None:
     response = client.post("/prove", json={"statement": "theorem t : True := by", "search": search})
     assert response.status_code == 422 and needle in response.text, response.text
+
+
+def test_a_refused_request_is_not_echoed_back(client: TestClient) -> None:
+    big = "theorem t : True := by\n  sorry\n" + "-- padding\n" * 18_000  # ~200 KB, over the file limit
+    response = client.post("/prove", json={"file": big, "colour": "x" * 5_000})
+    assert response.status_code == 422
+    assert len(response.content) < 2_000, len(response.content)  # not the 200 KB body
+    problems = {tuple(p["loc"]): p for p in response.json()["detail"]}
+    assert problems[("body", "file")]["msg"] == "String should have at most 64000 characters"
+    assert problems[("body", "file")]["ctx"] == {"max_length": MAX_FILE_CHARS}
+    assert f"({len(big)} chars)" in problems[("body", "file")]["input"]  # cut, and says how long it was
+    assert "Extra inputs" in problems[("body", "colour")]["msg"]
+    axioms = "".join(f"axiom a{i} : (1 : ℕ) = {i + 2}\n" for i in range(1_500))  # ~45 KB, all refused
+    refused = client.post("/prove", json={"file": HEADER + axioms + "theorem t : True := by\n  sorry\n"})
+    assert refused.status_code == 422 and len(refused.content) < 4_000
+    listed = refused.json()["detail"]["problems"]
+    assert len(listed) == 21 and "axiom" in listed[0] and listed[-1].startswith("... and ")
+    quoted = client.post("/prove", json={"statement": "theorem t : True := by", "search": {"algorithm": "y" * 50_000}})
+    assert quoted.status_code == 422 and len(quoted.content) < 2_000 and "best-first, rmaxts" in quoted.text
+
+
+def test_docs_page_is_self_contained(client: TestClient) -> None:
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    links = re.findall(r"""(?:src|href|action)\s*=\s*["']?([^"' >]+)""", html, flags=re.I)
+    assert links and all(link.startswith("#") or (link.startswith("/") and not link.startswith("//"))
+                         for link in links), links
+    assert not re.search(r"https?:|//[a-z0-9.-]+\.[a-z]{2,}|@import|<script", html, flags=re.I)
+    for needed in ("/prove", "/jobs/{job_id}", 'id="schema-ProveRequest"', 'id="schema-SearchBudget"',
+                   "time_limit_s", "max length 64000"):
+        assert needed in html, needed
+    assert client.get("/redoc").status_code == 404  # FastAPI's CDN pages are not offered

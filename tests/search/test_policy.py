@@ -234,3 +234,43 @@ def test_tokens_of_samples_that_gave_no_candidate_are_still_charged():
     some = dedupe_best_first([Candidate("simp", -1.0, 5)], 4, extra_tokens=30)
     assert some[0].tokens == 35 and unusable_tokens(some) == 0
     assert affordable(dedupe_best_first([], 4, extra_tokens=80), meter) == ([], False)  # 30 + 80 > 100
+
+
+def test_prompt_too_long_through_ray_is_one_concise_line_per_theorem(caplog):
+    """Ray re-raises the policy server's PromptTooLongError as a RayTaskError whose text holds the
+    remote stack trace: the expected condition is logged once per theorem, as one line, no trace."""
+    import logging
+    import traceback
+
+    from ray.exceptions import RayTaskError
+
+    from serving import PromptTooLongError
+
+    class RemoteShortContextEngine(FakeEngine):
+        async def submit(self, prompt, params):
+            try:
+                raise PromptTooLongError("prompt: 900 tokens leave no room to generate within the model's context")
+            except PromptTooLongError as cause:  # what `await actor.submit.remote(...)` raises
+                raise RayTaskError("PolicyServer.submit", traceback.format_exc(), cause).as_instanceof_cause() from None
+
+    other = Theorem("other_one", THM.header, THM.statement)
+    model = ModelPolicy(RemoteShortContextEngine([]), samples=1)
+    with caplog.at_level(logging.DEBUG, logger="search.model_policy"):
+        for _ in range(3):
+            assert run(model.propose([PolicyRequest(THM, [], STATE), PolicyRequest(other, [], STATE)], k=4)) == [[], []]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2 and {w.split(":")[0] for w in warnings} == {THM.name, "other_one"}
+    for message in [r.getMessage() for r in caplog.records]:
+        assert "\n" not in message and "Traceback" not in message and 'File "' not in message, message
+        assert "900 tokens leave no room" in message
+    assert all(r.exc_info is None for r in caplog.records)
+
+    class BrokenRemoteEngine(FakeEngine):  # a real error still shows its cause
+        async def submit(self, prompt, params):
+            try:
+                raise ValueError("max_tokens: the latent pool has only 4 blocks")
+            except ValueError as cause:
+                raise RayTaskError("PolicyServer.submit", traceback.format_exc(), cause).as_instanceof_cause() from None
+
+    with pytest.raises(ValueError, match="latent pool has only 4 blocks"):
+        run(ModelPolicy(BrokenRemoteEngine([]), samples=1).propose([PolicyRequest(THM, [], STATE)], k=4))
