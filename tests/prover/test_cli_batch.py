@@ -144,7 +144,8 @@ def test_piped_lines_quiet_and_flag_mistakes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("command, codes", [
     ([], "Exit codes: 0 all proved, 1 some not proved, 2 bad input or an unusable backend"),
-    (["prove"], "Exit codes: 0 all proved, 1 some not, 2 bad input or an unusable backend (nothing written)"),
+    (["prove"], "Exit codes: 0 all proved (or nothing to prove), 1 some not, 2 bad input or an unusable backend "
+                "(nothing written)"),
     (["eval"], "Exit codes: 0 the run finished (whatever was proved), 2 bad input, an unusable backend or a "
                "--resume of another run, 130 interrupted"),
 ])
