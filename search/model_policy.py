@@ -28,7 +28,10 @@ def _default_sampling_params(**kwargs: Any) -> Any:
 
 
 def _is_prompt_too_long(exc: BaseException) -> bool:
-    """The engine's "prompt leaves no room in the context" error (also when re-raised by Ray)."""
+    """The engine's "prompt leaves no room in the context" error (also when re-raised by Ray),
+    or a policy server's (search.openai_policy.PromptTooLong)."""
+    if getattr(exc, "prompt_too_long", False):
+        return True
     from serving import PromptTooLongError
 
     return isinstance(exc, PromptTooLongError)
@@ -46,10 +49,12 @@ class ModelPolicy:
             raise ValueError(f"ModelPolicy samples must be >= 1, got {samples}")
         self.engine = engine
         self.tokenizer = tokenizer
-        # The engine turns text into tokens and back only if it was given a tokenizer; then
-        # it also honours the stop string. Otherwise we encode/decode here, without a stop.
+        # The engine turns text into tokens and back only if it was given a tokenizer (or is a
+        # server, `takes_text`); then it also honours the stop string. Otherwise we encode/decode
+        # here, without a stop.
         inner = getattr(engine, "engine", None)
-        self._engine_has_tokenizer = (getattr(engine, "tokenizer", None) is not None
+        self._engine_has_tokenizer = (getattr(engine, "takes_text", False)
+                                      or getattr(engine, "tokenizer", None) is not None
                                       or getattr(inner, "tokenizer", None) is not None)
         if not self._engine_has_tokenizer and tokenizer is None:
             raise ValueError("ModelPolicy needs a tokenizer: the engine has none, so pass tokenizer= "
@@ -121,6 +126,10 @@ class ModelPolicy:
         would otherwise penalise it). Falls back to the whole completion's log-prob when the
         engine gave no per-token log-probs or no tokenizer is at hand to align them."""
         token_logprobs = getattr(completion, "logprobs", None)
+        offsets = getattr(completion, "text_offsets", None)
+        if token_logprobs and offsets and len(offsets) == len(token_logprobs):
+            # a server's answer says where each token starts: the tokens that start before `end`
+            return float(sum(lp for lp, start in zip(token_logprobs, offsets) if start < end))
         tokenizer = self.tokenizer or getattr(getattr(self.engine, "engine", self.engine), "tokenizer", None)
         ids = list(completion.token_ids)
         if not token_logprobs or tokenizer is None or len(token_logprobs) != len(ids):
