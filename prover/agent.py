@@ -105,8 +105,13 @@ def open_policy_url(url: str, model: str | None, metrics: ProverMetrics) -> Any:
     engine = OpenAIEngine(url, model, on_request=lambda *event: metrics.record_policy_request(*event))
     engine.sampling_params = RequestParams  # type: ignore[attr-defined]  # no engine import needed
     if model is None:
-        asyncio.run(engine.model_name())
-        asyncio.run(engine.aclose())
+        async def ask_name() -> None:
+            try:
+                await engine.model_name()
+            finally:
+                await engine.aclose()  # its connections belong to this loop, which ends here
+
+        asyncio.run(ask_name())
     return engine
 
 
