@@ -1,0 +1,269 @@
+"""The OpenAI-compatible server over our engine, spoken to by the stock `openai` client, and the
+`--policy-url` client (search.openai_policy) against it and against a flaky server."""
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import openai
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from prover.openai_server import ModelBackend, build_model_app
+from search.openai_policy import OpenAIEngine, PolicyServerError, PromptTooLong, RequestParams
+
+REPO = Path(__file__).resolve().parents[2]
+CHECKPOINT = REPO / "checkpoints" / "policy"
+TEMPLATE = "{{ bos_token }}{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}" \
+           "{% if add_generation_prompt %}[assistant]{% endif %}"
+PROMPT = ("Complete the following Lean 4 code:\n\n```lean4\nimport Mathlib\n\n"
+          "theorem t (x y : ℝ) : 2 * x * y ≤ x ^ 2 + y ^ 2 := by\n  /- tactic state:\n    x y : ℝ\n"
+          "    ⊢ 2 * x * y ≤ x ^ 2 + y ^ 2\n  -/\n")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(app: FastAPI):
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def backend():
+    import torch
+
+    torch.set_num_threads(1)
+    backend = ModelBackend.load(CHECKPOINT, chat_template=TEMPLATE)
+    yield backend
+    backend.engine.shutdown()
+
+
+@pytest.fixture(scope="module")
+def base_url(backend):
+    with serving(build_model_app(backend)) as url:
+        yield url
+
+
+@pytest.fixture
+def client(base_url):
+    return openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+
+
+def test_models_lists_the_served_checkpoint(client, backend):
+    (model,) = client.models.list().data
+    assert model.id == "policy" == backend.name and model.owned_by == "lean-prover"
+
+
+def test_completions_n_stop_seed(client):
+    def ask(seed):
+        return client.completions.create(model="policy", prompt=PROMPT, n=4, max_tokens=24, temperature=1.0,
+                                         top_p=0.95, stop=["\n"], seed=seed)
+
+    first = ask(11)
+    assert [c.index for c in first.choices] == [0, 1, 2, 3]
+    assert all("\n" not in c.text for c in first.choices)
+    assert {c.finish_reason for c in first.choices} <= {"stop", "length"}
+    assert [c.text for c in ask(11).choices] == [c.text for c in first.choices]  # same seed, same samples
+    others = {tuple(c.text for c in ask(seed).choices) for seed in (12, 13, 14)}
+    assert others - {tuple(c.text for c in first.choices)}  # other seeds draw other samples
+    assert first.usage.completion_tokens == sum(len(c.model_extra["token_ids"]) for c in first.choices)
+    assert first.usage.prompt_tokens > 40
+
+
+def test_completion_logprobs_are_consistent(client, backend):
+    answer = client.completions.create(model="policy", prompt=PROMPT, max_tokens=12, temperature=0, logprobs=3,
+                                       seed=1)
+    (choice,) = answer.choices
+    lp = choice.logprobs
+    ids = choice.model_extra["token_ids"]
+    assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == len(lp.text_offset) == len(ids) > 2
+    assert "".join(lp.tokens).startswith(choice.text) and backend.tokenizer.decode(ids).startswith(choice.text)
+    assert lp.text_offset == [len("".join(lp.tokens[:i])) for i in range(len(ids))]
+    for token, value, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs):
+        assert value <= 0 and len(top) <= 3
+        assert top[token] == pytest.approx(value) and value == pytest.approx(max(top.values()))  # greedy
+
+
+def test_batch_of_prompts_and_token_id_prompts(client, backend):
+    ids = backend.tokenizer.encode(PROMPT)
+    by_text = client.completions.create(model="policy", prompt=[PROMPT, "theorem"], n=2, max_tokens=6, seed=5)
+    assert [c.index for c in by_text.choices] == [0, 1, 2, 3]
+    by_ids = client.completions.create(model="policy", prompt=ids, n=2, max_tokens=6, seed=5)
+    assert [c.text for c in by_ids.choices] == [c.text for c in by_text.choices[:2]]
+
+
+def test_chat_is_the_template_then_a_completion(client, backend):
+    messages = [{"role": "system", "content": "You prove theorems."}, {"role": "user", "content": PROMPT}]
+    chat = client.chat.completions.create(model="policy", messages=messages, n=2, max_tokens=10, seed=3,
+                                          logprobs=True, top_logprobs=2)
+    rendered = backend.chat_template.render(messages)
+    assert rendered.startswith("<|bos|>[system] You prove theorems.\n[user] ") and rendered.endswith("[assistant]")
+    ids = backend.tokenizer.encode(rendered, add_bos=False)
+    plain = client.completions.create(model="policy", prompt=ids, n=2, max_tokens=10, seed=3)
+    assert [c.message.content for c in chat.choices] == [c.text for c in plain.choices]
+    assert all(c.message.role == "assistant" for c in chat.choices)
+    content = chat.choices[0].logprobs.content
+    assert content and all(len(item.top_logprobs) <= 2 and item.logprob <= 0 for item in content)
+
+
+def test_streaming_gives_the_same_text(client):
+    plain = client.completions.create(model="policy", prompt=PROMPT, n=2, max_tokens=8, seed=9)
+    chunks = list(client.completions.create(model="policy", prompt=PROMPT, n=2, max_tokens=8, seed=9, stream=True))
+    streamed = {c.choices[0].index: c.choices[0].text for c in chunks}
+    assert streamed == {c.index: c.text for c in plain.choices}
+    chat = list(client.chat.completions.create(model="policy", messages=[{"role": "user", "content": "x"}],
+                                               max_tokens=5, seed=2, stream=True))
+    assert chat[-1].choices[0].finish_reason in ("stop", "length")
+    text = "".join(c.choices[0].delta.content or "" for c in chat)
+    again = client.chat.completions.create(model="policy", messages=[{"role": "user", "content": "x"}],
+                                           max_tokens=5, seed=2)
+    assert text == again.choices[0].message.content
+
+
+def test_errors_are_openai_style(client, base_url):
+    import httpx
+
+    with pytest.raises(openai.NotFoundError, match="does not exist"):
+        client.completions.create(model="other", prompt="x", max_tokens=2)
+    with pytest.raises(openai.BadRequestError, match="temperature"):
+        client.completions.create(model="policy", prompt="x", max_tokens=2, temperature=-1)
+    with pytest.raises(openai.BadRequestError, match="maximum context length"):
+        client.completions.create(model="policy", prompt="x " * 1500, max_tokens=2)
+    with pytest.raises(openai.BadRequestError, match="not supported"):
+        client.completions.create(model="policy", prompt="x", max_tokens=2, echo=True)
+    body = httpx.post(f"{base_url}/completions", json={"model": "policy", "prompt": "x", "n": 0}).json()
+    assert body["error"]["type"] == "invalid_request_error" and body["error"]["param"] == "n"
+
+
+def test_chat_without_a_template_says_why(backend):
+    bare = ModelBackend(backend.engine, backend.tokenizer, "bare", None, backend.max_model_len)
+    with serving(build_model_app(bare)) as url:
+        client = openai.OpenAI(base_url=url, api_key="unused", max_retries=0)
+        with pytest.raises(openai.BadRequestError, match="no chat template"):
+            client.chat.completions.create(model="bare", messages=[{"role": "user", "content": "x"}])
+
+
+def test_concurrent_callers_are_batched(client, backend):
+    steps_before = backend.engine.stats.num_steps
+    sizes_before = len(backend.engine.stats.batch_sizes)
+
+    def call(i):
+        return client.completions.create(model="policy", prompt=PROMPT + "  " * i, max_tokens=16, seed=i,
+                                         extra_body={"ignore_eos": True})
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sizes = list(backend.engine.stats.batch_sizes)[sizes_before:]
+    assert backend.engine.stats.num_steps > steps_before and max(sizes) > 1
+
+
+# ---------------------------------------------------------------------------- the --policy-url client
+
+
+def test_policy_client_matches_the_engine_in_process(base_url, backend):
+    from serving import SamplingParams
+
+    events = []
+    engine = OpenAIEngine(base_url, on_request=lambda *event: events.append(event))
+
+    async def both():
+        try:
+            remote = await engine.submit(PROMPT, RequestParams(n=3, temperature=1.0, top_p=0.95, max_tokens=20,
+                                                               stop=["```"], seed=21, logprobs=0))
+        finally:
+            await engine.aclose()
+        local = await backend.engine.submit(PROMPT, SamplingParams(n=3, temperature=1.0, top_p=0.95, max_tokens=20,
+                                                                   stop=["```"], seed=21, logprobs=0))
+        return remote, local
+
+    remote, local = asyncio.run(both())
+    assert engine.model == "policy"  # asked the server which model it serves
+    for r, loc in zip(remote.outputs, local.outputs):
+        assert (r.text, r.token_ids) == (loc.text, loc.token_ids)
+        assert r.cumulative_logprob == pytest.approx(loc.cumulative_logprob, abs=1e-4)
+        assert r.text_offsets[0] == 0 and len(r.text_offsets) == len(r.token_ids)
+    assert [e[:2] for e in events] == [("/models", "ok"), ("/completions", "ok")]
+    assert engine.stats.requests == 2 and engine.stats.failures == 0
+
+
+def test_policy_client_retries_then_reports_errors():
+    app = FastAPI()
+    calls = {"n": 0}
+
+    @app.get("/v1/models")
+    def models():
+        return {"object": "list", "data": [{"id": "m", "object": "model"}]}
+
+    @app.post("/v1/completions")
+    def completions(body: dict):
+        calls["n"] += 1
+        if body["prompt"] == "busy" and calls["n"] < 3:
+            return JSONResponse({"error": {"message": "overloaded"}}, status_code=503)
+        if body["prompt"] == "long":
+            return JSONResponse({"error": {"message": "This model's maximum context length is 8 tokens"}}, 400)
+        if body["prompt"] == "bad":
+            return JSONResponse({"error": {"message": "top_p must be in (0, 1]"}}, 400)
+        if body["prompt"] == "down":
+            return JSONResponse({"error": {"message": "still down"}}, 503)
+        return {"id": "x", "choices": [{"index": 0, "text": "ok", "finish_reason": "stop",
+                                        "logprobs": {"tokens": ["o", "k"], "token_logprobs": [-0.5, -0.25]}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 2}}
+
+    events = []
+    with serving(app) as url:
+        engine = OpenAIEngine(url, "m", max_retries=2, backoff_s=0.01, on_request=lambda *e: events.append(e))
+
+        async def run(prompt):
+            return await engine.submit(prompt, RequestParams(max_tokens=2, logprobs=0))
+
+        async def scenario():
+            try:
+                busy = await run("busy")
+                errors = []
+                for prompt in ("long", "bad", "down"):
+                    try:
+                        await run(prompt)
+                    except PolicyServerError as exc:
+                        errors.append(exc)
+                return busy, errors
+            finally:
+                await engine.aclose()
+
+        busy, (long, bad, down) = asyncio.run(scenario())
+    (sample,) = busy.outputs
+    assert sample.text == "ok" and sample.token_ids == [-1, -1] and sample.cumulative_logprob == -0.75
+    assert sample.text_offsets == [0, 1]
+    assert isinstance(long, PromptTooLong) and not isinstance(bad, PromptTooLong) and "top_p" in str(bad)
+    assert "after 3 tries" in str(down) and "still down" in str(down)
+    assert [(e[1], e[3]) for e in events] == [("ok", 2), ("error", 0), ("error", 0), ("error", 2)]
+    assert engine.stats.retries == 4 and engine.stats.failures == 3
+
+    unreachable = OpenAIEngine(f"http://127.0.0.1:{free_port()}/v1", "m", max_retries=1, backoff_s=0.01)
+    with pytest.raises(PolicyServerError, match="Is the server running"):
+        asyncio.run(unreachable.submit("x", RequestParams()))
