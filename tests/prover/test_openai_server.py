@@ -267,3 +267,30 @@ def test_policy_client_retries_then_reports_errors():
     unreachable = OpenAIEngine(f"http://127.0.0.1:{free_port()}/v1", "m", max_retries=1, backoff_s=0.01)
     with pytest.raises(PolicyServerError, match="Is the server running"):
         asyncio.run(unreachable.submit("x", RequestParams()))
+
+
+def test_tactic_policy_over_the_server_equals_the_policy_in_process(base_url, backend):
+    """Best-first and RMaxTS ask `ModelPolicy`; over --policy-url it gets the same candidates
+    (greedy here, so both sides sample the same), log-probs aligned by the server's offsets."""
+    from lean_env.theorem import Theorem
+    from lean_env.types import TacticState
+    from search.candidates import PolicyRequest
+    from search.model_policy import ModelPolicy
+
+    theorem = Theorem("t", "import Mathlib\n", "theorem t (x : ℝ) (h₀ : 3 * x + 7 = 22) : x = 5 := by")
+    request = PolicyRequest(theorem, [], TacticState("x : ℝ\nh₀ : 3 * x + 7 = 22\n⊢ x = 5", 0))
+    remote_engine = OpenAIEngine(base_url, "policy")
+
+    async def both():
+        remote = ModelPolicy(remote_engine, samples=2, temperature=0, sampling_params=RequestParams)
+        local = ModelPolicy(backend.engine, samples=2, temperature=0)
+        try:
+            return await remote.propose([request], 4), await local.propose([request], 4)
+        finally:
+            await remote_engine.aclose()
+
+    (remote,), (local,) = asyncio.run(both())
+    assert remote and [c.tactic for c in remote] == [c.tactic for c in local]
+    assert [c.tokens for c in remote] == [c.tokens for c in local]
+    for r, loc in zip(remote, local):
+        assert r.logprob == pytest.approx(loc.logprob, abs=1e-3) and r.continuation == loc.continuation
