@@ -99,10 +99,14 @@ def open_policy_url(url: str, model: str | None, metrics: ProverMetrics) -> Any:
     """A client of the OpenAI-compatible server at `url` in place of an engine; asks the server
     for its model now (so a wrong URL fails before any Lean starts). Requests report to `metrics`."""
     import asyncio
+    import os
 
     from search.openai_policy import OpenAIEngine, RequestParams
 
-    engine = OpenAIEngine(url, model, on_request=lambda *event: metrics.record_policy_request(*event))
+    # a server started with an API key (vLLM's --api-key) wants it as a bearer token
+    api_key = os.environ.get("PROVER_POLICY_API_KEY") or os.environ.get("OPENAI_API_KEY")
+    engine = OpenAIEngine(url, model, api_key=api_key,
+                          on_request=lambda *event: metrics.record_policy_request(*event))
     engine.sampling_params = RequestParams  # type: ignore[attr-defined]  # no engine import needed
     if model is None:
         async def ask_name() -> None:

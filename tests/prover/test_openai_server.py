@@ -294,3 +294,41 @@ def test_tactic_policy_over_the_server_equals_the_policy_in_process(base_url, ba
     assert [c.tokens for c in remote] == [c.tokens for c in local]
     for r, loc in zip(remote, local):
         assert r.logprob == pytest.approx(loc.logprob, abs=1e-3) and r.continuation == loc.continuation
+
+
+class _Recorder:
+    def __init__(self):
+        self.events = []
+
+    def inc(self, value=1.0, tags=None):
+        self.events.append((value, tags))
+
+    def observe(self, value, tags=None):
+        self.events.append((value, tags))
+
+    def set(self, value, tags=None):
+        self.events.append((value, tags))
+
+
+def test_agent_with_policy_url_proves_and_meters_its_requests(base_url):
+    from lean_env.theorem import parse_lean_file
+    from prover.agent import AgentSolver
+    from prover.config import ProverConfig
+    from prover.metrics import ProverMetrics
+
+    config = ProverConfig.build(policy="model", policy_url=base_url, search_options={
+        "algorithm": "whole-proof", "seed": 2, "model_samples": 2, "budget": {"time_limit_s": 60}})
+    assert config.policy.model_dir is None  # the server has the model: nothing is loaded here
+    metrics = ProverMetrics(*[_Recorder() for _ in ProverMetrics.__dataclass_fields__])
+    solver = AgentSolver(config)
+    solver.attach_metrics(metrics)
+    theorem = next(s.theorem for s in parse_lean_file((REPO / "examples" / "demo.lean").read_text()).sites
+                   if s.theorem.name == "demo_numerals")
+    try:
+        record = solver.solve(theorem)
+    finally:
+        solver.close()
+    assert record.status == "proved" and record.proof == "  norm_num"
+    assert ({"endpoint": "/completions", "outcome": "ok"}) in [tags for _, tags in metrics.policy_requests.events]
+    latencies = [value for value, tags in metrics.policy_request_latency_s.events if tags == {"endpoint": "/completions"}]
+    assert latencies and all(0 < value < 60 for value in latencies)
