@@ -116,6 +116,7 @@ class CompletionRequest(_Sampling):
     max_tokens: int | None = Field(16, ge=1)
     logprobs: int | None = Field(None, ge=0, le=MAX_LOGPROBS)
     echo: bool = False
+    best_of: int | None = None
 
 
 class ChatMessage(BaseModel):
@@ -190,6 +191,8 @@ def build_model_app(backend: ModelBackend | Callable[[], ModelBackend]) -> FastA
         _check_common(backend, body)
         if body.echo:
             raise OpenAIError(400, "echo is not supported by this server", param="echo")
+        if body.best_of is not None and body.best_of != body.n:
+            raise OpenAIError(400, "best_of is not supported by this server (ask for n samples)", param="best_of")
         prompts = _prompts(body.prompt)
         params = _params(body, body.max_tokens or 16, body.logprobs)
         outputs = await _generate(backend, prompts, params)
