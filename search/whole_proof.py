@@ -133,8 +133,15 @@ class WholeProofSearch:
         return attempts
 
     async def _sample(self, prompt: Prompt, seed: int | None) -> list:
+        left = self.meter.time_left()
         try:
-            return await self.writer.sample(prompt, self.samples, seed)
+            # a long generation must not outlive the time budget (the engine or server drops it)
+            return await asyncio.wait_for(self.writer.sample(prompt, self.samples, seed),
+                                          None if left is None else max(left, 0.001))
+        except asyncio.TimeoutError:
+            self.meter.can_continue()  # records "time limit" as the reason the search stops
+            log.warning("%s: a model request ran past the time limit", self.theorem.name)
+            return []
         except Exception as exc:
             if getattr(exc, "prompt_too_long", False) or type(exc).__name__ == "PromptTooLongError":
                 log.warning("%s: prompt too long for the model, request skipped: %s", self.theorem.name, exc)

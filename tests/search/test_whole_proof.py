@@ -135,6 +135,16 @@ def test_budgets_stop_the_search():
     assert result.stop_reason == "env call limit" and len(env.calls) == 1
 
 
+def test_a_slow_model_does_not_outlive_the_time_limit():
+    class SlowEngine(ScriptedEngine):
+        async def submit(self, prompt, params):
+            await asyncio.sleep(30)
+
+    config = _config(budget={"time_limit_s": 0.3})
+    result = asyncio.run(aprove(THEOREM, FakeEnv(WORLD), WholeProofPolicy(_writer(SlowEngine([]))), config))
+    assert result.status == "failed" and result.stop_reason == "time limit" and result.time_s < 5
+
+
 def test_mixed_tries_the_hammer_one_liners_first():
     hammer = TablePolicy({"⊢ s0": [("nope", -1.0), ("step", -2.0)]})
     engine = ScriptedEngine([("tactic state:\n    ⊢ s1", ["  finish\n```"])])
