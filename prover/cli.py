@@ -165,7 +165,7 @@ def policy_note(config: ProverConfig) -> str:
     if not policy.uses_model:
         return f"policy: {policy.name}"
     if policy.url:
-        return f"policy: {policy.name} (model {policy.served_model or 'served'} at {policy.url}" \
+        return f"policy: {policy.name} (model {policy.served_model or '(the first listed)'} at {policy.url}" \
                f"{' + hammer' if policy.name == 'mixed' else ''})"
     return f"policy: {policy.name} (model {policy.model_dir}{' + hammer' if policy.name == 'mixed' else ''})"
 

@@ -193,14 +193,13 @@ def last_lean_block(answer: str) -> str | None:
 def proof_in_block(block: str, name: str) -> str | None:
     """The tactic text after `:= by` of the theorem `name` in a Lean block (the last theorem if
     none has that name); a block of bare tactics is taken as the proof itself."""
-    from lean_env.lean_text import LeanSyntaxError
     from lean_env.theorem import split_commands
 
     if not re.search(r"(?<![\w.'])(theorem|lemma|example)\b", block):
         return block if block.strip() else None
     try:
         commands = split_commands(block)
-    except LeanSyntaxError:
+    except ValueError:  # LeanSyntaxError and kin: text that is not Lean commands holds no proof
         return None
     provable = [c for c in commands if c.keyword in ("theorem", "lemma", "example") and c.assign is not None]
     if not provable:
