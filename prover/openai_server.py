@@ -5,7 +5,7 @@
                                 max_tokens, stop, seed, logprobs (0-20), stream, ignore_eos
     POST /v1/chat/completions   messages rendered with the checkpoint's chat template (or --chat-template),
                                 n, temperature, top_p, max_tokens / max_completion_tokens, stop, seed,
-                                logprobs + top_logprobs, stream
+                                logprobs + top_logprobs, stream, chat_template_kwargs
     GET  /health
 
 What a stock `openai` client, vLLM's clients and `--policy-url` expect: the same request and
@@ -133,6 +133,7 @@ class ChatRequest(_Sampling):
     logprobs: bool = False
     top_logprobs: int | None = Field(None, ge=0, le=MAX_LOGPROBS)
     add_generation_prompt: bool = True
+    chat_template_kwargs: dict[str, Any] | None = None  # vLLM's: extra template variables (enable_thinking, …)
 
 
 class OpenAIError(Exception):
@@ -219,7 +220,8 @@ def build_model_app(backend: ModelBackend | Callable[[], ModelBackend]) -> FastA
 
         messages = [{"role": m.role, "content": _text_content(m.content)} for m in body.messages]
         try:
-            text = backend.chat_template.render(messages, add_generation_prompt=body.add_generation_prompt)
+            extra = {k: v for k, v in (body.chat_template_kwargs or {}).items() if k not in ("messages",)}
+            text = backend.chat_template.render(messages, add_generation_prompt=body.add_generation_prompt, **extra)
         except ChatTemplateError as exc:
             raise OpenAIError(400, str(exc), param="messages") from None
         ids = list(backend.tokenizer.encode(text, add_bos=False))  # the template wrote its bos

@@ -332,3 +332,44 @@ def test_agent_with_policy_url_proves_and_meters_its_requests(base_url):
     assert ({"endpoint": "/completions", "outcome": "ok"}) in [tags for _, tags in metrics.policy_requests.events]
     latencies = [value for value, tags in metrics.policy_request_latency_s.events if tags == {"endpoint": "/completions"}]
     assert latencies and all(0 < value < 60 for value in latencies)
+
+
+def test_chat_format_whole_proofs_are_the_same_in_process_and_over_http(base_url, backend):
+    """A chat prompt format in-process (our template rendering + our engine) and over
+    --policy-url (the server's chat endpoint) samples the same answers for the same seed."""
+    from lean_env.theorem import Theorem
+    from search.prompt_formats import get_format
+    from search.proof_writer import ProofWriter
+
+    theorem = Theorem("t", "import Mathlib\n", "theorem t (x : ℝ) (h₀ : 3 * x + 7 = 22) : x = 5 := by")
+    fmt = get_format("kimina")
+    prompt = fmt.initial(theorem)
+    remote_engine = OpenAIEngine(base_url, "policy")
+
+    async def both():
+        local = ProofWriter(backend.engine, fmt, chat_template=backend.chat_template, max_tokens=24)
+        remote = ProofWriter(remote_engine, fmt, max_tokens=24, sampling_params=RequestParams)
+        try:
+            return await local.sample(prompt, 3, seed=8), await remote.sample(prompt, 3, seed=8)
+        finally:
+            await remote_engine.aclose()
+
+    local, remote = asyncio.run(both())
+    assert [(a.text, a.tokens) for a in local] == [(a.text, a.tokens) for a in remote]
+    assert local[0].logprob == pytest.approx(remote[0].logprob, abs=1e-3)
+
+
+def test_chat_template_kwargs_reach_the_template(backend):
+    from search.chat_template import ChatTemplate
+
+    templated = ModelBackend(backend.engine, backend.tokenizer, "think",
+                             ChatTemplate("{{ bos_token }}{% if enable_thinking is defined and not enable_thinking %}"
+                                          "NOTHINK{% endif %}{{ messages[0]['content'] }}", {"bos_token": "<|bos|>"}),
+                             backend.max_model_len)
+    with serving(build_model_app(templated)) as url:
+        client = openai.OpenAI(base_url=url, api_key="unused", max_retries=0)
+        messages = [{"role": "user", "content": "theorem"}]
+        plain = client.chat.completions.create(model="think", messages=messages, max_tokens=4, seed=1)
+        off = client.chat.completions.create(model="think", messages=messages, max_tokens=4, seed=1,
+                                             extra_body={"chat_template_kwargs": {"enable_thinking": False}})
+    assert off.usage.prompt_tokens > plain.usage.prompt_tokens  # NOTHINK was rendered into the prompt
