@@ -76,6 +76,7 @@ class Failure:
     error: str
     prompt: Prompt
     answer: str
+    no_proof: bool = False  # the answer held no proof at all (no lean block, cut off, …)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,9 @@ class PromptFormat:
         return (*messages, {"role": "user", "content": user})
 
     def _feedback_text(self, failure: Failure) -> str:
+        if failure.no_proof:
+            return ("Your answer holds no complete Lean 4 proof. Write the complete theorem with its proof in a "
+                    "```lean4``` block." + ("\n\n" + PLAN_REQUEST if self.name in ("deepseek-v2-cot", "goedel-v2") else ""))
         where = (f"The tactic `{_one_line(failure.failed_tactic)}` failed" if failure.failed_tactic
                  else "The proof ended with goals left")
         kept = ("\n".join(failure.kept) if failure.kept else "(none)")
@@ -175,6 +179,8 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _error_comment(failure: Failure) -> str:
+    if failure.no_proof:
+        return "/- the previous attempt held no proof -/"
     what = f"the tactic `{_one_line(failure.failed_tactic)}` failed" if failure.failed_tactic else "goals are left"
     error = _clip(failure.error, MAX_ERROR_CHARS).replace("-/", "- /")
     return f"/- error: {what}:\n{error}\n-/"

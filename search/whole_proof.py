@@ -90,13 +90,14 @@ class WholeProofSearch:
             if self.writer is None:  # the hammer alone: its one-line proofs were all there was
                 return "exhausted"
             prompt = self.format.initial(self.theorem)
-            attempts = await self._ask([prompt], round_index=0)
-            failures += await self._check(attempts)
+            attempts, empty = await self._ask([prompt], round_index=0)
+            failures += await self._check(attempts) + empty
             for round_index in range(1, self.repair_rounds + 1):
                 if self._proved() or not failures:
                     break
                 prompts = [self._repair_prompt(f) for f in _distinct_deepest(failures)[: self.repair_width]]
-                failures = await self._check(await self._ask(prompts, round_index=round_index))
+                attempts, empty = await self._ask(prompts, round_index=round_index)
+                failures = await self._check(attempts) + empty
         except _Stop:
             pass
         if self._proved():
@@ -107,8 +108,10 @@ class WholeProofSearch:
         return self.tree.root_status is NodeStatus.PROVED
 
     # ---- asking ---------------------------------------------------------------------------
-    async def _ask(self, prompts: list[Prompt], *, round_index: int) -> list[Attempt]:
-        """One request per prompt, all at once (the engine batches them)."""
+    async def _ask(self, prompts: list[Prompt], *, round_index: int) -> tuple[list[Attempt], list[Failure]]:
+        """One request per prompt, all at once (the engine batches them): the attempts, and a
+        failure at the start for each prompt whose answers held no proof at all (so a repair
+        round asks again, from the goal or with "no proof" as the feedback)."""
         allowed = []
         for prompt in prompts:
             if not self.meter.try_expansion():
@@ -119,18 +122,28 @@ class WholeProofSearch:
         seeds = [request_seed(self.seed, self.theorem.name, round_index, i) for i in range(len(allowed))]
         answers = await asyncio.gather(*(self._sample(p, s) for p, s in zip(allowed, seeds)))
         attempts: list[Attempt] = []
+        empty: list[Failure] = []
         over_budget = False
         for prompt, sampled in zip(allowed, answers):
+            without_proof: str | None = None
+            found = False
             for answer in sampled:
                 if not self.meter.try_tokens(answer.tokens):
                     over_budget = True
                     continue
                 tactics = self.format.extract(self.theorem, prompt, answer.text)
                 if tactics:
+                    found = True
                     attempts.append(Attempt(prompt, answer.text, tuple(tactics), answer.logprob))
+                elif without_proof is None:
+                    without_proof = answer.text
+            if not found and without_proof is not None:
+                empty.append(Failure(kept=(), state_pp=self.tree.root, failed_tactic=None,
+                                     error="the answer holds no Lean proof", prompt=prompt,
+                                     answer=without_proof, no_proof=True))
         if over_budget and not attempts:
             raise _Stop
-        return attempts
+        return attempts, empty
 
     async def _sample(self, prompt: Prompt, seed: int | None) -> list:
         left = self.meter.time_left()
@@ -216,15 +229,16 @@ class WholeProofSearch:
 
 
 def _distinct_deepest(failures: list[Failure]) -> list[Failure]:
-    """One failure per (state, failing tactic), those that got furthest first."""
-    seen: set[tuple[str, str | None]] = set()
+    """One failure per (state, failing tactic), those that got furthest first (an answer without
+    a proof got nowhere: last)."""
+    seen: set[tuple[str, str | None, bool]] = set()
     unique = []
     for failure in failures:
-        key = (failure.state_pp, failure.failed_tactic)
+        key = (failure.state_pp, failure.failed_tactic, failure.no_proof)
         if key not in seen:
             seen.add(key)
             unique.append(failure)
-    return sorted(unique, key=lambda f: -len(f.kept))
+    return sorted(unique, key=lambda f: (f.no_proof, -len(f.kept)))
 
 
 @dataclass

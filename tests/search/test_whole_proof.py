@@ -110,6 +110,20 @@ def test_error_feedback_for_a_chat_format_sends_the_error_and_goal_back():
     assert "⊢ s1" in messages[2]["content"]
 
 
+def test_answers_without_a_proof_are_asked_again():
+    # completion format: resumed from the goal at the start
+    engine = ScriptedEngine([("tactic state:\n    ⊢ s0", ["  step\n  finish\n```"]), (":= by\n", ["```", "   \n"])])
+    result = asyncio.run(aprove(THEOREM, FakeEnv(WORLD), WholeProofPolicy(_writer(engine)), _config()))
+    assert result.status == "proved" and result.proof == "  step\n  finish" and len(engine.requests) == 2
+    # chat format: told that the answer held no proof, in the same conversation
+    block = "```lean4\ntheorem fake_thm : True := by\n  step\n  finish\n```"
+    chat = ScriptedEngine([("no complete Lean 4 proof", [block]), ("Complete the following", ["I ran out of"])],
+                          chat=True)
+    result = asyncio.run(aprove(THEOREM, FakeEnv(WORLD), WholeProofPolicy(_writer(chat, "deepseek-v2")),
+                                _config(model_samples=1)))
+    assert result.status == "proved" and chat.requests[1][1][1] == {"role": "assistant", "content": "I ran out of"}
+
+
 def test_the_guard_and_reverification_decide_not_the_session():
     # `sorry` is refused before it runs; `cheat` the session accepts but verify rejects
     world = FakeWorld(root=WORLD.root, moves=WORLD.moves, lie_about=frozenset({"cheat"}))
