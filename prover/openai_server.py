@@ -39,6 +39,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+_BACKEND_LOCK = threading.RLock()
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8100
 MAX_N = 256
@@ -87,7 +88,16 @@ class BackendFactory:
     chat_template: str | None = None
 
     def __call__(self) -> ModelBackend:
-        return ModelBackend.load(self.model_dir, name=self.name, chat_template=self.chat_template)
+        """Loaded once per process (the Serve replica loads it when it starts, before it is
+        marked ready; requests then find it here)."""
+        key = (self.model_dir, self.name, self.chat_template)
+        with _BACKEND_LOCK:
+            if key not in _LOADED:
+                _LOADED[key] = ModelBackend.load(self.model_dir, name=self.name, chat_template=self.chat_template)
+            return _LOADED[key]
+
+
+_LOADED: dict[tuple, ModelBackend] = {}
 
 
 # ---------------------------------------------------------------------------- request bodies
@@ -148,8 +158,6 @@ class OpenAIError(Exception):
 
 
 # ---------------------------------------------------------------------------- the app
-
-_BACKEND_LOCK = threading.Lock()
 
 
 def build_model_app(backend: ModelBackend | Callable[[], ModelBackend]) -> FastAPI:
@@ -393,13 +401,17 @@ def deploy_model_server(model_dir: str | Path, *, host: str = DEFAULT_HOST, port
     """Serve the model on Ray Serve (Ray must be initialised); returns the base URL (…/v1)."""
     from ray import serve
 
-    app = build_model_app(BackendFactory(str(Path(model_dir).resolve()), name, chat_template))
+    factory = BackendFactory(str(Path(model_dir).resolve()), name, chat_template)
+    app = build_model_app(factory)
 
     @serve.deployment(name="OpenAIModelServer", num_replicas=1, max_ongoing_requests=1024,
                       ray_actor_options={"num_cpus": 0, "num_gpus": num_gpus})
     @serve.ingress(app)
     class OpenAIModelServer:
         """One replica owns the engine; its step loop batches every request in flight."""
+
+        def __init__(self) -> None:
+            factory()  # load the model now: the replica is ready only once it can answer
 
     serve.start(http_options={"host": host, "port": port})
     serve.run(OpenAIModelServer.bind(), name=app_name, route_prefix="/", blocking=blocking)
