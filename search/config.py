@@ -57,8 +57,8 @@ class SearchConfig(BaseModel):
     temperature: float = Field(1.0, ge=0, description="Model sampling temperature (0 = greedy).")
     top_p: float = Field(0.95, gt=0, le=1, description="Model nucleus sampling (1 = off).")
     seed: int | None = Field(
-        None, ge=0, description="Whole-proof sampling seed: the same seed gives the same samples, in-process or "
-                                "over --policy-url; none = unseeded.")
+        None, ge=0, description="Model sampling seed: the same seed gives the same samples for the same request, "
+                                "in-process or over --policy-url; none = unseeded.")
 
     @field_validator("algorithm", mode="before")
     @classmethod

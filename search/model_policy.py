@@ -42,7 +42,7 @@ class ModelPolicy:
 
     def __init__(self, engine: Any, *, tokenizer: Any = None, samples: int = 8,
                  temperature: float = 1.0, top_p: float = 0.95, max_tokens: int = 128,
-                 sampling_params: Callable[..., Any] | None = None):
+                 sampling_params: Callable[..., Any] | None = None, seed: int | None = None):
         if engine is None:
             raise ValueError("ModelPolicy needs an engine (serving.AsyncEngine); got None")
         if samples < 1:
@@ -63,13 +63,21 @@ class ModelPolicy:
         self.temperature = temperature
         self.top_p = top_p
         self.max_tokens = max_tokens
+        # With a seed, each request's seed comes from (theorem, proof so far, state): the same
+        # request samples the same tactics, in-process or over --policy-url, in any order.
+        self.seed = seed
         self._make_params = sampling_params or _default_sampling_params
 
-    def _params(self) -> Any:
+    def _params(self, request: PolicyRequest | None = None) -> Any:
         stop = ["```"] if self._engine_has_tokenizer else None
+        seed = None
+        if self.seed is not None and request is not None:
+            from search.proof_writer import request_seed
+
+            seed = request_seed(self.seed, request.theorem.name, tuple(request.proof_so_far), request.state.pp)
         # logprobs=0: the log-probability of each sampled token, to score the first tactic alone
         return self._make_params(n=self.samples, temperature=self.temperature, top_p=self.top_p,
-                                 max_tokens=self.max_tokens, stop=stop, logprobs=0)
+                                 max_tokens=self.max_tokens, stop=stop, logprobs=0, seed=seed)
 
     async def propose(self, requests: list[PolicyRequest], k: int) -> list[list[Candidate]]:
         return list(await asyncio.gather(*(self._propose_one(r, k) for r in requests)))
@@ -78,7 +86,7 @@ class ModelPolicy:
         prompt = build_prompt(request.theorem, request.proof_so_far, request.state)
         to_send: Any = prompt if self._engine_has_tokenizer else list(self.tokenizer.encode(prompt))
         try:
-            output = self.engine.submit(to_send, self._params())
+            output = self.engine.submit(to_send, self._params(request))
             if inspect.isawaitable(output):
                 output = await output
         except Exception as exc:

@@ -76,7 +76,8 @@ def make_search_policy(name: str, search: Any, *, engine: Any = None, model_name
     `model_name` (a checkpoint path or a served model's name) picks the default prompt format;
     `model_dir` holds the chat template a chat format needs when the engine is ours
     (`chat_template` overrides it: a .jinja path or the template text)."""
-    options: dict[str, Any] = dict(samples=search.model_samples, temperature=search.temperature, top_p=search.top_p)
+    options: dict[str, Any] = dict(samples=search.model_samples, temperature=search.temperature, top_p=search.top_p,
+                                   seed=search.seed)
     if sampling_params is not None:
         options["sampling_params"] = sampling_params
     if search.algorithm != "whole-proof" or name == "hammer":

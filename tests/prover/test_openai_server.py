@@ -373,3 +373,33 @@ def test_chat_template_kwargs_reach_the_template(backend):
         off = client.chat.completions.create(model="think", messages=messages, max_tokens=4, seed=1,
                                              extra_body={"chat_template_kwargs": {"enable_thinking": False}})
     assert off.usage.prompt_tokens > plain.usage.prompt_tokens  # NOTHINK was rendered into the prompt
+
+
+def test_best_first_with_a_seed_is_the_same_over_http_and_in_process(base_url, backend):
+    from lean_env import open_env
+    from lean_env.theorem import parse_lean_file
+    from search import SearchConfig, aprove
+    from search.policy import make_search_policy
+
+    theorems = {s.theorem.name: s.theorem for s in parse_lean_file((REPO / "examples" / "demo.lean").read_text()).sites}
+    config = SearchConfig.model_validate({"algorithm": "best-first", "seed": 4, "model_samples": 4,
+                                          "budget": {"max_expansions": 6, "time_limit_s": 120}})
+    remote_engine = OpenAIEngine(base_url, "policy")
+    env = open_env("embedded", pool_size=1)
+
+    async def run(engine, **options):
+        policy = make_search_policy("model", config, engine=engine, **options)
+        try:
+            return [await aprove(theorems[name], env, policy, config) for name in ("demo_conjunction", "demo_remainder")]
+        finally:
+            if engine is remote_engine:
+                await remote_engine.aclose()
+
+    try:
+        remote = asyncio.run(run(remote_engine, sampling_params=RequestParams))
+        local = asyncio.run(run(backend.engine))
+    finally:
+        env.close()
+    assert [(r.status, r.proof, r.tokens, r.expansions) for r in remote] == \
+        [(r.status, r.proof, r.tokens, r.expansions) for r in local]
+    assert any(r.status == "proved" for r in remote)
