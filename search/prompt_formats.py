@@ -29,11 +29,13 @@ import typing
 from dataclasses import dataclass, field
 
 from lean_env.theorem import Theorem
+from lean_env.types import TacticState
 from search.config import PromptFormatName
+from search.prompt import PROMPT_PREFIX as V15_PREFIX
+from search.prompt import build_prompt
 
 FORMAT_NAMES: tuple[str, ...] = typing.get_args(PromptFormatName)
 INDENT = "  "
-V15_PREFIX = "Complete the following Lean 4 code:\n\n```lean4\n"
 V15_COT_PREFIX = "Complete the following Lean 4 code with explanatory comments preceding each line of code:\n\n```lean4\n"
 PLAN_REQUEST = (
     "Before producing the Lean 4 code to formally prove the given theorem, provide a detailed proof plan "
@@ -116,17 +118,8 @@ class PromptFormat:
                                 {"role": "user", "content": self._feedback_text(failure)}))
 
     def _code(self, theorem: Theorem, kept: tuple[str, ...], state_pp: str | None, notes: str = "") -> str:
-        parts = [self.code_prefix, theorem.header.rstrip("\n"), "\n\n", theorem.statement.rstrip()]
-        for tactic in kept:
-            parts.append("\n" + textwrap.indent(tactic, INDENT))
-        if notes:
-            parts.append("\n" + textwrap.indent(notes, INDENT))
-        if state_pp is not None:
-            parts.append("\n" + INDENT + "/- tactic state:\n")
-            parts.append(textwrap.indent(state_pp, INDENT + INDENT) + "\n" + INDENT + "-/\n")
-        else:
-            parts.append("\n")
-        return "".join(parts)
+        state = None if state_pp is None else TacticState(state_pp, 0)
+        return build_prompt(theorem, list(kept), state, prefix=self.code_prefix, notes=notes)
 
     def _lean_code(self, theorem: Theorem, kept: tuple[str, ...] = (), state_pp: str | None = None) -> str:
         lines = [theorem.header.rstrip("\n"), "", theorem.statement.rstrip()]
