@@ -96,6 +96,30 @@ def load_local_engine(model_dir: Path) -> Any:
     return AsyncEngine(model, load_tokenizer(model_dir))
 
 
+def open_policy_url(url: str, model: str | None, metrics: ProverMetrics) -> Any:
+    """A client of the OpenAI-compatible server at `url` in place of an engine; asks the server
+    for its model now (so a wrong URL fails before any Lean starts). Requests report to `metrics`."""
+    import asyncio
+    import os
+
+    from search.openai_policy import OpenAIEngine, RequestParams
+
+    # a server started with an API key (vLLM's --api-key) wants it as a bearer token
+    api_key = os.environ.get("PROVER_POLICY_API_KEY") or os.environ.get("OPENAI_API_KEY")
+    engine = OpenAIEngine(url, model, api_key=api_key,
+                          on_request=lambda *event: metrics.record_policy_request(*event))
+    engine.sampling_params = RequestParams  # type: ignore[attr-defined]  # no engine import needed
+    if model is None:
+        async def ask_name() -> None:
+            try:
+                await engine.model_name()
+            finally:
+                await engine.aclose()  # its connections belong to this loop, which ends here
+
+        asyncio.run(ask_name())
+    return engine
+
+
 @dataclass
 class ModelEngineFactory:
     """Builds the engine where it runs (the policy server actor); picklable, holds only the path."""
@@ -146,20 +170,26 @@ class AgentSolver:
     def _open(self) -> tuple[MeteredEnv, Any]:
         if self._env is None:
             from lean_env import open_env
-            from search.policy import make_policy
+            from search.policy import make_search_policy
 
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
             if self._policy is None:  # the policy first: a model that fails to load leaves no Lean running
                 engine = None
-                if self.config.policy.uses_model:
+                policy = self.config.policy
+                if policy.uses_model:
                     engine = self._engine
+                    if engine is None and policy.url is not None:
+                        engine = open_policy_url(policy.url, policy.served_model, self._metrics)
                     if engine is None and self._engine_resolver is not None:
                         engine = self._engine_resolver()
                     if engine is None:
-                        engine = load_local_engine(self.config.policy.model_dir)
-                self._policy = make_policy(self.config.policy.name, engine=engine,
-                                           samples=self.config.search.model_samples)
+                        engine = load_local_engine(policy.model_dir)
+                model_name = getattr(engine, "model", None) if policy.url else policy.model_dir
+                self._policy = make_search_policy(
+                    policy.name, self.config.search, engine=engine, model_name=str(model_name or ""),
+                    model_dir=policy.model_dir,
+                    sampling_params=getattr(engine, "sampling_params", None))
             self._env = MeteredEnv(open_env(self.config.env.kind, **self.config.env.options), self._metrics)
         return self._env, self._policy
 

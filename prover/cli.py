@@ -86,12 +86,24 @@ SEARCH_FLAGS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("rollout_depth",), "--rollout-depth"),
     (("model_samples",), "--model-samples"),
     (("length_normalized",), "--length-normalized/--total-logprob"),
+    (("prompt_format",), "--prompt-format"),
+    (("repair_rounds",), "--repair-rounds"),
+    (("repair",), "--repair"),
+    (("proof_max_tokens",), "--proof-max-tokens"),
+    (("temperature",), "--temperature"),
+    (("top_p",), "--top-p"),
+    (("seed",), "--seed"),
 )
+POLICY_URL_OPT = typer.Option(None, "--policy-url", help="An OpenAI-compatible server (vLLM, SGLang, `prover "
+                              "serve-model`) to sample from instead of loading --model here, e.g. http://127.0.0.1:8100/v1.")
+POLICY_MODEL_OPT = typer.Option(None, "--policy-model", help="The model name to ask --policy-url for (default: the "
+                                "first it lists); also picks the default --prompt-format.")
 
 
 # How the user spells each setting, for error messages (pydantic names the internal field).
 FLAG_NAMES: dict[tuple[str, ...], str] = {
     ("env", "kind"): "--env", ("policy", "name"): "--policy", ("policy", "model_dir"): "--model",
+    ("policy", "url"): "--policy-url", ("policy", "served_model"): "--policy-model",
     **{("search", *path): flag.split("/")[0] for path, flag in SEARCH_FLAGS},
 }
 
@@ -107,7 +119,13 @@ def _search_parameter(path: tuple[str, ...], flag: str) -> inspect.Parameter:
     field = model.model_fields[path[-1]]
     annotation: Any = SearchChoice if path == ("algorithm",) else field.annotation
     default = SearchChoice(field.default) if path == ("algorithm",) else field.default
-    if annotation in (int | None, float | None):
+    literal = next((a for a in (field.annotation, *typing.get_args(field.annotation))
+                    if typing.get_origin(a) is Literal), None)
+    if literal is not None and path != ("algorithm",):  # a choice: an Enum typer lists in --help
+        choices = _choices(path[-1].title().replace("_", ""), literal)
+        annotation = Optional[choices] if field.default is None else choices
+        default = None if field.default is None else choices(field.default)
+    elif annotation in (int | None, float | None):
         annotation = Optional[annotation.__args__[0]]
     option = typer.Option(default, flag, help=field.description,
                           show_default="unlimited" if default is None else True)
@@ -124,6 +142,9 @@ def with_prover_options(command: Callable[..., Any]) -> Callable[..., Any]:
         inspect.Parameter("env", inspect.Parameter.KEYWORD_ONLY, default=ENV_OPT, annotation=EnvChoice),
         inspect.Parameter("policy", inspect.Parameter.KEYWORD_ONLY, default=POLICY_OPT, annotation=PolicyChoice),
         inspect.Parameter("model", inspect.Parameter.KEYWORD_ONLY, default=MODEL_OPT, annotation=Optional[Path]),
+        inspect.Parameter("policy_url", inspect.Parameter.KEYWORD_ONLY, default=POLICY_URL_OPT, annotation=Optional[str]),
+        inspect.Parameter("policy_model", inspect.Parameter.KEYWORD_ONLY, default=POLICY_MODEL_OPT,
+                          annotation=Optional[str]),
         *(_search_parameter(path, flag) for path, flag in SEARCH_FLAGS),
     ]
 
@@ -137,8 +158,10 @@ def with_prover_options(command: Callable[..., Any]) -> Callable[..., Any]:
         if model is not None and policy.value == "hammer":
             console.print(f"[yellow]warning[/]: --model {escape(str(model))} is ignored with --policy hammer "
                           "(the hammer uses no model); pass --policy model or mixed to use it")
+        policy_url, policy_model = kwargs.pop("policy_url"), kwargs.pop("policy_model")
         try:
-            config = ProverConfig.build(env=env.value, policy=policy.value, model_dir=model, search_options=search)
+            config = ProverConfig.build(env=env.value, policy=policy.value, model_dir=model, search_options=search,
+                                        policy_url=policy_url, policy_model=policy_model)
         except ConfigError as exc:
             raise fail(exc.describe(FLAG_NAMES)) from None
         return command(config=config, **kwargs)
@@ -164,6 +187,9 @@ def policy_note(config: ProverConfig) -> str:
     policy = config.policy
     if not policy.uses_model:
         return f"policy: {policy.name}"
+    if policy.url:
+        return f"policy: {policy.name} (model {policy.served_model or '(the first listed)'} at {policy.url}" \
+               f"{' + hammer' if policy.name == 'mixed' else ''})"
     return f"policy: {policy.name} (model {policy.model_dir}{' + hammer' if policy.name == 'mixed' else ''})"
 
 
@@ -457,7 +483,7 @@ def _ray_runner(config: ProverConfig, cluster: ClusterConfig) -> Any:
     connect(cluster.address, namespace=cluster.namespace)
     run_id = uuid.uuid4().hex[:8]
     resolver = server = None
-    if config.policy.uses_model:
+    if config.policy.uses_model and not config.policy.url:  # with --policy-url each worker asks the server
         import torch
 
         name = f"prover-{run_id}-policy"
@@ -561,7 +587,7 @@ def serve(
     _sigterm_as_interrupt()  # after Ray's own handlers are in place, so ours wins
     resolver = server = None
     try:
-        if config.policy.uses_model:
+        if config.policy.uses_model and not config.policy.url:
             import torch
 
             server = start_policy_server(ModelEngineFactory(config.policy.model_dir), name="prover-serve-policy",
@@ -578,6 +604,46 @@ def serve(
 
         ray_serve.shutdown()
         del server  # referenced until here: an unreferenced policy server actor would be collected
+
+
+@app.command("serve-model")
+def serve_model(
+    model: Path = typer.Option(..., "--model", help="HF-layout checkpoint directory to serve (config.json, "
+                               "*.safetensors, tokenizer.json; tokenizer_config.json's chat template for chat)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; the API has no authentication."),
+    port: int = typer.Option(8100, "--port"),
+    served_model_name: Optional[str] = typer.Option(None, "--served-model-name",
+                                                    help="The name clients ask for (default: the directory's name)."),
+    chat_template: Optional[str] = typer.Option(None, "--chat-template",
+                                                help="A .jinja file (or template text) replacing the checkpoint's."),
+    address: Optional[str] = typer.Option(None, "--address", help="Join a Ray cluster; default local Ray."),
+) -> None:
+    """Serve a checkpoint over the OpenAI API (/v1/models, /v1/completions, /v1/chat/completions) on Ray Serve."""
+    from prover.openai_server import deploy_model_server
+
+    if not (model / "config.json").is_file():
+        raise fail(f"--model {model}: no config.json there; pass the checkpoint's directory")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]warning[/]: binding {host}: anyone who can reach it can use the model (no authentication)")
+    from prover.cluster import connect as connect_ray
+
+    connect_ray(address, namespace=ClusterConfig().namespace)
+    _sigterm_as_interrupt()
+    try:
+        import httpx
+        import torch
+
+        url = deploy_model_server(model, host=host, port=port, name=served_model_name, chat_template=chat_template,
+                                  num_gpus=1.0 if torch.cuda.is_available() else 0.0)
+        listed = httpx.get(f"{url}/models", timeout=600).json()  # loads the model now, not on the first request
+        out.print(f"serving {listed['data'][0]['id']} at {url} (OpenAI API); Ctrl-C stops", markup=False)
+        signal.pause()
+    except KeyboardInterrupt:
+        console.print("stopping the model server")
+    finally:
+        from ray import serve as ray_serve
+
+        ray_serve.shutdown()
 
 
 def main() -> None:

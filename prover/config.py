@@ -58,24 +58,27 @@ class EnvConfig(BaseModel):
 
 class PolicyConfig(BaseModel):
     """Where tactics come from. `model` and `mixed` need an HF-layout checkpoint directory
-    (default: the shipped `checkpoints/policy`)."""
+    (default: the shipped `checkpoints/policy`), or `url`: an OpenAI-compatible server (vLLM,
+    SGLang, `prover serve-model`) that serves the model (`served_model`: its name there)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: PolicyName = DEFAULT_POLICY
     model_dir: Path | None = None
+    url: str | None = Field(None, pattern=r"^https?://")
+    served_model: str | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _shipped_model_by_default(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("name", DEFAULT_POLICY) in ("model", "mixed") \
+        if isinstance(data, dict) and data.get("name", DEFAULT_POLICY) in ("model", "mixed") and not data.get("url") \
                 and data.get("model_dir") is None and (SHIPPED_MODEL_DIR / "config.json").is_file():
             data = {**data, "model_dir": SHIPPED_MODEL_DIR}
         return data
 
     @model_validator(mode="after")
     def _model_dir_when_needed(self) -> "PolicyConfig":
-        if self.name in ("model", "mixed") and self.model_dir is None:
+        if self.name in ("model", "mixed") and self.model_dir is None and self.url is None:
             raise ValueError(
                 f"policy '{self.name}' needs a checkpoint and the shipped one ({SHIPPED_MODEL_DIR}) is "
                 "missing: pass --model DIR (an HF-layout directory with config.json, *.safetensors and "
@@ -132,6 +135,8 @@ class ProverConfig(BaseModel):
         tactic_timeout_s: float | None = None,
         search_options: dict[str, Any] | None = None,
         environ: dict[str, str] | None = None,
+        policy_url: str | None = None,
+        policy_model: str | None = None,
     ) -> "ProverConfig":
         """Explicit arguments win over `PROVER_*` environment variables, which win over defaults.
 
@@ -150,6 +155,8 @@ class ProverConfig(BaseModel):
             (("search", "algorithm"), raw["search"], search, "PROVER_SEARCH"),
             (("policy", "name"), raw["policy"], policy, "PROVER_POLICY"),
             (("policy", "model_dir"), raw["policy"], model_dir, "PROVER_MODEL"),
+            (("policy", "url"), raw["policy"], policy_url, "PROVER_POLICY_URL"),
+            (("policy", "served_model"), raw["policy"], policy_model, "PROVER_POLICY_MODEL"),
             (("search", "budget", "time_limit_s"), budget, time_limit_s, "PROVER_TIME_LIMIT"),
             (("search", "budget", "max_expansions"), budget, max_expansions, "PROVER_MAX_EXPANSIONS"),
             (("search", "budget", "tactic_timeout_s"), budget, tactic_timeout_s, "PROVER_TACTIC_TIMEOUT"),
@@ -166,7 +173,7 @@ class ProverConfig(BaseModel):
             config = cls.model_validate(raw)
         except ValidationError as exc:
             raise ConfigError(describe_validation_error(exc, from_environ), exc, from_environ) from None
-        if config.policy.model_dir is not None and config.policy.uses_model:
+        if config.policy.model_dir is not None and config.policy.uses_model and config.policy.url is None:
             if not Path(config.policy.model_dir).is_dir():
                 raise ConfigError(
                     f"--model {config.policy.model_dir}: no such directory; pass the folder "

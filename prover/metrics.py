@@ -22,14 +22,19 @@ WORKER_DEATHS = "prover_worker_deaths"
 POLICY_BATCH_SIZE = "prover_policy_batch_size"
 GENERATED_TOKENS_PER_S = "prover_generated_tokens_per_s"
 QUEUE_DEPTH = "prover_queue_depth"
+POLICY_REQUESTS = "prover_policy_requests"  # --policy-url: requests by endpoint and outcome
+POLICY_REQUEST_LATENCY_S = "prover_policy_request_latency_s"
+POLICY_REQUEST_RETRIES = "prover_policy_request_retries"
 
 ALL_METRIC_NAMES = (
     THEOREMS_ATTEMPTED, THEOREMS_PROVED, THEOREMS_FAILED, THEOREMS_ERRORED,
     TACTIC_CALLS, TACTIC_ERRORS, TACTIC_TIMEOUTS, LEAN_RESTARTS, WORKER_DEATHS,
-    POLICY_BATCH_SIZE, GENERATED_TOKENS_PER_S, QUEUE_DEPTH,
+    POLICY_BATCH_SIZE, GENERATED_TOKENS_PER_S, QUEUE_DEPTH, POLICY_REQUESTS, POLICY_REQUEST_LATENCY_S,
+    POLICY_REQUEST_RETRIES,
 )
 
 _BATCH_SIZE_BOUNDARIES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+_LATENCY_BOUNDARIES = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600]
 
 
 class _NoOp:
@@ -57,11 +62,14 @@ class ProverMetrics:
     policy_batch_size: Any
     generated_tokens_per_s: Any
     queue_depth: Any
+    policy_requests: Any = None
+    policy_request_latency_s: Any = None
+    policy_request_retries: Any = None
 
     @classmethod
     def disabled(cls) -> "ProverMetrics":
         noop = _NoOp()
-        return cls(*([noop] * 12))
+        return cls(*([noop] * 15))
 
     @classmethod
     def create(cls) -> "ProverMetrics":
@@ -88,7 +96,21 @@ class ProverMetrics:
             ),
             generated_tokens_per_s=Gauge(GENERATED_TOKENS_PER_S, description="Policy tokens generated per second."),
             queue_depth=Gauge(QUEUE_DEPTH, description="Theorems waiting for a prover worker."),
+            policy_requests=Counter(POLICY_REQUESTS, description="Requests to the --policy-url server, by endpoint "
+                                    "and outcome (ok/error); their rate is the request rate.",
+                                    tag_keys=("endpoint", "outcome")),
+            policy_request_latency_s=Histogram(
+                POLICY_REQUEST_LATENCY_S, description="Latency of --policy-url requests, retries included (s).",
+                boundaries=_LATENCY_BOUNDARIES, tag_keys=("endpoint",)),
+            policy_request_retries=Counter(POLICY_REQUEST_RETRIES, description="Retried --policy-url requests."),
         )
+
+    def record_policy_request(self, endpoint: str, outcome: str, latency_s: float, retries: int) -> None:
+        """One request to the policy server (search.openai_policy's `on_request` hook)."""
+        self.policy_requests.inc(tags={"endpoint": endpoint, "outcome": outcome})
+        self.policy_request_latency_s.observe(latency_s, tags={"endpoint": endpoint})
+        if retries:
+            self.policy_request_retries.inc(retries)
 
     def count_outcome(self, status: str) -> None:
         self.theorems_attempted.inc()

@@ -1,4 +1,5 @@
-"""Proof search over Lean tactic states: best-first and RMaxTS, a networkx proof tree, policies."""
+"""Proof search over Lean tactic states: best-first, RMaxTS and whole-proof (with repair), a networkx
+proof tree, policies."""
 from search.candidates import Candidate, Policy, PolicyRequest
 from search.config import ALGORITHMS, SearchBudget, SearchConfig
 from search.prove import aprove, prove, render_proof

@@ -7,8 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-ALGORITHMS = ("best-first", "rmaxts")
-SearchAlgorithm = Literal["best-first", "rmaxts"]
+ALGORITHMS = ("best-first", "rmaxts", "whole-proof")
+SearchAlgorithm = Literal["best-first", "rmaxts", "whole-proof"]
+# The published provers' prompt formats (search.prompt_formats); None = guessed from the model's name.
+PromptFormatName = Literal["deepseek-v1.5", "deepseek-v1.5-cot", "deepseek-v2", "deepseek-v2-cot", "goedel-v2", "kimina"]
+RepairMode = Literal["auto", "resume", "feedback"]
 
 
 class SearchBudget(BaseModel):
@@ -17,7 +20,8 @@ class SearchBudget(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_expansions: int | None = Field(
-        64, ge=0, description="Best-first: nodes expanded (one policy request + its tactics); RMaxTS: rollouts started.")
+        64, ge=0, description="Best-first: nodes expanded (one policy request + its tactics); RMaxTS: rollouts "
+                              "started; whole-proof: model requests (each of --model-samples samples).")
     time_limit_s: float | None = Field(
         60.0, ge=0, description="Wall time of the search in seconds (env start included, final verification not).")
     max_env_calls: int | None = Field(None, ge=0, description="Tactic runs (`run_tac` calls); none = unlimited.")
@@ -39,6 +43,22 @@ class SearchConfig(BaseModel):
     model_samples: int = Field(8, ge=1, description="Model policy: completions sampled per request.")
     length_normalized: bool = Field(
         False, description="Best-first: rank nodes by mean instead of total log-probability per tactic.")
+    prompt_format: PromptFormatName | None = Field(
+        None, description="Whole-proof: the model's prompt format; none = guessed from the model's name "
+                          "(deepseek-v1.5 for the shipped checkpoint and unknown models).")
+    repair_rounds: int = Field(
+        1, ge=0, le=64, description="Whole-proof: rounds of repairing failed proofs (truncate-and-resume or "
+                                    "error feedback); 0 = sample only.")
+    repair: RepairMode = Field(
+        "auto", description="Whole-proof repair: resume from the last good state, feed the error back, or "
+                            "auto (resume for completion formats, feedback for chat formats).")
+    proof_max_tokens: int = Field(
+        1024, ge=1, description="Whole-proof: most tokens sampled per proof (reasoning provers need 8192 or more).")
+    temperature: float = Field(1.0, ge=0, description="Model sampling temperature (0 = greedy).")
+    top_p: float = Field(0.95, gt=0, le=1, description="Model nucleus sampling (1 = off).")
+    seed: int | None = Field(
+        None, ge=0, description="Model sampling seed: the same seed gives the same samples for the same request, "
+                                "in-process or over --policy-url; none = unseeded.")
 
     @field_validator("algorithm", mode="before")
     @classmethod

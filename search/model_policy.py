@@ -36,7 +36,10 @@ def _concise(exc: BaseException) -> str:
 
 
 def _is_prompt_too_long(exc: BaseException) -> bool:
-    """The engine's "prompt leaves no room in the context" error (also when re-raised by Ray)."""
+    """The engine's "prompt leaves no room in the context" error (also when re-raised by Ray),
+    or a policy server's (search.openai_policy.PromptTooLong)."""
+    if getattr(exc, "prompt_too_long", False):
+        return True
     from serving import PromptTooLongError
 
     return isinstance(exc, PromptTooLongError)
@@ -47,17 +50,19 @@ class ModelPolicy:
 
     def __init__(self, engine: Any, *, tokenizer: Any = None, samples: int = 8,
                  temperature: float = 1.0, top_p: float = 0.95, max_tokens: int = 128,
-                 sampling_params: Callable[..., Any] | None = None):
+                 sampling_params: Callable[..., Any] | None = None, seed: int | None = None):
         if engine is None:
             raise ValueError("ModelPolicy needs an engine (serving.AsyncEngine); got None")
         if samples < 1:
             raise ValueError(f"ModelPolicy samples must be >= 1, got {samples}")
         self.engine = engine
         self.tokenizer = tokenizer
-        # The engine turns text into tokens and back only if it was given a tokenizer; then
-        # it also honours the stop string. Otherwise we encode/decode here, without a stop.
+        # The engine turns text into tokens and back only if it was given a tokenizer (or is a
+        # server, `takes_text`); then it also honours the stop string. Otherwise we encode/decode
+        # here, without a stop.
         inner = getattr(engine, "engine", None)
-        self._engine_has_tokenizer = (getattr(engine, "tokenizer", None) is not None
+        self._engine_has_tokenizer = (getattr(engine, "takes_text", False)
+                                      or getattr(engine, "tokenizer", None) is not None
                                       or getattr(inner, "tokenizer", None) is not None)
         if not self._engine_has_tokenizer and tokenizer is None:
             raise ValueError("ModelPolicy needs a tokenizer: the engine has none, so pass tokenizer= "
@@ -66,14 +71,22 @@ class ModelPolicy:
         self.temperature = temperature
         self.top_p = top_p
         self.max_tokens = max_tokens
+        # With a seed, each request's seed comes from (theorem, proof so far, state): the same
+        # request samples the same tactics, in-process or over --policy-url, in any order.
+        self.seed = seed
         self._make_params = sampling_params or _default_sampling_params
         self._too_long_reported: set[str] = set()  # theorems whose prompt outgrew the context (logged once)
 
-    def _params(self) -> Any:
+    def _params(self, request: PolicyRequest | None = None) -> Any:
         stop = ["```"] if self._engine_has_tokenizer else None
+        seed = None
+        if self.seed is not None and request is not None:
+            from search.proof_writer import request_seed
+
+            seed = request_seed(self.seed, request.theorem.name, tuple(request.proof_so_far), request.state.pp)
         # logprobs=0: the log-probability of each sampled token, to score the first tactic alone
         return self._make_params(n=self.samples, temperature=self.temperature, top_p=self.top_p,
-                                 max_tokens=self.max_tokens, stop=stop, logprobs=0)
+                                 max_tokens=self.max_tokens, stop=stop, logprobs=0, seed=seed)
 
     async def propose(self, requests: list[PolicyRequest], k: int) -> list[list[Candidate]]:
         return list(await asyncio.gather(*(self._propose_one(r, k) for r in requests)))
@@ -82,7 +95,7 @@ class ModelPolicy:
         prompt = build_prompt(request.theorem, request.proof_so_far, request.state)
         to_send: Any = prompt if self._engine_has_tokenizer else list(self.tokenizer.encode(prompt))
         try:
-            output = self.engine.submit(to_send, self._params())
+            output = self.engine.submit(to_send, self._params(request))
             if inspect.isawaitable(output):
                 output = await output
         except Exception as exc:
@@ -137,6 +150,10 @@ class ModelPolicy:
         would otherwise penalise it). Falls back to the whole completion's log-prob when the
         engine gave no per-token log-probs or no tokenizer is at hand to align them."""
         token_logprobs = getattr(completion, "logprobs", None)
+        offsets = getattr(completion, "text_offsets", None)
+        if token_logprobs and offsets and len(offsets) == len(token_logprobs):
+            # a server's answer says where each token starts: the tokens that start before `end`
+            return float(sum(lp for lp, start in zip(token_logprobs, offsets) if start < end))
         tokenizer = self.tokenizer or getattr(getattr(self.engine, "engine", self.engine), "tokenizer", None)
         ids = list(completion.token_ids)
         if not token_logprobs or tokenizer is None or len(token_logprobs) != len(ids):

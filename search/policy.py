@@ -16,10 +16,13 @@ from search.candidates import Candidate, Policy, PolicyRequest, dedupe_best_firs
 from search.hammer import HammerPolicy, hammer_tactics
 from search.model_policy import ModelPolicy
 from search.prompt import build_prompt, first_tactic
+from search.prompt_formats import default_format, get_format
+from search.whole_proof import WholeProofPolicy
 
 __all__ = [
     "Candidate", "Policy", "PolicyRequest", "HammerPolicy", "ModelPolicy", "MixedPolicy",
-    "make_policy", "hammer_tactics", "build_prompt", "first_tactic", "POLICY_NAMES",
+    "make_policy", "make_search_policy", "hammer_tactics", "build_prompt", "first_tactic", "POLICY_NAMES",
+    "WholeProofPolicy",
 ]
 
 POLICY_NAMES = ("hammer", "model", "mixed")
@@ -62,3 +65,38 @@ def make_policy(name: str, *, engine: Any = None, **model_options: Any) -> Polic
         model = ModelPolicy(engine, **model_options)
         return model if name == "model" else MixedPolicy([model, HammerPolicy()])
     raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")
+
+
+def make_search_policy(name: str, search: Any, *, engine: Any = None, model_name: str | None = None,
+                       model_dir: Any = None, chat_template: str | None = None,
+                       sampling_params: Any = None) -> Policy | WholeProofPolicy:
+    """The policy `search` (a `SearchConfig`) needs: tactics for best-first and RMaxTS, whole
+    proofs for whole-proof (then "mixed" also tries the hammer's one-line proofs first).
+
+    `model_name` (a checkpoint path or a served model's name) picks the default prompt format;
+    `model_dir` holds the chat template a chat format needs when the engine is ours
+    (`chat_template` overrides it: a .jinja path or the template text)."""
+    options: dict[str, Any] = dict(samples=search.model_samples, temperature=search.temperature, top_p=search.top_p,
+                                   seed=search.seed)
+    if sampling_params is not None:
+        options["sampling_params"] = sampling_params
+    if search.algorithm != "whole-proof" or name == "hammer":
+        return make_policy(name, engine=engine, **options)
+    if name not in POLICY_NAMES:
+        raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(POLICY_NAMES)}")
+    if engine is None:
+        raise ValueError(f"whole-proof search with policy {name!r} needs a model: a serving engine or --policy-url")
+    from search.chat_template import ChatTemplate
+    from search.proof_writer import ProofWriter
+
+    prompt_format = get_format(search.prompt_format or default_format(model_name))
+    template = None
+    if prompt_format.chat and not hasattr(engine, "submit_chat"):
+        if model_dir is None and chat_template is None:
+            raise ValueError(f"prompt format {prompt_format.name!r} needs the model's chat template; pass the "
+                             "checkpoint directory or use --prompt-format deepseek-v1.5")
+        template = ChatTemplate.from_dir(model_dir or ".", chat_template)
+    writer = ProofWriter(engine, prompt_format, temperature=search.temperature, top_p=search.top_p,
+                         max_tokens=search.proof_max_tokens, chat_template=template,
+                         sampling_params=sampling_params)
+    return WholeProofPolicy(writer, HammerPolicy() if name == "mixed" else None)

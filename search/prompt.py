@@ -16,10 +16,18 @@ PROMPT_PREFIX = "Complete the following Lean 4 code:\n\n```lean4\n"
 INDENT = "  "
 
 
-def build_prompt(theorem: Theorem, proof_so_far: list[str], state: TacticState) -> str:
-    parts = [PROMPT_PREFIX, theorem.header.rstrip("\n"), "\n\n", theorem.statement.rstrip()]
+def build_prompt(theorem: Theorem, proof_so_far: list[str], state: TacticState | None, *,
+                 prefix: str = PROMPT_PREFIX, notes: str = "") -> str:
+    """The prompt for the next tactics at `state`. `prefix` is V1.5's instruction (its CoT
+    variant: search.prompt_formats); `notes` (a Lean comment, e.g. an error) goes above the state.
+    With no state the prompt ends after the proof so far (V1.5's whole-proof prompt)."""
+    parts = [prefix, theorem.header.rstrip("\n"), "\n\n", theorem.statement.rstrip()]
     for tactic in proof_so_far:
         parts.append("\n" + textwrap.indent(tactic, INDENT))
+    if notes:
+        parts.append("\n" + textwrap.indent(notes, INDENT))
+    if state is None:
+        return "".join(parts) + "\n"
     parts.append("\n" + INDENT + "/- tactic state:\n")
     parts.append(textwrap.indent(state.pp, INDENT + INDENT) + "\n" + INDENT + "-/\n")
     return "".join(parts)

@@ -37,6 +37,7 @@ from search.result import (
 from search.rmaxts import rmaxts_search
 from search.tactic_runner import TacticRunner
 from search.tree import NodeStatus, ProofTree, render_proof
+from search.whole_proof import whole_proof_search
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, config: Search
                                                   num_candidates=config.num_candidates,
                                                   concurrency=config.concurrency,
                                                   length_normalized=config.length_normalized)
+        elif algorithm == "whole-proof":
+            stop_reason = await whole_proof_search(tree, theorem, policy, runner, meter, config)
         else:
             stop_reason = await rmaxts_search(tree, theorem, policy, runner, meter,
                                               num_candidates=config.num_candidates,
