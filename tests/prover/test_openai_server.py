@@ -328,7 +328,7 @@ def test_agent_with_policy_url_proves_and_meters_its_requests(base_url):
         record = solver.solve(theorem)
     finally:
         solver.close()
-    assert record.status == "proved" and record.proof == "  norm_num"
+    assert record.status == "proved" and record.proof == "norm_num"  # stored dedented
     assert ({"endpoint": "/completions", "outcome": "ok"}) in [tags for _, tags in metrics.policy_requests.events]
     latencies = [value for value, tags in metrics.policy_request_latency_s.events if tags == {"endpoint": "/completions"}]
     assert latencies and all(0 < value < 60 for value in latencies)
