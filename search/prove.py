@@ -69,7 +69,7 @@ async def aprove(theorem: Theorem, env: ProofEnv, policy: Policy, config: Search
     try:
         session, root = await asyncio.to_thread(env.start, theorem)
     except Exception as exc:
-        log.warning("%s: could not start a proof session: %s", theorem.name, exc)
+        log.debug("%s: could not start a proof session: %s", theorem.name, exc)
         reason, sentence = explain_start_error(exc)
         return finish("error", error=sentence, stop_reason=reason)
 

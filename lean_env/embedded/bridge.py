@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
+from fractions import Fraction
 
 from . import terms as S
 from .core import term as C
@@ -57,6 +58,21 @@ def display_names(seq: Sequent) -> dict[int, str]:
     return out
 
 
+def decimal_text(value: Fraction) -> str:
+    """How a non-integer literal shows: the decimal it came from (`1.5`; the core keeps only the
+    exact value), or `(n / d)` when no finite decimal is that value."""
+    den, twos, fives = value.denominator, 0, 0
+    while den % 2 == 0:
+        den, twos = den // 2, twos + 1
+    while den % 5 == 0:
+        den, fives = den // 5, fives + 1
+    if den != 1:
+        return f"({value.numerator} / {value.denominator})"
+    places = max(twos, fives)
+    digits = str(value.numerator * 10 ** places // value.denominator).rjust(places + 1, "0")
+    return f"{digits[:-places]}.{digits[-places:]}"
+
+
 def to_surface(t: C.Term, shown: dict[int, str], bound: tuple[str, ...] = ()) -> S.Term:
     """Core term -> named surface term; binder names avoid every name the body mentions."""
     if isinstance(t, C.FVar):
@@ -64,7 +80,7 @@ def to_surface(t: C.Term, shown: dict[int, str], bound: tuple[str, ...] = ()) ->
     if isinstance(t, C.BVar):
         return S.Var(bound[-1 - t.idx], t.ty)
     if isinstance(t, C.Lit):
-        return S.Num(t.value, t.ty)
+        return S.Num(t.value, t.ty, None if t.value.denominator == 1 else decimal_text(t.value))
     if isinstance(t, C.Op):
         return S.Op(t.op, tuple(to_surface(a, shown, bound) for a in t.args), t.ty)
     if isinstance(t, C.App):

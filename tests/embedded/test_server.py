@@ -65,3 +65,13 @@ def test_only_a_known_integer_is_an_env_or_proof_state_id(server):
         request = {"cmd": "example : (1 : ℕ) = 1 := by\n  rfl"} | ({} if good is None else {"env": good})
         assert "message" not in server.call(request)
     assert server.call({"tactic": "norm_num", "proofState": state})["proofStatus"] == "Completed"
+
+
+def test_decimal_literals_print_as_written(server):
+    """The core keeps a decimal's exact value only; the goal still shows `1.5`, not a truncation
+    (states are the search tree's keys: `1.5 = 3` and `3 = 3` must not look alike)."""
+    goal = server.call({"cmd": "theorem d1 : (1.5 : ℝ) = 3 := by sorry"})["sorries"][0]["goal"]
+    assert goal == "⊢ 1.5 = 3"
+    goal = server.call({"cmd": "theorem d2 (x : ℝ) (h : x = 0.25) : x * 4 = 1 := by sorry"})["sorries"][0]["goal"]
+    assert goal.splitlines()[1:] == ["h : x = 0.25", "⊢ x * 4 = 1"]
+    assert "messages" not in server.call({"cmd": "example : (2.5 : ℝ) * 2 = 5 := by norm_num"})
