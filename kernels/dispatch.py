@@ -128,6 +128,9 @@ def describe(name: str, device: torch.device) -> str:
 # Not kernels, but the model and the engine need them next to the kernels they feed.
 SharedPrefix = _mla.SharedPrefix
 YarnScaling = _rope.YarnScaling
+LinearScaling = _rope.LinearScaling
+Llama3Scaling = _rope.Llama3Scaling
+RopeScaling = _rope.RopeScaling
 rope_inv_freq = _rope.rope_inv_freq
 yarn_cos_sin = _rope.yarn_cos_sin
 yarn_cos_sin_scale = _rope.yarn_cos_sin_scale
