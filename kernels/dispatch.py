@@ -12,6 +12,8 @@ module (a test in tests/test_layers.py holds them to it).
 Signatures (see each kernel module for the details):
     mla_decode(q_latent [B,H,r], q_pe [B,H,d_r], cache [NB, BS, r+d_r],
                block_table int32 [B, max_blocks], seq_lens int32 [B], scale) -> [B,H,r]
+    gqa_decode(q [B,H,d], k_cache [NB, BS, G, d], v_cache [NB, BS, G, d],
+               block_table int32 [B, max_blocks], seq_lens int32 [B], scale) -> [B,H,d]
     fused_moe(hidden [T,D], w_gate_up [E,2I,D], w_down [E,D,I], topk_ids [T,K],
               topk_weights [T,K]) -> [T,D]
     rmsnorm(x, weight, eps, residual=None) -> out | (out, new_residual)
@@ -30,6 +32,7 @@ from typing import Any, Literal
 import torch
 
 from kernels import fused_moe as _moe
+from kernels import gqa_decode as _gqa
 from kernels import mla_decode as _mla
 from kernels import rmsnorm as _norm
 from kernels import rope as _rope
@@ -93,6 +96,7 @@ def _dispatched(module: ModuleType, triton_name: str, twin_name: str) -> Callabl
 
 
 mla_decode = _dispatched(_mla, "mla_decode", "mla_decode_reference")
+gqa_decode = _dispatched(_gqa, "gqa_decode", "gqa_decode_reference")
 fused_moe = _dispatched(_moe, "fused_moe", "fused_moe_reference")
 rmsnorm = _dispatched(_norm, "rmsnorm", "rmsnorm_reference")
 apply_rope = _dispatched(_rope, "apply_rope", "apply_rope_reference")
