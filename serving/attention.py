@@ -9,6 +9,10 @@ new latents into the pool, then:
   out = (softmax·c_kv)·W_UVᵀ;
 - sequences feeding several tokens (prefill chunks, recomputation) decompress their cached
   prefix with W_UK/W_UV and attend causally (new tokens see the prefix and earlier new tokens).
+
+Dense (GQA) models call `context.attend_kv(layer_idx, attn, q, k, v)` instead: the context writes
+k/v into the paged K/V pool (serving/kv_cache.py); decode tokens go through
+`kernels.dispatch.gqa_decode`, prefill chunks attend causally over their gathered keys/values.
 """
 
 from __future__ import annotations
@@ -25,6 +29,27 @@ from serving.cache import LatentCachePool
 def mla_decode_source(device: torch.device) -> str:
     """Which implementation decode attention uses for tensors on device (for reports)."""
     return dispatch.describe("mla_decode", device)
+
+
+def gqa_decode_source(device: torch.device) -> str:
+    """Which implementation dense models' decode attention uses on device (for reports)."""
+    return dispatch.describe("gqa_decode", device)
+
+
+def gqa_prefill(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, scale: float) -> torch.Tensor:
+    """Causal attention of the last Q tokens of a sequence over all its T cached keys/values.
+    q [Q,H,d], keys/values [T,G,d] -> [Q,H,d]; query head h reads key/value head h // (H/G)."""
+    num_new, heads, head_dim = q.shape
+    num_ctx, kv_heads = keys.shape[0], keys.shape[1]
+    compute = torch.float32 if q.dtype in (torch.float16, torch.bfloat16) else q.dtype
+    query = q.to(compute).view(num_new, kv_heads, heads // kv_heads, head_dim)
+    scores = torch.einsum("qgrd,tgd->grqt", query, keys.to(compute)) * scale
+    query_pos = torch.arange(num_ctx - num_new, num_ctx, device=q.device)
+    key_pos = torch.arange(num_ctx, device=q.device)
+    scores = scores.masked_fill(key_pos[None, None, None, :] > query_pos[None, None, :, None], float("-inf"))
+    probs = torch.softmax(scores, dim=-1)
+    out = torch.einsum("grqt,tgd->qgrd", probs, values.to(compute))
+    return out.reshape(num_new, heads, head_dim).to(q.dtype)
 
 
 def mla_prefill(
@@ -120,4 +145,21 @@ class AttentionContext:
             rows = self.pool.gather(layer_idx, span.block_ids, span.context_len)
             new = slice(span.token_start, span.token_start + span.num_new_tokens)
             out[new] = mla_prefill(q_nope[new], q_pe[new], rows, w_uk, w_uv, scale)
+        return out
+
+    def attend_kv(self, layer_idx: int, attn, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """A dense layer's attention: q [N,H,d], k/v [N,G,d] (roped keys) -> [N,H,d]."""
+        self.pool.write(layer_idx, self.slot_mapping, k, v)
+        scale = float(attn.softmax_scale)
+        out = q.new_empty(q.shape)
+        if self.decode_token_idx.numel():
+            idx = self.decode_token_idx
+            out[idx] = dispatch.gqa_decode(
+                q[idx].contiguous(), self.pool.k[layer_idx], self.pool.v[layer_idx],
+                self.decode_block_table, self.decode_seq_lens, scale,
+            ).to(out.dtype)
+        for span in self.prefills:
+            keys, values = self.pool.gather(layer_idx, span.block_ids, span.context_len)
+            new = slice(span.token_start, span.token_start + span.num_new_tokens)
+            out[new] = gqa_prefill(q[new], keys, values, scale)
         return out

@@ -19,9 +19,10 @@ from typing import Sequence as Seq
 
 import torch
 
-from serving.attention import mla_decode_source
+from serving.attention import gqa_decode_source, mla_decode_source
 from serving.block_manager import BlockManager
-from serving.cache import LatentCachePool, latent_bytes_per_token, num_blocks_for_budget
+from serving.cache import num_blocks_for_budget
+from serving.kv_cache import cache_bytes_per_token, is_dense, make_cache_pool
 from serving.model_runner import ModelRunner
 from serving.params import EngineConfig, PromptTooLongError, SamplingParams
 from serving.radix import PrefixCacheStats
@@ -63,17 +64,17 @@ class Engine:
         if isinstance(tokenizer_eos, int):
             self.eos_token_ids.add(tokenizer_eos)
 
-        bytes_per_token = latent_bytes_per_token(mc.num_hidden_layers, mc.kv_lora_rank, mc.qk_rope_head_dim, self.dtype)
+        # dense models (GQA) cache keys and values per head; DeepSeek's MLA caches the latent
+        bytes_per_token = cache_bytes_per_token(mc, self.dtype)
         num_blocks = self.config.num_blocks or num_blocks_for_budget(
             self.config.cache_memory_bytes, self.config.block_size, bytes_per_token
         )
-        self.pool = LatentCachePool(
-            mc.num_hidden_layers, num_blocks, self.config.block_size, mc.kv_lora_rank, mc.qk_rope_head_dim, self.dtype, self.device
-        )
+        self.pool = make_cache_pool(mc, num_blocks, self.config.block_size, self.dtype, self.device)
         self.block_manager = BlockManager(num_blocks, self.config.block_size, self.config.enable_prefix_caching)
         self.scheduler = Scheduler(self.block_manager, self.config.max_num_seqs, self.config.max_num_batched_tokens)
         self.runner = ModelRunner(model, self.pool, self.device)
-        self.mla_decode_source = mla_decode_source(self.device)
+        # which decode attention runs (for reports); the name predates dense models
+        self.mla_decode_source = (gqa_decode_source if is_dense(mc) else mla_decode_source)(self.device)
         self.stats = EngineStats(
             batch_sizes=deque(maxlen=self.config.record_batch_sizes),
             batch_tokens=deque(maxlen=self.config.record_batch_sizes),

@@ -10,11 +10,12 @@ import torch
 from kernels.dispatch import SharedPrefix
 from serving.attention import AttentionContext, PrefillSpan
 from serving.cache import LatentCachePool
+from serving.kv_cache import KVCachePool
 from serving.scheduler import ScheduledSeq
 
 
 class ModelRunner:
-    def __init__(self, model: torch.nn.Module, pool: LatentCachePool, device: torch.device) -> None:
+    def __init__(self, model: torch.nn.Module, pool: LatentCachePool | KVCachePool, device: torch.device) -> None:
         self.model = model
         self.pool = pool
         self.device = device
