@@ -123,6 +123,27 @@ def mla_decode_shared_prefix(
     )
 
 
+def gqa_decode_shared_prefix(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    block_table: torch.Tensor,
+    seq_lens: torch.Tensor,
+    scale: float,
+    shared_prefixes: list[_mla.SharedPrefix],
+    suffix_block_table: torch.Tensor,
+    suffix_lens: torch.Tensor,
+) -> torch.Tensor:
+    """`gqa_decode` for a batch in which groups of sequences share their first blocks (as
+    `mla_decode_shared_prefix`): Triton reads the full block tables; the torch path reads each
+    shared prefix once (`gqa_decode_cascade_reference`)."""
+    if use_triton(q, k_cache, v_cache, block_table, seq_lens):
+        return _gqa.gqa_decode(q, k_cache, v_cache, block_table, seq_lens, scale)
+    return _gqa.gqa_decode_cascade_reference(
+        q, k_cache, v_cache, shared_prefixes, suffix_block_table, suffix_lens, scale
+    )
+
+
 def describe(name: str, device: torch.device) -> str:
     """Which implementation `dispatch.<name>` runs for float32 tensors on `device` (for reports)."""
     kind = "Triton" if use_triton(torch.empty(0, device=device)) else "torch twin"

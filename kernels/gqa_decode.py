@@ -24,7 +24,7 @@ import torch
 import triton.language as tl
 
 from kernels.launch import cdiv, next_power_of_2, scratch, triton_kernel
-from kernels.mla_decode import _mla_merge_kernel, default_num_splits
+from kernels.mla_decode import SharedPrefix, _mla_merge_kernel, default_num_splits
 
 _LOG2E = 1.4426950408889634
 
@@ -84,6 +84,67 @@ def gqa_decode_reference(
     probs = torch.softmax(scores.masked_fill(past_end[:, None, None, :], float("-inf")), dim=-1)
     probs = probs.masked_fill((seq_lens == 0)[:, None, None, None], 0.0)  # an idle slot: zeros, not NaN
     return torch.matmul(probs, values).reshape(batch, heads, head_dim).to(q.dtype)
+
+
+def _partial_attention(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, scale: float,
+                       valid: torch.Tensor | None = None):
+    """Unnormalised attention of query [B,G,R,d] over keys [B,G,d,T] / values [B,G,T,d]: returns
+    (sum_t e_t·v_t [B,G,R,d], max score [B,G,R,1], sum_t e_t [B,G,R,1]) with e_t = exp(s_t - max),
+    so partial results over disjoint token sets merge exactly. valid [B,T] masks tokens."""
+    scores = torch.matmul(query, keys) * scale
+    if valid is not None:
+        scores = scores.masked_fill(~valid[:, None, None, :], float("-inf"))
+    top = scores.amax(dim=-1, keepdim=True)
+    weights = torch.exp(scores - top)
+    return torch.matmul(weights, values), top, weights.sum(dim=-1, keepdim=True)
+
+
+def gqa_decode_cascade_reference(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    groups: list[SharedPrefix],
+    suffix_block_table: torch.Tensor,
+    suffix_lens: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """Torch decode like `gqa_decode_reference`, but each shared prefix (the prompt blocks of n
+    samples) is gathered once and attended by all its sequences' queries in one product; each
+    sequence's own rows (suffix_block_table, suffix_lens >= 1) are read per sequence; the two
+    partial softmaxes are merged exactly. On CPU this cuts the rows gathered per step by about n.
+    No Triton kernel: on a GPU the paged kernel reads the full block tables."""
+    batch, heads, head_dim = q.shape
+    kv_heads = k_cache.shape[2]
+    group_size = heads // kv_heads
+    compute = torch.promote_types(q.dtype, torch.float32)
+    query = q.to(compute).view(batch, kv_heads, group_size, head_dim)
+    table = suffix_block_table.long()
+    width = table.shape[1] * k_cache.shape[1]
+    keys = k_cache[table].reshape(batch, width, kv_heads, head_dim).to(compute).permute(0, 2, 3, 1)
+    values = v_cache[table].reshape(batch, width, kv_heads, head_dim).to(compute).transpose(1, 2)
+    valid = torch.arange(width, device=q.device)[None, :] < suffix_lens.long()[:, None]
+    acc, top, total = _partial_attention(query, keys, values, scale, valid)
+    for group in groups:
+        members = group.members
+        count = members.numel()
+        prefix_k = k_cache[group.block_ids].reshape(-1, kv_heads, head_dim).to(compute)  # [P, G, d]
+        prefix_v = v_cache[group.block_ids].reshape(-1, kv_heads, head_dim).to(compute)
+        # all members' query heads of one key/value head side by side: [1, G, members·R, d]
+        g_query = query[members].transpose(0, 1).reshape(1, kv_heads, count * group_size, head_dim)
+        g_acc, g_top, g_total = _partial_attention(
+            g_query, prefix_k.permute(1, 2, 0)[None], prefix_v.transpose(0, 1)[None], scale
+        )
+
+        # back to [members, G, R, ...]
+        g_acc, g_top, g_total = (
+            t[0].reshape(kv_heads, count, group_size, t.shape[-1]).transpose(0, 1) for t in (g_acc, g_top, g_total)
+        )
+        new_top = torch.maximum(top[members], g_top)
+        old_w, new_w = torch.exp(top[members] - new_top), torch.exp(g_top - new_top)
+        acc[members] = acc[members] * old_w + g_acc * new_w
+        total[members] = total[members] * old_w + g_total * new_w
+        top[members] = new_top
+    return (acc / total).reshape(batch, heads, head_dim).to(q.dtype)
 
 
 @triton_kernel

@@ -154,10 +154,17 @@ class AttentionContext:
         out = q.new_empty(q.shape)
         if self.decode_token_idx.numel():
             idx = self.decode_token_idx
-            out[idx] = dispatch.gqa_decode(
-                q[idx].contiguous(), self.pool.k[layer_idx], self.pool.v[layer_idx],
-                self.decode_block_table, self.decode_seq_lens, scale,
-            ).to(out.dtype)
+            k_cache, v_cache = self.pool.k[layer_idx], self.pool.v[layer_idx]
+            if self.shared_prefixes:
+                decoded = dispatch.gqa_decode_shared_prefix(
+                    q[idx].contiguous(), k_cache, v_cache, self.decode_block_table, self.decode_seq_lens, scale,
+                    self.shared_prefixes, self.suffix_block_table, self.suffix_lens,
+                )
+            else:
+                decoded = dispatch.gqa_decode(
+                    q[idx].contiguous(), k_cache, v_cache, self.decode_block_table, self.decode_seq_lens, scale,
+                )
+            out[idx] = decoded.to(out.dtype)
         for span in self.prefills:
             keys, values = self.pool.gather(layer_idx, span.block_ids, span.context_len)
             new = slice(span.token_start, span.token_start + span.num_new_tokens)

@@ -95,3 +95,26 @@ def test_shape_errors_name_the_argument(rng):
     case = make_case(rng, [5], heads=6, kv_heads=4)
     with pytest.raises(ValueError, match="must divide"):
         gqa_decode_reference(**case)
+
+
+def test_cascade_twin_reads_shared_prefixes_once_and_matches(rng):
+    """Sequences 0, 2, 3 share their first 2 blocks, 1 and 4 their first block; the cascade twin
+    (prefix once per group + each suffix) equals the plain twin over the full tables."""
+    from kernels.gqa_decode import SharedPrefix, gqa_decode_cascade_reference
+
+    block_size, heads, kv_heads, head_dim = 4, 6, 2, 8
+    k_cache = torch.randn(40, block_size, kv_heads, head_dim, generator=rng)
+    v_cache = torch.randn(40, block_size, kv_heads, head_dim, generator=rng)
+    tables = [[0, 1, 5, 6], [2, 7], [0, 1, 8], [0, 1, 9, 10, 11], [2, 12, 13]]
+    lens = [15, 6, 9, 18, 11]
+    groups = [SharedPrefix(torch.tensor([0, 2, 3]), torch.tensor([0, 1])), SharedPrefix(torch.tensor([1, 4]), torch.tensor([2]))]
+    shared = [2, 1, 2, 2, 1]
+    width = max(map(len, tables))
+    full = torch.tensor([t + [0] * (width - len(t)) for t in tables], dtype=torch.int32)
+    suffix = [t[s:] for t, s in zip(tables, shared)]
+    suffix_table = torch.tensor([t + [0] * (width - len(t)) for t in suffix])
+    suffix_lens = torch.tensor([n - s * block_size for n, s in zip(lens, shared)])
+    q = torch.randn(5, heads, head_dim, generator=rng)
+    want = gqa_decode_reference(q, k_cache, v_cache, full, torch.tensor(lens, dtype=torch.int32), 0.3)
+    got = gqa_decode_cascade_reference(q, k_cache, v_cache, groups, suffix_table, suffix_lens, 0.3)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
