@@ -58,9 +58,7 @@ def machine() -> str:
 
 def _engine(threads: list[int]) -> str:
     """One engine table per torch thread count (on a shared machine one thread can beat two)."""
-    from benchmarks import engine_bench
-
-    from benchmarks import dense_bench
+    from benchmarks import dense_bench, engine_bench
 
     parts = []
     for count in threads:

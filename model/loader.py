@@ -92,6 +92,7 @@ def read_config(path: str | Path) -> AnyConfig:
         raise ConfigError(f"{path}: config must be a JSON object, got {type(data).__name__}")
     try:
         model_type = _model_type_of(data)
+        data = {**data, "model_type": model_type}  # the architecture named it when the field is absent
         if model_type in _DEEPSEEK_ARCHITECTURES.values():
             return ModelConfig.from_dict(data)
         return DenseConfig.from_dict(data)

@@ -184,3 +184,9 @@ def test_config_reads_published_spellings() -> None:
     assert qwen2.qkv_bias and not qwen2.o_bias and not qwen2.qk_norm
     qwen3 = DenseConfig.from_dict({**base, "model_type": "qwen3"})
     assert qwen3.head_dim == 128 and qwen3.qk_norm and not qwen3.qkv_bias  # transformers' Qwen3 default
+
+
+def test_architecture_alone_chooses_the_network(tmp_path: Path) -> None:
+    directory = _write_config(tmp_path, "qwen2", lambda d: d.pop("model_type"))
+    config = read_config(directory)
+    assert isinstance(config, DenseConfig) and config.model_type == "qwen2" and config.qkv_bias
