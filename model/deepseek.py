@@ -444,6 +444,27 @@ def routed_experts(
     return torch.zeros_like(x).index_add_(0, token_of_slot, expert_out.to(x.dtype))
 
 
+def routed_experts_static(
+    x: Tensor, gate_up_proj: Tensor, down_proj: Tensor, topk_idx: Tensor, topk_weight: Tensor
+) -> Tensor:
+    """`routed_experts` without data-dependent shapes, for a traced (torch.compile) step: with
+    fewer (token, slot) pairs than experts, each pair gathers its expert's weights; otherwise
+    every expert runs on every token and the routing weights (zero for unchosen) mix them. A
+    symbolic token count (one graph for many batch sizes) always takes the second way, so the
+    choice never splits that graph."""
+    num_tokens, top_k = topk_idx.shape
+    num_experts = gate_up_proj.shape[0]
+    if isinstance(num_tokens, int) and num_tokens * top_k < num_experts:
+        gate, up = torch.einsum("nkim,nm->nki", gate_up_proj[topk_idx], x).chunk(2, dim=-1)
+        out = torch.einsum("nkmi,nki->nkm", down_proj[topk_idx], F.silu(gate) * up)
+        return (out * topk_weight[..., None].to(out.dtype)).sum(dim=1).to(x.dtype)
+    mix = torch.zeros(num_tokens, num_experts, dtype=topk_weight.dtype, device=x.device)
+    mix = mix.scatter(1, topk_idx, topk_weight)
+    gate, up = torch.einsum("eim,nm->nei", gate_up_proj, x).chunk(2, dim=-1)
+    hidden = (F.silu(gate) * up) * mix[..., None].to(x.dtype)
+    return torch.einsum("emi,nei->nm", down_proj, hidden).to(x.dtype)
+
+
 class Gate(nn.Module):
     """Router weights (kept in float32, as the reference does) and V3's correction bias."""
 
@@ -475,6 +496,8 @@ class Experts(nn.Module):
     def forward(self, x: Tensor, topk_idx: Tensor, topk_weight: Tensor) -> Tensor:
         if _kernels_take(x, self.gate_up_proj, self.down_proj, others=(topk_idx, topk_weight)):
             return dispatch.fused_moe(x, self.gate_up_proj, self.down_proj, topk_idx, topk_weight)
+        if torch.compiler.is_compiling():  # the serving engine's compiled decode step (static shapes)
+            return routed_experts_static(x, self.gate_up_proj, self.down_proj, topk_idx, topk_weight)
         return routed_experts(x, self.gate_up_proj, self.down_proj, topk_idx, topk_weight)
 
 

@@ -112,7 +112,7 @@ def test_a_failing_step_fails_those_requests_and_the_loop_keeps_serving(model64,
     engine = AsyncEngine(_FailsOnce(model64), config=EngineConfig(block_size=4, num_blocks=64))
     first, second = make_prompts([6, 8], seed=25)
     try:
-        with pytest.raises(RuntimeError, match="engine step failed.*simulated device error"):
+        with pytest.raises(RuntimeError, match="failed inside the engine step.*simulated device error"):
             engine.submit_sync(first, GREEDY, timeout=60)
         assert engine.engine.block_manager.allocator.num_free + engine.engine.block_manager.prefix_cache.num_blocks == 64
         out = engine.submit_sync(second, GREEDY, timeout=60)
