@@ -460,9 +460,13 @@ def routed_experts_static(
         return (out * topk_weight[..., None].to(out.dtype)).sum(dim=1).to(x.dtype)
     mix = torch.zeros(num_tokens, num_experts, dtype=topk_weight.dtype, device=x.device)
     mix = mix.scatter(1, topk_idx, topk_weight)
-    gate, up = torch.einsum("eim,nm->nei", gate_up_proj, x).chunk(2, dim=-1)
-    hidden = (F.silu(gate) * up) * mix[..., None].to(x.dtype)
-    return torch.einsum("emi,nei->nm", down_proj, hidden).to(x.dtype)
+    inter = down_proj.shape[-1]
+    # one matmul over all experts' stacked rows (a view of the weight, no copy), then per expert
+    gate_up = F.linear(x, gate_up_proj.reshape(num_experts * 2 * inter, -1)).view(num_tokens, num_experts, 2 * inter)
+    gate, up = gate_up.chunk(2, dim=-1)
+    hidden = (F.silu(gate) * up) * mix[..., None].to(x.dtype)  # [N, E, I]
+    out = torch.bmm(hidden.transpose(0, 1), down_proj.transpose(1, 2))  # [E, N, m]
+    return out.sum(dim=0).to(x.dtype)
 
 
 class Gate(nn.Module):

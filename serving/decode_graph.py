@@ -9,8 +9,9 @@ if set, chooses instead, e.g. PROVER_DECODE_MODE=eager for tests and debugging):
   eager       the general path only (ModelRunner's AttentionContext); nothing compiled.
   compile     torch.compile of the model's forward over a DecodeContext, dynamic batch size
               (one graph for batch 1, one for the rest; block tables are padded to >= 2
-              blocks so the width never specialises). Compiled in a background thread when
-              the engine starts; steps run eager until it is ready, so nobody waits for it.
+              blocks so the width never specialises), for batches up to COMPILE_MAX_BATCH.
+              Compiled in a background thread when the engine starts; steps run eager until
+              it is ready, so nobody waits for it.
   cuda_graph  per batch-size bucket (1, 2, 4, 8, 16, then multiples of 16 up to max_num_seqs)
               the forward is captured on static buffers; a step pads its batch to the next
               bucket (padding rows write to the pool's scratch slot). Captured at start-up.
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 DECODE_MODES = ("auto", "eager", "compile", "cuda_graph")
 MODE_ENV = "PROVER_DECODE_MODE"
 MIN_TABLE_WIDTH = 2  # a width-1 block table would specialise the compiled graph
+# Largest batch the compiled CPU graph runs. Above it the eager path wins on CPU: its cascade
+# attention reads a shared prompt once for all n samples, and its routed experts compute only
+# the chosen experts (the graph, with static shapes, runs every expert on every token).
+COMPILE_MAX_BATCH = 32
 
 
 def resolve_mode(requested: str, device: torch.device) -> str:
@@ -135,7 +140,7 @@ class DecodeGraphs:
     def run(
         self, ids: list[int], positions: list[int], slots: list[int], tables: list[list[int]], lens: list[int]
     ) -> torch.Tensor | None:
-        if self.mode == "eager" or not self.ready or self.error:
+        if self.mode == "eager" or not self.ready or self.error or (self.mode == "compile" and len(ids) > COMPILE_MAX_BATCH):
             self.num_eager_steps += 1
             return None
         try:

@@ -26,7 +26,7 @@ from serving.decode_graph import DecodeGraphs
 from serving.model_runner import ModelRunner
 from serving.params import EngineConfig, PromptTooLongError, SamplingParams
 from serving.radix import PrefixCacheStats
-from serving.sampler import sample
+from serving.sampler import SeedStream, sample
 from serving.scheduler import ScheduledSeq, Scheduler
 from serving.sequence import Request, RequestOutput, Sequence
 
@@ -155,12 +155,9 @@ class Engine:
         return request_id
 
     def _new_sequence(self, request: Request, index: int, token_ids: list[int]) -> Sequence:
-        generator = torch.Generator(device=self.device)
         seed = request.params.seed
-        generator.manual_seed(
-            (seed * 0x9E3779B1 + index) % (1 << 63) if seed is not None else self._seed_source.getrandbits(63)
-        )
-        seq = Sequence(request=request, index=index, token_ids=token_ids, generator=generator)
+        key = (seed * 0x9E3779B1 + index) % (1 << 63) if seed is not None else self._seed_source.getrandbits(63)
+        seq = Sequence(request=request, index=index, token_ids=token_ids, generator=SeedStream(key))
         request.sequences.append(seq)
         return seq
 
