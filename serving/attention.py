@@ -170,3 +170,100 @@ class AttentionContext:
             new = slice(span.token_start, span.token_start + span.num_new_tokens)
             out[new] = gqa_prefill(q[new], keys, values, scale)
         return out
+
+def paged_latent_decode(
+    q_latent: torch.Tensor,
+    q_pe: torch.Tensor,
+    cache: torch.Tensor,
+    block_table: torch.Tensor,
+    seq_lens: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """Absorbed MLA decode over the paged pool in plain torch ops, without host syncs or
+    data-dependent shapes, so torch.compile traces it whole: q_latent [B,H,r], q_pe [B,H,d_r],
+    cache [NB,BS,r+d_r], block_table [B,W] (rows past seq_len masked), seq_lens [B] >= 1 -> [B,H,r].
+    The same arithmetic as `kernels.dispatch.mla_decode`'s torch twin (which checks its inputs
+    on the host first)."""
+    batch, rank = q_latent.shape[0], q_latent.shape[-1]
+    capacity = block_table.shape[1] * cache.shape[1]
+    compute = torch.promote_types(q_latent.dtype, torch.float32)
+    rows = cache[block_table.long()].reshape(batch, capacity, cache.shape[-1]).to(compute)
+    query = torch.cat([q_latent, q_pe], dim=-1).to(compute)
+    scores = torch.bmm(query, rows.transpose(1, 2)) * scale  # [B, H, T]
+    past_end = torch.arange(capacity, device=cache.device)[None, :] >= seq_lens.long()[:, None]
+    probs = torch.softmax(scores.masked_fill(past_end[:, None, :], float("-inf")), dim=-1)
+    return torch.bmm(probs, rows)[..., :rank].to(q_latent.dtype)
+
+
+def paged_gqa_decode(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    block_table: torch.Tensor,
+    seq_lens: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """GQA decode over the paged K/V pool in plain torch ops, without host syncs or data-dependent
+    shapes (for torch.compile): q [B,H,d], k/v_cache [NB,BS,G,d], block_table [B,W], seq_lens
+    [B] >= 1 -> [B,H,d]. The arithmetic of `kernels.dispatch.gqa_decode`'s torch twin."""
+    batch, heads, head_dim = q.shape
+    kv_heads = k_cache.shape[2]
+    capacity = block_table.shape[1] * k_cache.shape[1]
+    compute = torch.promote_types(q.dtype, torch.float32)
+    table = block_table.long()
+    keys = k_cache[table].reshape(batch, capacity, kv_heads, head_dim).to(compute).permute(0, 2, 3, 1)
+    values = v_cache[table].reshape(batch, capacity, kv_heads, head_dim).to(compute).transpose(1, 2)
+    query = q.to(compute).reshape(batch, kv_heads, heads // kv_heads, head_dim)
+    scores = torch.matmul(query, keys) * scale  # [B, G, H/G, T]
+    past_end = torch.arange(capacity, device=q.device)[None, :] >= seq_lens.long()[:, None]
+    probs = torch.softmax(scores.masked_fill(past_end[:, None, None, :], float("-inf")), dim=-1)
+    return torch.matmul(probs, values).reshape(batch, heads, head_dim).to(q.dtype)
+
+
+class DecodeContext:
+    """Attention for a step in which every row feeds one token (decode), shaped for tracing and
+    capture: fixed tensors only, no Python decisions on their values. Row i writes its latent to
+    slot_mapping[i] and attends over the first seq_lens[i] rows of block_table[i]. Padding rows
+    (batch buckets) point at the pool's scratch slot with seq_len 1.
+
+    use_kernel: attend through `kernels.dispatch.mla_decode` (the Triton kernel on a GPU, which
+    is graph-capturable); otherwise `paged_latent_decode` (what torch.compile traces on CPU)."""
+
+    def __init__(
+        self,
+        pool: LatentCachePool,
+        slot_mapping: torch.Tensor,
+        block_table: torch.Tensor,
+        seq_lens: torch.Tensor,
+        use_kernel: bool = False,
+    ) -> None:
+        self.pool = pool
+        self.slot_mapping = slot_mapping
+        self.block_table = block_table
+        self.seq_lens = seq_lens
+        self.use_kernel = use_kernel
+
+    def attend(self, layer_idx: int, attn, q_nope, q_pe, c_kv, k_pe) -> torch.Tensor:
+        cache = self.pool.layers[layer_idx]
+        # one in-place row copy (two sliced index_puts would make torch.compile copy the pool)
+        cache.view(-1, cache.shape[-1]).index_copy_(0, self.slot_mapping, torch.cat([c_kv, k_pe], dim=-1).to(cache.dtype))
+        q_latent = torch.einsum("bhd,hdr->bhr", q_nope, attn.w_uk)
+        scale = float(attn.softmax_scale)
+        if self.use_kernel:
+            out_latent = dispatch.mla_decode(q_latent, q_pe.contiguous(), cache, self.block_table, self.seq_lens, scale)
+        else:
+            out_latent = paged_latent_decode(q_latent, q_pe, cache, self.block_table, self.seq_lens, scale)
+        return torch.einsum("bhr,hvr->bhv", out_latent, attn.w_uv).to(q_nope.dtype)
+
+    def attend_kv(self, layer_idx: int, attn, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """A dense layer's decode (see `AttentionContext.attend_kv`), in fixed-shape ops."""
+        k_cache, v_cache = self.pool.k[layer_idx], self.pool.v[layer_idx]
+        rows = (-1, *k_cache.shape[2:])
+        k_cache.view(rows).index_copy_(0, self.slot_mapping, k.to(k_cache.dtype))
+        v_cache.view(rows).index_copy_(0, self.slot_mapping, v.to(v_cache.dtype))
+        scale = float(attn.softmax_scale)
+        if self.use_kernel:
+            out = dispatch.gqa_decode(q.contiguous(), k_cache, v_cache, self.block_table, self.seq_lens, scale)
+        else:
+            out = paged_gqa_decode(q, k_cache, v_cache, self.block_table, self.seq_lens, scale)
+        return out.to(q.dtype)

@@ -33,9 +33,12 @@ class KVCachePool:
         self.block_size = block_size
         self.num_kv_heads = num_kv_heads
         self.head_dim = head_dim
-        shape = (num_blocks, block_size, num_kv_heads, head_dim)
+        # One block more than the allocator hands out, as in LatentCachePool: padded rows of a
+        # fixed-shape decode step (compiled / CUDA-graph batch buckets) write there.
+        shape = (num_blocks + 1, block_size, num_kv_heads, head_dim)
         self.k = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(num_layers)]
         self.v = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(num_layers)]
+        self.scratch_slot = num_blocks * block_size  # first row of the extra block
 
     def write(self, layer_idx: int, slots: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
         """Store the keys/values [N, G, d] of new tokens; slots[i] = block_id * block_size + offset."""

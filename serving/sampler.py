@@ -1,15 +1,13 @@
-"""Next-token sampling: greedy, temperature, top-k, top-p, per-sample seeded generators, logprobs.
+"""Next-token sampling: greedy, temperature, top-k, top-p, per-sample seeded noise, logprobs.
 
 Returned logprobs are those of the model's raw distribution (log_softmax of the logits), as
 vLLM reports them, whatever the temperature or truncation used to draw the token.
 
-Drawing never sorts the whole vocabulary (on a CPU, sorting 64 rows of a 16k vocabulary costs more
-than a small model's forward): rows with top-k truncate among their k candidates (`torch.topk`);
-rows with top-p only draw from the full distribution by inverse CDF and accept the token when it is
-in the nucleus (the mass of strictly more likely tokens is below top_p), else draw again. That is
-rejection sampling, so the accepted token follows the renormalised nucleus exactly; a draw is
-accepted with probability >= top_p, and the rare row still rejected after a few rounds is truncated
-by the sorting `_truncate`.
+One call per batch, no per-row work: each sample's noise is a counter-based hash of its seed
+and how many tokens it has drawn (`SeedStream`), so draws are reproducible whatever batch a
+sample lands in, and a whole batch's noise is a handful of tensor ops. The nucleus comes from
+the best NUCLEUS_CANDIDATES tokens of each row when they cover it (checked exactly), so the
+vocabulary is sorted only for rows where they do not.
 """
 
 from __future__ import annotations
@@ -20,6 +18,8 @@ import torch
 
 from serving.params import SamplingParams
 
+NUCLEUS_CANDIDATES = 64
+
 
 @dataclass
 class SampledToken:
@@ -28,125 +28,132 @@ class SampledToken:
     top_logprobs: dict[int, float] | None
 
 
+@dataclass(eq=False)
+class SeedStream:
+    """A sample's source of randomness: a 63-bit key and the number of draws made so far."""
+
+    key: int
+    draws: int = 0
+
+
+# splitmix64's constants as signed int64 (torch has no uint64 arithmetic)
+_GOLDEN = 0x9E3779B97F4A7C15 - (1 << 64)
+_MIX1 = 0xBF58476D1CE4E5B9 - (1 << 64)
+_MIX2 = 0x94D049BB133111EB - (1 << 64)
+
+
+def _shift_right(z: torch.Tensor, bits: int) -> torch.Tensor:
+    """Logical (unsigned) right shift of int64."""
+    return (z >> bits) & ((1 << (64 - bits)) - 1)
+
+
+def uniform_noise(keys: torch.Tensor, draws: torch.Tensor, vocab: int) -> torch.Tensor:
+    """[B, vocab] float64 uniforms in (0, 1): splitmix64 of (key, draw * vocab + token)."""
+    counter = draws[:, None] * vocab + torch.arange(vocab, device=keys.device)[None, :]
+    z = keys[:, None] + counter * _GOLDEN  # int64 arithmetic wraps, as the uint64 original does
+    z = (z ^ _shift_right(z, 30)) * _MIX1
+    z = (z ^ _shift_right(z, 27)) * _MIX2
+    z = z ^ _shift_right(z, 31)
+    return (_shift_right(z, 11).to(torch.float64) + 0.5) * (1.0 / (1 << 53))
+
+
+def _nucleus_mask(sorted_logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor, normalizer: torch.Tensor) -> torch.Tensor:
+    """Drop mask over rank-sorted logits [B, C]: ranks >= top_k, and ranks whose strictly
+    better tokens hold >= top_p of the (top-k restricted) mass (normalizer: its logsumexp)."""
+    ranks = torch.arange(sorted_logits.shape[-1], device=sorted_logits.device)[None, :]
+    drop = ranks >= top_k[:, None]
+    probs = torch.exp(sorted_logits - normalizer[:, None]).masked_fill(drop, 0.0)
+    mass_before = torch.cumsum(probs, dim=-1) - probs  # probability of strictly better tokens
+    drop = drop | (mass_before >= top_p[:, None])
+    drop[:, 0] = False  # the most likely token always survives
+    return drop
+
+
 def _truncate(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
     """Mask (to -inf) tokens outside each row's top-k and top-p nucleus. logits [B,V] (already
     divided by temperature); top_k [B] (<= 0: off); top_p [B] (1: off). The nucleus keeps a token
     when its strictly more likely tokens hold less than top_p of the mass."""
     vocab = logits.shape[-1]
-    if bool((top_k > 0).any()) or bool((top_p < 1).any()):
-        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    if not (bool((top_k > 0).any()) or bool((top_p < 1).any())):
+        return logits
+    k = torch.where(top_k > 0, top_k.clamp(max=vocab), torch.full_like(top_k, vocab))
+    width = min(vocab, NUCLEUS_CANDIDATES)
+    cand_logits, cand_ids = torch.topk(logits, width, dim=-1)  # sorted, best first
+    k_in_cands = k <= width
+    normalizer = torch.where(
+        k_in_cands,
+        torch.logsumexp(cand_logits.masked_fill(torch.arange(width, device=logits.device)[None, :] >= k[:, None], float("-inf")), dim=-1),
+        torch.logsumexp(logits, dim=-1),
+    )
+    drop = _nucleus_mask(cand_logits, k, top_p, normalizer)
+    # Exact from the candidates when top-k lies inside them, or (no top-k) when the candidates
+    # already hold top_p of the mass, so every later token is dropped anyway.
+    covered = torch.exp(cand_logits - normalizer[:, None]).sum(dim=-1) >= top_p
+    untouched = (k == vocab) & (top_p >= 1)  # rows that truncate nothing
+    exact = k_in_cands | ((k == vocab) & covered) | untouched
+    out = torch.full_like(logits, float("-inf")).scatter_(-1, cand_ids, cand_logits.masked_fill(drop, float("-inf")))
+    out = torch.where(untouched[:, None], logits, out)
+    if not bool(exact.all()):
+        rows = (~exact).nonzero()[:, 0]
+        sorted_logits, order = torch.sort(logits[rows], dim=-1, descending=True)
         ranks = torch.arange(vocab, device=logits.device)[None, :]
-        k = torch.where(top_k > 0, top_k.clamp(max=vocab), torch.full_like(top_k, vocab))
-        drop = ranks >= k[:, None]
-        probs = torch.softmax(sorted_logits.masked_fill(drop, float("-inf")), dim=-1)
-        mass_before = torch.cumsum(probs, dim=-1) - probs  # probability of strictly better tokens
-        drop = drop | (mass_before >= top_p[:, None])
-        drop[:, 0] = False  # the most likely token always survives
-        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
-        logits = torch.empty_like(logits).scatter_(-1, order, sorted_logits)
-    return logits
+        row_norm = torch.logsumexp(sorted_logits.masked_fill(ranks >= k[rows][:, None], float("-inf")), dim=-1)
+        row_drop = _nucleus_mask(sorted_logits, k[rows], top_p[rows], row_norm)
+        out[rows] = torch.empty_like(sorted_logits).scatter_(-1, order, sorted_logits.masked_fill(row_drop, float("-inf")))
+    return out
 
 
-_REJECTION_ROUNDS = 8
-
-
-_CDF_CHUNK = 256
-
-
-def _inverse_cdf(probs: torch.Tensor, generators: list[torch.Generator]) -> torch.Tensor:
-    """One token per row of probs [R, V] (rows need not sum to 1), with one uniform from each
-    row's generator. Returns long [R].
-
-    Two levels, in float64: the cumulative mass of chunks of _CDF_CHUNK tokens picks the chunk,
-    a cumulative sum inside that chunk alone picks the token (a full-row cumsum costs more)."""
-    rows, vocab = probs.shape
-    uniform = torch.stack(
-        [torch.rand((), generator=g, dtype=torch.float64, device=g.device) for g in generators]
-    ).to(probs.device)
-    pad = -vocab % _CDF_CHUNK
-    chunks = (torch.nn.functional.pad(probs, (0, pad)) if pad else probs).reshape(rows, -1, _CDF_CHUNK)
-    chunk_mass = chunks.sum(dim=-1, dtype=torch.float64)
-    chunk_cdf = chunk_mass.cumsum(dim=-1)
-    target = (uniform * chunk_cdf[:, -1])[:, None]
-    chunk = torch.searchsorted(chunk_cdf, target, right=True).clamp_(max=chunk_cdf.shape[1] - 1)
-    mass_before = chunk_cdf.gather(1, chunk) - chunk_mass.gather(1, chunk)
-    inner_cdf = chunks[torch.arange(rows, device=probs.device), chunk[:, 0]].to(torch.float64).cumsum(dim=-1)
-    inner = torch.searchsorted(inner_cdf, target - mass_before, right=True).clamp_(max=_CDF_CHUNK - 1)
-    drawn = (chunk * _CDF_CHUNK + inner).clamp_(max=vocab - 1)
-    # rounding could land on a token without mass (past the chunk's last one); never pick those
-    zero = probs.gather(1, drawn) <= 0
-    if bool(zero.any()):
-        drawn = torch.where(zero, probs.argmax(dim=-1, keepdim=True), drawn)
-    return drawn[:, 0]
-
-
-def _draw_top_k(scaled: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor, generators) -> torch.Tensor:
-    """Rows with top-k: truncate (top-k, then the nucleus) among the k best candidates only."""
-    k_max = min(int(top_k.max()), scaled.shape[-1])
-    values, ids = torch.topk(scaled, k_max, dim=-1)
-    probs = torch.softmax(_truncate(values, top_k, top_p), dim=-1)
-    return ids.gather(1, _inverse_cdf(probs, generators)[:, None])[:, 0]
-
-
-def _draw_nucleus(scaled: torch.Tensor, top_p: torch.Tensor, generators) -> torch.Tensor:
-    """Rows without top-k: draw from softmax(scaled), keep draws inside the nucleus (see module doc)."""
-    probs = torch.softmax(scaled, dim=-1)
-    chosen = torch.empty(probs.shape[0], dtype=torch.long, device=probs.device)
-    pending = torch.arange(probs.shape[0], device=probs.device)
-    for round_index in range(_REJECTION_ROUNDS):
-        rows = probs if round_index == 0 else probs[pending]
-        drawn = _inverse_cdf(rows, [generators[i] for i in pending.tolist()])
-        chosen[pending] = drawn
-        p_drawn = rows.gather(1, drawn[:, None])
-        mass_before = (rows * (rows > p_drawn)).sum(dim=-1)
-        accepted = (mass_before < top_p[pending]) | (top_p[pending] >= 1)
-        pending = pending[~accepted]
-        if pending.numel() == 0:
-            return chosen
-    left = pending.tolist()
-    truncated = _truncate(scaled[pending], torch.zeros_like(pending), top_p[pending])
-    chosen[pending] = _inverse_cdf(torch.softmax(truncated, dim=-1), [generators[i] for i in left])
-    return chosen
+def _exponential_noise(generators: list, shape: tuple[int, int], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """E ~ Exp(1) per entry; row i from generators[i] (SeedStreams: one batched hash, and each
+    stream advances by one draw; torch.Generators: one call per row)."""
+    if all(isinstance(g, SeedStream) for g in generators):
+        keys = torch.tensor([g.key for g in generators], dtype=torch.long, device=device)
+        draws = torch.tensor([g.draws for g in generators], dtype=torch.long, device=device)
+        for g in generators:
+            g.draws += 1
+        return (-torch.log(uniform_noise(keys, draws, shape[1]))).to(dtype)
+    noise = torch.empty(shape, dtype=dtype, device=device)
+    for row, g in enumerate(generators):
+        noise[row].exponential_(generator=g)
+    return noise
 
 
 def sample(
     logits: torch.Tensor,
     params: list[SamplingParams],
-    generators: list[torch.Generator],
+    generators: list[SeedStream | torch.Generator],
 ) -> list[SampledToken]:
-    """One token per row of logits [B, V]; row i uses params[i] and draws from generators[i]."""
+    """One token per row of logits [B, V]; row i uses params[i] and draws from generators[i]
+    (a SeedStream, or a torch.Generator for callers that hold one)."""
     compute = torch.float64 if logits.dtype == torch.float64 else torch.float32
     logits = logits.to(compute)
-    log_normaliser = torch.logsumexp(logits, dim=-1, keepdim=True)  # raw logprob = logit - this
+    raw_logprobs = torch.log_softmax(logits, dim=-1)
     chosen = torch.argmax(logits, dim=-1)
 
     sampled_rows = [i for i, p in enumerate(params) if not p.greedy]
     if sampled_rows:
-        rows = torch.tensor(sampled_rows, device=logits.device)
+        every_row = len(sampled_rows) == len(params)
+        rows = None if every_row else torch.tensor(sampled_rows, device=logits.device)
         temperature = torch.tensor([params[i].temperature for i in sampled_rows], dtype=compute, device=logits.device)
         top_k = torch.tensor([params[i].top_k for i in sampled_rows], device=logits.device)
         top_p = torch.tensor([params[i].top_p for i in sampled_rows], dtype=compute, device=logits.device)
-        scaled = logits[rows] / temperature[:, None]
-        # Each row draws from its own generator: reproducible whatever the batch.
-        row_generators = [generators[i] for i in sampled_rows]
-        with_k = (top_k > 0).nonzero()[:, 0]
-        without_k = (top_k <= 0).nonzero()[:, 0]
-        picked = torch.empty(len(sampled_rows), dtype=torch.long, device=logits.device)
-        if with_k.numel():
-            gens = [row_generators[j] for j in with_k.tolist()]
-            picked[with_k] = _draw_top_k(scaled[with_k], top_k[with_k], top_p[with_k], gens)
-        if without_k.numel():
-            gens = [row_generators[j] for j in without_k.tolist()]
-            picked[without_k] = _draw_nucleus(scaled[without_k], top_p[without_k], gens)
-        chosen[rows] = picked
+        picked = logits if every_row else logits[rows]
+        scaled = _truncate(picked / temperature[:, None], top_k, top_p)
+        probs = torch.softmax(scaled, dim=-1)
+        # Exponential race: argmax_i p_i / E_i with E_i ~ Exp(1) draws i with probability p_i.
+        noise = _exponential_noise([generators[i] for i in sampled_rows], tuple(probs.shape), probs.device, probs.dtype)
+        draws = torch.argmax(probs / noise, dim=-1)
+        if every_row:
+            chosen = draws
+        else:
+            chosen[rows] = draws
 
     results = []
     chosen_list = chosen.tolist()
-    chosen_logprobs = (logits.gather(-1, chosen[:, None]) - log_normaliser)[:, 0].tolist()
+    chosen_logprobs = raw_logprobs.gather(-1, chosen[:, None])[:, 0].tolist()
     max_top = max((p.logprobs or 0) for p in params)
     if max_top:
-        top_values, top_ids = torch.topk(logits, max_top, dim=-1)
-        top_values = top_values - log_normaliser
+        top_values, top_ids = torch.topk(raw_logprobs, max_top, dim=-1)
     for i, p in enumerate(params):
         top = None
         if p.logprobs is not None:

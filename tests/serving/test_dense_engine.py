@@ -140,4 +140,34 @@ def test_kv_pool_is_sized_by_kv_heads_and_head_dim(dense_pair):
     mc = ours.config
     per_token = mc.num_hidden_layers * 2 * mc.num_key_value_heads * mc.head_dim * 4  # float32
     assert engine.num_blocks == budget // (4 * per_token)
-    assert tuple(engine.pool.k[0].shape) == (engine.num_blocks, 4, mc.num_key_value_heads, mc.head_dim)
+    # one scratch block beyond those the allocator hands out (padded rows of fixed-shape steps)
+    assert tuple(engine.pool.k[0].shape) == (engine.num_blocks + 1, 4, mc.num_key_value_heads, mc.head_dim)
+
+
+@torch.inference_mode()
+def test_a_padded_decode_context_gives_the_eager_logits(dense_pair):
+    """What a captured CUDA graph or the compiled step runs (fixed shapes, rows padded to a bucket
+    that write only the scratch block), run eager on CPU, against the general path."""
+    from serving.attention import DecodeContext
+    from serving.decode_graph import pad_rows
+
+    _, ours = dense_pair
+    engine = Engine(ours, config=EngineConfig(block_size=4, num_blocks=64, decode_mode="eager"))
+    for prompt in _prompts([5, 9, 3], seed=31):
+        engine.add_request(prompt, SamplingParams(max_tokens=4, **GREEDY))
+    engine.step()  # prefill + first token of each
+    batch = engine.scheduler.schedule()
+    assert all(item.num_new_tokens == 1 for item in batch)
+    layers = [*engine.pool.k, *engine.pool.v]
+    before = [layer.clone() for layer in layers]
+    expected = engine.runner.run(batch)
+    written = [layer.clone() for layer in layers]
+    for layer, saved in zip(layers, before):
+        layer.copy_(saved)
+    rows = engine.runner.decode_inputs(batch)
+    ids, pos, slots, table, lens = pad_rows(*rows, size=8, width=6, scratch_slot=engine.pool.scratch_slot,
+                                            scratch_block=engine.pool.num_blocks)
+    logits = ours(ids[None], positions=pos[None], cache=DecodeContext(engine.pool, slots, table, lens))[0]
+    torch.testing.assert_close(logits[: len(batch)], expected, atol=1e-4, rtol=1e-4)
+    for layer, reference in zip(layers, written):  # live blocks hold exactly the real rows
+        torch.testing.assert_close(layer[:-1], reference[:-1])
