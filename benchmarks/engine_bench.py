@@ -11,7 +11,12 @@ num_return_sequences=n, as a search worker calling generate would. Also: one dec
 2k context, engine (absorbed MLA over the paged latent cache) vs transformers (its cache holds
 the latent too, but every step re-expands all of it through kv_b_proj).
 
-Run: python -m benchmarks.engine_bench [--quick]   (make bench runs it through benchmarks.run)
+Then (issue 17) the shipped checkpoint with the shape search sends: one 200-token prompt
+sampled n = 1, 4, 16, 64 times, engine (compiled decode and eager) vs transformers in the same
+run, the memory-bound limit of a decode step (weight bytes ÷ measured copy bandwidth), and the
+engine's per-part step times (`sweep`).
+
+Run: python -m benchmarks.engine_bench [--quick] [--sweep-only]   (make bench runs it through benchmarks.run)
 """
 
 from __future__ import annotations
