@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -47,6 +48,11 @@ class EngineStats:
     num_generated_tokens: int = 0
     batch_sizes: deque = field(default_factory=deque)  # sequences per step, most recent last
     batch_tokens: deque = field(default_factory=deque)  # tokens per step
+    # wall seconds spent in each part of the steps so far (schedule, forward, sample, bookkeeping)
+    seconds: dict = field(default_factory=lambda: dict.fromkeys(STEP_PARTS, 0.0))
+
+
+STEP_PARTS = ("schedule", "forward", "sample", "bookkeeping")
 
 
 class RequestFailedError(RuntimeError):
@@ -215,7 +221,9 @@ class Engine:
 
     def step(self) -> list[RequestOutput]:
         """Run one batched forward; returns the requests that finished in it."""
+        started = time.perf_counter()
         batch = self.scheduler.schedule()
+        scheduled = time.perf_counter()
         if not batch:
             if self.scheduler.has_work():
                 raise RuntimeError("scheduler made no progress with work pending; this is an engine bug")
@@ -225,6 +233,7 @@ class Engine:
         except Exception as e:  # noqa: BLE001 - fail only the requests that cause it
             self._isolate_failed_step(batch, e)
             return []
+        forwarded = time.perf_counter()
         self.stats.num_steps += 1
         self.stats.batch_sizes.append(len(batch))
         self.stats.batch_tokens.append(sum(item.num_new_tokens for item in batch))
@@ -246,9 +255,13 @@ class Engine:
                     to_sample.append(child)
                     rows.append(row)
         if not to_sample:
+            self._account(started, scheduled, forwarded, forwarded, time.perf_counter())
             return []
 
-        sampled = sample(logits[rows], [s.params for s in to_sample], [s.generator for s in to_sample])
+        before_sampling = time.perf_counter()
+        picked = logits if len(rows) == logits.shape[0] and rows == list(range(len(rows))) else logits[rows]
+        sampled = sample(picked, [s.params for s in to_sample], [s.generator for s in to_sample])
+        sampled_at = time.perf_counter()
         finished: list[RequestOutput] = []
         for seq, token in zip(to_sample, sampled):
             if seq.request.request_id not in self._requests:
@@ -261,7 +274,16 @@ class Engine:
             if seq.finished and seq.request.finished:
                 finished.append(RequestOutput.from_request(seq.request))
                 del self._requests[seq.request.request_id]
+        self._account(started, scheduled, forwarded, sampled_at, time.perf_counter(), before_sampling)
         return finished
+
+    def _account(self, started, scheduled, forwarded, sampled, ended, before_sampling=None) -> None:
+        seconds = self.stats.seconds
+        seconds["schedule"] += scheduled - started
+        seconds["forward"] += forwarded - scheduled
+        sampling = sampled - (before_sampling if before_sampling is not None else sampled)
+        seconds["sample"] += sampling
+        seconds["bookkeeping"] += ended - forwarded - sampling
 
     def _fork(self, parent: Sequence) -> list[Sequence]:
         """Create samples 1..n-1 of parent's request, sharing its computed prompt."""

@@ -47,9 +47,13 @@ def _shift_right(z: torch.Tensor, bits: int) -> torch.Tensor:
     return (z >> bits) & ((1 << (64 - bits)) - 1)
 
 
-def uniform_noise(keys: torch.Tensor, draws: torch.Tensor, vocab: int) -> torch.Tensor:
-    """[B, vocab] float64 uniforms in (0, 1): splitmix64 of (key, draw * vocab + token)."""
-    counter = draws[:, None] * vocab + torch.arange(vocab, device=keys.device)[None, :]
+def uniform_noise(keys: torch.Tensor, draws: torch.Tensor, vocab: int, token_ids: torch.Tensor | None = None) -> torch.Tensor:
+    """Float64 uniforms in (0, 1), one per (row, token): splitmix64 of (key, draw * vocab +
+    token). token_ids [B, C] picks the tokens (default: the whole vocabulary, [B, vocab]); a
+    token's value does not depend on which others are drawn."""
+    if token_ids is None:
+        token_ids = torch.arange(vocab, device=keys.device)[None, :]
+    counter = draws[:, None] * vocab + token_ids
     z = keys[:, None] + counter * _GOLDEN  # int64 arithmetic wraps, as the uint64 original does
     z = (z ^ _shift_right(z, 30)) * _MIX1
     z = (z ^ _shift_right(z, 27)) * _MIX2
@@ -69,6 +73,25 @@ def _nucleus_mask(sorted_logits: torch.Tensor, top_k: torch.Tensor, top_p: torch
     return drop
 
 
+def _candidates(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor):
+    """Each row's NUCLEUS_CANDIDATES best tokens, with those outside its top-k / top-p set to
+    -inf: (ids [B, C], logits [B, C], exact [B]). exact[i] says row i's kept set lies inside its
+    candidates (top-k inside them, or no top-k and the candidates hold top_p of the mass)."""
+    vocab = logits.shape[-1]
+    k = torch.where(top_k > 0, top_k.clamp(max=vocab), torch.full_like(top_k, vocab))
+    width = min(vocab, NUCLEUS_CANDIDATES)
+    cand_logits, cand_ids = torch.topk(logits, width, dim=-1)  # sorted, best first
+    k_in_cands = k <= width
+    beyond_k = torch.arange(width, device=logits.device)[None, :] >= k[:, None]
+    normalizer = torch.where(
+        k_in_cands, torch.logsumexp(cand_logits.masked_fill(beyond_k, float("-inf")), dim=-1), torch.logsumexp(logits, dim=-1)
+    )
+    drop = _nucleus_mask(cand_logits, k, top_p, normalizer)
+    covered = torch.exp(cand_logits - normalizer[:, None]).sum(dim=-1) >= top_p
+    exact = k_in_cands | ((k == vocab) & covered)
+    return cand_ids, cand_logits.masked_fill(drop, float("-inf")), exact, k
+
+
 def _truncate(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
     """Mask (to -inf) tokens outside each row's top-k and top-p nucleus. logits [B,V] (already
     divided by temperature); top_k [B] (<= 0: off); top_p [B] (1: off). The nucleus keeps a token
@@ -76,22 +99,10 @@ def _truncate(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor) ->
     vocab = logits.shape[-1]
     if not (bool((top_k > 0).any()) or bool((top_p < 1).any())):
         return logits
-    k = torch.where(top_k > 0, top_k.clamp(max=vocab), torch.full_like(top_k, vocab))
-    width = min(vocab, NUCLEUS_CANDIDATES)
-    cand_logits, cand_ids = torch.topk(logits, width, dim=-1)  # sorted, best first
-    k_in_cands = k <= width
-    normalizer = torch.where(
-        k_in_cands,
-        torch.logsumexp(cand_logits.masked_fill(torch.arange(width, device=logits.device)[None, :] >= k[:, None], float("-inf")), dim=-1),
-        torch.logsumexp(logits, dim=-1),
-    )
-    drop = _nucleus_mask(cand_logits, k, top_p, normalizer)
-    # Exact from the candidates when top-k lies inside them, or (no top-k) when the candidates
-    # already hold top_p of the mass, so every later token is dropped anyway.
-    covered = torch.exp(cand_logits - normalizer[:, None]).sum(dim=-1) >= top_p
+    cand_ids, cand_logits, exact, k = _candidates(logits, top_k, top_p)
     untouched = (k == vocab) & (top_p >= 1)  # rows that truncate nothing
-    exact = k_in_cands | ((k == vocab) & covered) | untouched
-    out = torch.full_like(logits, float("-inf")).scatter_(-1, cand_ids, cand_logits.masked_fill(drop, float("-inf")))
+    exact = exact | untouched
+    out = torch.full_like(logits, float("-inf")).scatter_(-1, cand_ids, cand_logits)
     out = torch.where(untouched[:, None], logits, out)
     if not bool(exact.all()):
         rows = (~exact).nonzero()[:, 0]
@@ -103,19 +114,21 @@ def _truncate(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor) ->
     return out
 
 
-def _exponential_noise(generators: list, shape: tuple[int, int], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """E ~ Exp(1) per entry; row i from generators[i] (SeedStreams: one batched hash, and each
-    stream advances by one draw; torch.Generators: one call per row)."""
+def _exponential_noise(generators: list, shape: tuple[int, int], device: torch.device, dtype: torch.dtype,
+                       token_ids: torch.Tensor | None = None) -> torch.Tensor:
+    """E ~ Exp(1) per entry; row i from generators[i]. SeedStreams: one batched hash (of the
+    tokens token_ids [B, C] if given, else of the whole vocabulary), each stream advancing one
+    draw. torch.Generators: one call per row over the whole vocabulary."""
     if all(isinstance(g, SeedStream) for g in generators):
         keys = torch.tensor([g.key for g in generators], dtype=torch.long, device=device)
         draws = torch.tensor([g.draws for g in generators], dtype=torch.long, device=device)
         for g in generators:
             g.draws += 1
-        return (-torch.log(uniform_noise(keys, draws, shape[1]))).to(dtype)
+        return (-torch.log(uniform_noise(keys, draws, shape[1], token_ids))).to(dtype)
     noise = torch.empty(shape, dtype=dtype, device=device)
     for row, g in enumerate(generators):
         noise[row].exponential_(generator=g)
-    return noise
+    return noise if token_ids is None else noise.gather(-1, token_ids)
 
 
 def sample(
@@ -138,11 +151,22 @@ def sample(
         top_k = torch.tensor([params[i].top_k for i in sampled_rows], device=logits.device)
         top_p = torch.tensor([params[i].top_p for i in sampled_rows], dtype=compute, device=logits.device)
         picked = logits if every_row else logits[rows]
-        scaled = _truncate(picked / temperature[:, None], top_k, top_p)
-        probs = torch.softmax(scaled, dim=-1)
+        scaled = picked / temperature[:, None]
+        streams = [generators[i] for i in sampled_rows]
         # Exponential race: argmax_i p_i / E_i with E_i ~ Exp(1) draws i with probability p_i.
-        noise = _exponential_noise([generators[i] for i in sampled_rows], tuple(probs.shape), probs.device, probs.dtype)
-        draws = torch.argmax(probs / noise, dim=-1)
+        # Token i's noise is the same whether it is drawn among candidates or the whole
+        # vocabulary, so both ways pick the same token.
+        truncating = bool((top_k > 0).any()) or bool((top_p < 1).any())
+        cand = _candidates(scaled, top_k, top_p) if truncating else None
+        if cand is not None and bool(cand[2].all()):
+            cand_ids, cand_logits = cand[0], cand[1]
+            probs = torch.softmax(cand_logits, dim=-1)
+            noise = _exponential_noise(streams, tuple(scaled.shape), probs.device, probs.dtype, cand_ids)
+            draws = cand_ids.gather(-1, torch.argmax(probs / noise, dim=-1, keepdim=True))[:, 0]
+        else:
+            probs = torch.softmax(_truncate(scaled, top_k, top_p) if truncating else scaled, dim=-1)
+            noise = _exponential_noise(streams, tuple(probs.shape), probs.device, probs.dtype)
+            draws = torch.argmax(probs / noise, dim=-1)
         if every_row:
             chosen = draws
         else:

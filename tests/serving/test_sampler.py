@@ -101,3 +101,21 @@ def test_candidate_nucleus_equals_the_full_sort():
     assert torch.equal(torch.isfinite(fast), torch.isfinite(full))
     assert torch.equal(fast[torch.isfinite(fast)], full[torch.isfinite(full)])
     assert int(torch.isfinite(fast[5:]).sum(dim=-1).max()) > 64  # the flat rows did leave the candidates
+
+
+def test_candidate_draw_equals_the_full_vocabulary_draw():
+    """Sampling among the nucleus candidates picks the token a draw over the whole vocabulary picks."""
+    import serving.sampler as sampler
+    from serving.sampler import SeedStream
+
+    logits = torch.randn(8, 400, generator=torch.Generator().manual_seed(6)) * 5
+    params = [SamplingParams(temperature=0.8, top_p=0.9)] * 4 + [SamplingParams(temperature=1.2, top_k=20)] * 4
+    streams = [SeedStream(k) for k in range(8)]
+    fast = [o.token_id for _ in range(3) for o in sample(logits, params, streams)]
+    original, sampler.NUCLEUS_CANDIDATES = sampler.NUCLEUS_CANDIDATES, 1  # a nucleus never fits: full vocabulary
+    try:
+        full_streams = [SeedStream(k) for k in range(8)]
+        full = [o.token_id for _ in range(3) for o in sample(logits, params, full_streams)]
+    finally:
+        sampler.NUCLEUS_CANDIDATES = original
+    assert fast == full and all(s.draws == 3 for s in streams)
