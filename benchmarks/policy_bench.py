@@ -105,6 +105,43 @@ def markdown(heldout: dict[int, tuple[dict[str, str], dict[str, Cell]]], minif2f
     return "\n".join(lines)
 
 
+def search_batch_sizes(model: Path, budget: Budget, count: int = 40) -> str:
+    """One line: the engine batch sizes the mixed policy's search produces on the first `count`
+    miniF2F-valid theorems, in this process (the engine's own counters), and its step time."""
+    import collections
+    import time
+
+    from lean_env.datasets import minif2f_file
+    from prover.agent import AgentSolver, load_local_engine
+    from prover.config import ProverConfig
+    from prover.evaluate import load_problems
+
+    theorems = load_problems(minif2f_file("valid.jsonl"))[:count]
+    engine = load_local_engine(model)
+    try:
+        engine.engine.decode_graphs.wait_ready()
+        config = ProverConfig.build(policy="mixed", model_dir=model, max_expansions=budget.max_expansions,
+                                    time_limit_s=budget.time_limit_s)
+        solver = AgentSolver(config, engine=engine)
+        started = time.monotonic()
+        for theorem in theorems:
+            solver.solve(theorem)
+        wall = time.monotonic() - started
+        stats = engine.stats
+        decode = [b for b, t in zip(stats.batch_sizes, stats.batch_tokens) if b == t]
+        buckets = collections.Counter(next(f"{lo}-{hi}" for lo, hi in ((1, 1), (2, 4), (5, 8), (9, 16), (17, 64), (65, 10**9))
+                                           if lo <= b <= hi) for b in decode)
+        shown = ", ".join(f"{k.replace('-1000000000', '+')}: {v}" for k, v in sorted(buckets.items(), key=lambda kv: int(kv[0].split("-")[0])))
+        engine_s = sum(stats.seconds.values())
+        return (f"Engine batches under search (mixed, first {len(theorems)} miniF2F-valid theorems, one process, same budget): "
+                f"{stats.num_steps} steps, {len(decode)} of them decode-only with {sum(decode) / max(len(decode), 1):.1f} "
+                f"sequences on average (max {max(decode, default=0)}; by size {shown}); the engine's steps took "
+                f"{engine_s:.1f} s of the {wall:.1f} s wall time ({stats.seconds['forward']:.1f} s forward, "
+                f"{stats.seconds['sample']:.1f} s sampling); decode path: {engine.engine.decode_graphs.describe()}.")
+    finally:
+        engine.shutdown()
+
+
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="2,3", help="held-out curriculum seeds, comma-separated")
@@ -113,6 +150,7 @@ def main(argv: list[str] | None = None) -> str:
     parser.add_argument("--max-expansions", type=int, default=Budget.max_expansions)
     parser.add_argument("--time-limit", type=float, default=Budget.time_limit_s)
     parser.add_argument("--no-minif2f", action="store_true", help="skip miniF2F-valid")
+    parser.add_argument("--no-batch-sizes", action="store_true", help="skip the engine batch sizes under search")
     args = parser.parse_args(argv)
     budget = Budget(args.max_expansions, args.time_limit)
     model = args.model.resolve()
@@ -130,6 +168,8 @@ def main(argv: list[str] | None = None) -> str:
     except ValueError:
         shown = model
     text = markdown(heldout, minif2f, shown, budget, args.per_family)
+    if not args.no_batch_sizes:
+        text += "\n\n" + search_batch_sizes(model, budget)
     print(text)
     return text
 

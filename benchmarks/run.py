@@ -1,6 +1,7 @@
 """`make bench`: run every benchmark that exists and rewrite its section of docs/BENCHMARKS.md.
 
-Sections: the engine (benchmarks/engine_bench.py, one table per --engine-threads count), the embedded kernel (coverage, recall and
+Sections: the engine (benchmarks/engine_bench.py, one table per --engine-threads count, then the
+dense-model whole-proof table of benchmarks/dense_bench.py at the first thread count), the embedded kernel (coverage, recall and
 server throughput, lean_env/embedded/measure.py), proof search (benchmarks/search_bench.py,
 if present), miniF2F-valid through `prover eval` for the default policy and the hammer (benchmarks/eval_bench.py), the trained policy against the
 hammer (benchmarks/policy_bench.py) and the kernels (kernels/bench.py on a GPU; without one the section says
@@ -57,11 +58,15 @@ def machine() -> str:
 
 def _engine(threads: list[int]) -> str:
     """One engine table per torch thread count (on a shared machine one thread can beat two)."""
-    from benchmarks import engine_bench
+    from benchmarks import dense_bench, engine_bench
 
     parts = []
     for count in threads:
         parts.append(f"### {count} torch thread{'s' if count > 1 else ''}\n\n{engine_bench.main(threads=count).strip()}")
+    count = threads[0]
+    parts.append(f"### Dense model (Qwen3-shaped), whole proofs, {count} torch thread{'s' if count > 1 else ''}\n\n"
+                 f"Command: `python -m benchmarks.dense_bench --threads {count}`.\n\n"
+                 f"{dense_bench.main(threads=count).strip()}")
     return "\n\n".join(parts)
 
 

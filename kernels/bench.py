@@ -7,6 +7,9 @@ twin with `triton.testing.do_bench` (median), checks the kernel's result against
 and prints a markdown table (also written to --out). Targets:
 - MLA decode, batch 64 x 4096 context, 16 heads, latent 512 + rope 64, bf16: cache bytes
   read per call / time >= 70% of the measured copy bandwidth;
+- GQA decode, batch 64 x 4096 context, 32 query / 8 key-value heads, head_dim 128 (Qwen3-8B's
+  attention), bf16: cache bytes read per call / time reported against the copy bandwidth (no
+  pass/fail target until it has been measured on a GPU);
 - fused MoE, 4096 tokens, 64 experts, top-6, hidden 2048, expert width 1408, bf16:
   >= 2x faster than the per-expert loop.
 Without a GPU it says so and exits 0. `--strict` exits 1 when a target is missed.
@@ -110,6 +113,27 @@ def bench_mla_decode(device: torch.device, copy_bandwidth: float) -> Row:
     )
 
 
+def bench_gqa_decode(device: torch.device, copy_bandwidth: float) -> Row:
+    from kernels.gqa_decode import gqa_decode, gqa_decode_bytes, gqa_decode_reference
+
+    batch, context, heads, kv_heads, head_dim, block_size = 64, 4096, 32, 8, 128, 16
+    blocks_per_seq = context // block_size
+    num_blocks = batch * blocks_per_seq
+    k_cache = torch.randn(num_blocks, block_size, kv_heads, head_dim, dtype=torch.bfloat16, device=device)
+    v_cache = torch.randn_like(k_cache)
+    block_table = torch.randperm(num_blocks, device=device).view(batch, blocks_per_seq).int()
+    seq_lens = torch.full((batch,), context, dtype=torch.int32, device=device)
+    q = torch.randn(batch, heads, head_dim, dtype=torch.bfloat16, device=device)
+    args = (q, k_cache, v_cache, block_table, seq_lens, head_dim**-0.5)
+    triton_ms, twin_ms, err = _time_against_twin(gqa_decode, gqa_decode_reference, args)
+    bandwidth = gqa_decode_bytes(batch, context, kv_heads, head_dim, 2) / (triton_ms * 1e-3)
+    return Row(
+        "gqa_decode", f"B={batch} ctx={context} H={heads} G={kv_heads} d={head_dim} bf16",
+        triton_ms, twin_ms, err,
+        metric=f"{bandwidth / 1e12:.2f} TB/s = {bandwidth / copy_bandwidth:.0%} of copy",
+    )
+
+
 def bench_fused_moe(device: torch.device) -> Row:
     from kernels.fused_moe import fused_moe, fused_moe_reference
 
@@ -163,6 +187,7 @@ def run(out_path: Path | None) -> tuple[str, bool]:
     matmul_rate = measure_bf16_matmul(device)
     rows = [
         bench_mla_decode(device, copy_bandwidth),
+        bench_gqa_decode(device, copy_bandwidth),
         bench_fused_moe(device),
         bench_rmsnorm(device),
         bench_rope(device),

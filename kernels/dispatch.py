@@ -12,6 +12,8 @@ module (a test in tests/test_layers.py holds them to it).
 Signatures (see each kernel module for the details):
     mla_decode(q_latent [B,H,r], q_pe [B,H,d_r], cache [NB, BS, r+d_r],
                block_table int32 [B, max_blocks], seq_lens int32 [B], scale) -> [B,H,r]
+    gqa_decode(q [B,H,d], k_cache [NB, BS, G, d], v_cache [NB, BS, G, d],
+               block_table int32 [B, max_blocks], seq_lens int32 [B], scale) -> [B,H,d]
     fused_moe(hidden [T,D], w_gate_up [E,2I,D], w_down [E,D,I], topk_ids [T,K],
               topk_weights [T,K]) -> [T,D]
     rmsnorm(x, weight, eps, residual=None) -> out | (out, new_residual)
@@ -30,6 +32,7 @@ from typing import Any, Literal
 import torch
 
 from kernels import fused_moe as _moe
+from kernels import gqa_decode as _gqa
 from kernels import mla_decode as _mla
 from kernels import rmsnorm as _norm
 from kernels import rope as _rope
@@ -93,6 +96,7 @@ def _dispatched(module: ModuleType, triton_name: str, twin_name: str) -> Callabl
 
 
 mla_decode = _dispatched(_mla, "mla_decode", "mla_decode_reference")
+gqa_decode = _dispatched(_gqa, "gqa_decode", "gqa_decode_reference")
 fused_moe = _dispatched(_moe, "fused_moe", "fused_moe_reference")
 rmsnorm = _dispatched(_norm, "rmsnorm", "rmsnorm_reference")
 apply_rope = _dispatched(_rope, "apply_rope", "apply_rope_reference")
@@ -119,6 +123,27 @@ def mla_decode_shared_prefix(
     )
 
 
+def gqa_decode_shared_prefix(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    block_table: torch.Tensor,
+    seq_lens: torch.Tensor,
+    scale: float,
+    shared_prefixes: list[_mla.SharedPrefix],
+    suffix_block_table: torch.Tensor,
+    suffix_lens: torch.Tensor,
+) -> torch.Tensor:
+    """`gqa_decode` for a batch in which groups of sequences share their first blocks (as
+    `mla_decode_shared_prefix`): Triton reads the full block tables; the torch path reads each
+    shared prefix once (`gqa_decode_cascade_reference`)."""
+    if use_triton(q, k_cache, v_cache, block_table, seq_lens):
+        return _gqa.gqa_decode(q, k_cache, v_cache, block_table, seq_lens, scale)
+    return _gqa.gqa_decode_cascade_reference(
+        q, k_cache, v_cache, shared_prefixes, suffix_block_table, suffix_lens, scale
+    )
+
+
 def describe(name: str, device: torch.device) -> str:
     """Which implementation `dispatch.<name>` runs for float32 tensors on `device` (for reports)."""
     kind = "Triton" if use_triton(torch.empty(0, device=device)) else "torch twin"
@@ -128,6 +153,9 @@ def describe(name: str, device: torch.device) -> str:
 # Not kernels, but the model and the engine need them next to the kernels they feed.
 SharedPrefix = _mla.SharedPrefix
 YarnScaling = _rope.YarnScaling
+LinearScaling = _rope.LinearScaling
+Llama3Scaling = _rope.Llama3Scaling
+RopeScaling = _rope.RopeScaling
 rope_inv_freq = _rope.rope_inv_freq
 yarn_cos_sin = _rope.yarn_cos_sin
 yarn_cos_sin_scale = _rope.yarn_cos_sin_scale

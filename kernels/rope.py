@@ -54,6 +54,33 @@ class YarnScaling:
         return d
 
 
+@dataclass(frozen=True)
+class LinearScaling:
+    """HF `rope_type: linear` (position interpolation): every frequency divided by `factor`."""
+
+    factor: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rope_type": "linear", "factor": self.factor}
+
+
+@dataclass(frozen=True)
+class Llama3Scaling:
+    """HF `rope_type: llama3`: long wavelengths (> original / low_freq_factor) divided by `factor`,
+    short ones (< original / high_freq_factor) kept, a smooth blend in between."""
+
+    factor: float
+    low_freq_factor: float
+    high_freq_factor: float
+    original_max_position_embeddings: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rope_type": "llama3", **{f.name: getattr(self, f.name) for f in fields(self)}}
+
+
+RopeScaling = YarnScaling | LinearScaling | Llama3Scaling
+
+
 def yarn_mscale(factor: float, mscale: float = 1.0) -> float:
     """YaRN attention-temperature factor: 0.1 · mscale · ln(factor) + 1 (1 when factor <= 1)."""
     if factor <= 1.0:
@@ -66,14 +93,29 @@ def _correction_dim(num_rotations: float, dim: int, base: float, max_position: i
     return (dim * math.log(max_position / (num_rotations * 2 * math.pi))) / (2 * math.log(base))
 
 
-def rope_inv_freq(dim: int, base: float, scaling: YarnScaling | None = None) -> torch.Tensor:
-    """Inverse frequencies [dim // 2] (float32), YaRN-blended when `scaling` is given."""
+def _llama3_inv_freq(inv_freq: torch.Tensor, scaling: Llama3Scaling) -> torch.Tensor:
+    original = scaling.original_max_position_embeddings
+    wavelen = 2 * math.pi / inv_freq
+    long_wave = wavelen > original / scaling.low_freq_factor
+    short_wave = wavelen < original / scaling.high_freq_factor
+    smooth = (original / wavelen - scaling.low_freq_factor) / (scaling.high_freq_factor - scaling.low_freq_factor)
+    blended = (1 - smooth) * inv_freq / scaling.factor + smooth * inv_freq
+    return torch.where(long_wave, inv_freq / scaling.factor, torch.where(short_wave, inv_freq, blended))
+
+
+def rope_inv_freq(dim: int, base: float, scaling: RopeScaling | None = None) -> torch.Tensor:
+    """Inverse frequencies [dim // 2] (float32): plain, or rescaled by `scaling` (YaRN blend,
+    linear interpolation, or Llama 3's wavelength bands)."""
     if dim % 2:
         raise ValueError(f"rope: the rotary dim must be even, got {dim}")
     exponents = torch.arange(0, dim, 2, dtype=torch.float32) / dim
     freq_extra = 1.0 / (base**exponents)
     if scaling is None:
         return freq_extra
+    if isinstance(scaling, LinearScaling):
+        return freq_extra / scaling.factor
+    if isinstance(scaling, Llama3Scaling):
+        return _llama3_inv_freq(freq_extra, scaling)
     freq_inter = 1.0 / (scaling.factor * base**exponents)
     max_pos = scaling.original_max_position_embeddings
     low = max(math.floor(_correction_dim(scaling.beta_fast, dim, base, max_pos)), 0)
@@ -85,12 +127,12 @@ def rope_inv_freq(dim: int, base: float, scaling: YarnScaling | None = None) -> 
     return freq_inter * (1 - extrapolation_weight) + freq_extra * extrapolation_weight
 
 
-def yarn_cos_sin_scale(scaling: YarnScaling | None) -> float:
+def yarn_cos_sin_scale(scaling: RopeScaling | None) -> float:
     """Factor on the cos/sin tables: mscale(factor, mscale) / mscale(factor, mscale_all_dim) under
     YaRN (1.0 for DeepSeek-V2-Lite and V3). As transformers: an explicit `attention_factor` wins;
     without both mscale and mscale_all_dim it is mscale(factor). The softmax scale's own mscale²
     is the attention's business, not this table's (see `yarn_mscale`)."""
-    if scaling is None:
+    if not isinstance(scaling, YarnScaling):  # linear and llama3 leave the tables' magnitude alone
         return 1.0
     if scaling.attention_factor is not None:
         return scaling.attention_factor

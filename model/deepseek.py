@@ -444,6 +444,31 @@ def routed_experts(
     return torch.zeros_like(x).index_add_(0, token_of_slot, expert_out.to(x.dtype))
 
 
+def routed_experts_static(
+    x: Tensor, gate_up_proj: Tensor, down_proj: Tensor, topk_idx: Tensor, topk_weight: Tensor
+) -> Tensor:
+    """`routed_experts` without data-dependent shapes, for a traced (torch.compile) step: with
+    fewer (token, slot) pairs than experts, each pair gathers its expert's weights; otherwise
+    every expert runs on every token and the routing weights (zero for unchosen) mix them. A
+    symbolic token count (one graph for many batch sizes) always takes the second way, so the
+    choice never splits that graph."""
+    num_tokens, top_k = topk_idx.shape
+    num_experts = gate_up_proj.shape[0]
+    if isinstance(num_tokens, int) and num_tokens * top_k < num_experts:
+        gate, up = torch.einsum("nkim,nm->nki", gate_up_proj[topk_idx], x).chunk(2, dim=-1)
+        out = torch.einsum("nkmi,nki->nkm", down_proj[topk_idx], F.silu(gate) * up)
+        return (out * topk_weight[..., None].to(out.dtype)).sum(dim=1).to(x.dtype)
+    mix = torch.zeros(num_tokens, num_experts, dtype=topk_weight.dtype, device=x.device)
+    mix = mix.scatter(1, topk_idx, topk_weight)
+    inter = down_proj.shape[-1]
+    # one matmul over all experts' stacked rows (a view of the weight, no copy), then per expert
+    gate_up = F.linear(x, gate_up_proj.reshape(num_experts * 2 * inter, -1)).view(num_tokens, num_experts, 2 * inter)
+    gate, up = gate_up.chunk(2, dim=-1)
+    hidden = (F.silu(gate) * up) * mix[..., None].to(x.dtype)  # [N, E, I]
+    out = torch.bmm(hidden.transpose(0, 1), down_proj.transpose(1, 2))  # [E, N, m]
+    return out.sum(dim=0).to(x.dtype)
+
+
 class Gate(nn.Module):
     """Router weights (kept in float32, as the reference does) and V3's correction bias."""
 
@@ -475,6 +500,8 @@ class Experts(nn.Module):
     def forward(self, x: Tensor, topk_idx: Tensor, topk_weight: Tensor) -> Tensor:
         if _kernels_take(x, self.gate_up_proj, self.down_proj, others=(topk_idx, topk_weight)):
             return dispatch.fused_moe(x, self.gate_up_proj, self.down_proj, topk_idx, topk_weight)
+        if torch.compiler.is_compiling():  # the serving engine's compiled decode step (static shapes)
+            return routed_experts_static(x, self.gate_up_proj, self.down_proj, topk_idx, topk_weight)
         return routed_experts(x, self.gate_up_proj, self.down_proj, topk_idx, topk_weight)
 
 

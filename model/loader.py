@@ -1,4 +1,7 @@
-"""Load a DeepSeek-V2/V3 Hugging Face checkpoint directory into `DeepseekForCausalLM`.
+"""Load a Hugging Face checkpoint directory: DeepSeek-V2/V3 into `DeepseekForCausalLM`, Llama /
+Qwen2 / Qwen3 into `DenseForCausalLM`, chosen by config.json's `architectures` (or `model_type`).
+Dense checkpoints keep their Hugging Face names one to one (everything below about kv_b_proj,
+experts and FP8 is DeepSeek's).
 
 What is read: `config.json` and `model.safetensors`, or the shards listed in
 `model.safetensors.index.json`. Checkpoint names map onto the model as follows:
@@ -29,8 +32,10 @@ import torch
 from safetensors import safe_open
 from torch import Tensor
 
-from model.config import ModelConfig
+from model.config import ConfigError, ModelConfig
 from model.deepseek import AttentionMode, DeepseekForCausalLM
+from model.dense import DenseForCausalLM
+from model.dense_config import DENSE_ARCHITECTURES, DenseConfig
 
 SINGLE_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
@@ -38,6 +43,10 @@ SCALE_SUFFIX = "_scale_inv"  # "<...>.weight_scale_inv" belongs to "<...>.weight
 FP8_DTYPES = {"F8_E4M3"}
 _LAYER_NAME = re.compile(r"^model\.layers\.(\d+)\.")
 _MAX_LISTED = 40
+_DEEPSEEK_ARCHITECTURES = {"DeepseekV2ForCausalLM": "deepseek_v2", "DeepseekV3ForCausalLM": "deepseek_v3"}
+SUPPORTED_ARCHITECTURES = {**_DEEPSEEK_ARCHITECTURES, **DENSE_ARCHITECTURES}
+AnyConfig = ModelConfig | DenseConfig
+AnyModel = DeepseekForCausalLM | DenseForCausalLM
 
 
 class CheckpointError(ValueError):
@@ -65,24 +74,75 @@ class _Plan:
     targets: dict[str, _Target] = field(default_factory=dict)
 
 
+def read_config(path: str | Path) -> AnyConfig:
+    """config.json (or the directory holding it) as the config of the architecture it names.
+
+    `architectures[0]` decides when present, else `model_type`; anything else is a ConfigError
+    naming the field and listing what is supported."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "config.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no config.json there; pass a Hugging Face model directory") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: config must be a JSON object, got {type(data).__name__}")
+    try:
+        model_type = _model_type_of(data)
+        data = {**data, "model_type": model_type}  # the architecture named it when the field is absent
+        if model_type in _DEEPSEEK_ARCHITECTURES.values():
+            return ModelConfig.from_dict(data)
+        return DenseConfig.from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def _model_type_of(data: dict) -> str:
+    supported = ", ".join(SUPPORTED_ARCHITECTURES)
+    architectures = data.get("architectures")
+    if architectures:
+        if not isinstance(architectures, list) or not isinstance(architectures[0], str):
+            raise ConfigError(f"field 'architectures' must be a list of class names, got {architectures!r}")
+        name = architectures[0]
+        if name not in SUPPORTED_ARCHITECTURES:
+            raise ConfigError(f"field 'architectures' is {architectures!r}; supported: {supported}")
+        expected = SUPPORTED_ARCHITECTURES[name]
+        if data.get("model_type", expected) != expected:
+            raise ConfigError(f"field 'model_type' is {data['model_type']!r} but 'architectures' names {name} "
+                              f"(model_type {expected!r}); fix one of them")
+        return expected
+    model_type = data.get("model_type")
+    if model_type not in SUPPORTED_ARCHITECTURES.values():
+        raise ConfigError(f"field 'model_type' is {model_type!r} and 'architectures' is absent; supported "
+                          f"model types: {', '.join(SUPPORTED_ARCHITECTURES.values())}")
+    return model_type
+
+
 def load_model(
     path: str | Path,
     *,
     dtype: torch.dtype = torch.float32,
     device: str | torch.device = "cpu",
     attention_mode: AttentionMode = "absorb",
-) -> DeepseekForCausalLM:
+) -> AnyModel:
     """Build the model from an HF directory and fill every weight; returns it in eval mode.
 
-    Router weights and V3's correction bias stay float32 whatever `dtype` is (as in transformers).
+    DeepSeek: router weights and V3's correction bias stay float32 whatever `dtype` is (as in
+    transformers). `attention_mode` applies to DeepSeek's MLA only.
     """
     directory = Path(path)
-    config = ModelConfig.from_file(directory)
+    config = read_config(directory)
     tensors = read_checkpoint_headers(directory)
 
     # Built on the meta device: no random init, no memory until `to_empty` allocates each weight once.
     with torch.device("meta"):
-        model = DeepseekForCausalLM(config, attention_mode=attention_mode)
+        if isinstance(config, DenseConfig):
+            model = DenseForCausalLM(config)
+        else:
+            model = DeepseekForCausalLM(config, attention_mode=attention_mode)
         _cast_floating(model, dtype)
     model = model.to_empty(device=device)
     model.tie_weights()  # to_empty gives each module its own tensor
@@ -138,11 +198,17 @@ def _copy_into(destination: Tensor) -> Callable[[Tensor], None]:
     return write
 
 
-def _plan_targets(model: DeepseekForCausalLM, config: ModelConfig, tensors: dict[str, TensorInfo]) -> _Plan:
+def _plan_targets(model: AnyModel, config: AnyConfig, tensors: dict[str, TensorInfo]) -> _Plan:
     """Map each expected checkpoint name to its model destination."""
     plan = _Plan()
     params = dict(model.named_parameters(remove_duplicate=False))
     params.update(dict(model.named_buffers()))
+    if isinstance(config, DenseConfig):  # names as in the checkpoint, one to one
+        for name, tensor in params.items():
+            if name == "model.rotary_emb.inv_freq" or (name == "lm_head.weight" and config.tie_word_embeddings):
+                continue
+            plan.targets[name] = _Target(tuple(tensor.shape), _copy_into(tensor))
+        return plan
     heads, dn, dv = config.num_attention_heads, config.qk_nope_head_dim, config.v_head_dim
     inter = config.moe_intermediate_size
 
@@ -190,7 +256,7 @@ def _plan_targets(model: DeepseekForCausalLM, config: ModelConfig, tensors: dict
     return plan
 
 
-def _is_mtp(name: str, config: ModelConfig) -> bool:
+def _is_mtp(name: str, config: AnyConfig) -> bool:
     match = _LAYER_NAME.match(name)
     return match is not None and int(match.group(1)) >= config.num_hidden_layers
 
@@ -199,7 +265,7 @@ def _scale_shape(shape: tuple[int, ...], block: tuple[int, int]) -> tuple[int, i
     return (-(-shape[0] // block[0]), -(-shape[1] // block[1]))
 
 
-def _check(plan: _Plan, config: ModelConfig, tensors: dict[str, TensorInfo]) -> None:
+def _check(plan: _Plan, config: AnyConfig, tensors: dict[str, TensorInfo]) -> None:
     """Every problem at once: missing, unexpected, mis-shaped, FP8 scales that do not fit."""
     block = config.fp8_block_size or (128, 128)
     missing, unexpected, misshaped = [], [], []
@@ -229,6 +295,8 @@ def _check(plan: _Plan, config: ModelConfig, tensors: dict[str, TensorInfo]) -> 
             continue
         if name == "lm_head.weight" and config.tie_word_embeddings:
             continue
+        if isinstance(config, DenseConfig) and name.endswith("rotary_emb.inv_freq"):
+            continue  # older Llama checkpoints saved the (recomputed) RoPE frequencies
         if name.endswith(SCALE_SUFFIX):
             owner = tensors.get(name[: -len(SCALE_SUFFIX)])
             if owner is not None and owner.dtype in FP8_DTYPES and name[: -len(SCALE_SUFFIX)] in plan.targets:
@@ -259,7 +327,7 @@ def dequantize_fp8_blocks(weight: Tensor, scale_inv: Tensor, block: tuple[int, i
 
 
 @torch.no_grad()
-def _stream_into(plan: _Plan, config: ModelConfig, tensors: dict[str, TensorInfo], dtype: torch.dtype) -> None:
+def _stream_into(plan: _Plan, config: AnyConfig, tensors: dict[str, TensorInfo], dtype: torch.dtype) -> None:
     block = config.fp8_block_size or (128, 128)
     by_shard: dict[Path, list[str]] = {}
     for name in plan.targets:
@@ -284,7 +352,7 @@ def _read_one(tensors: dict[str, TensorInfo], name: str, open_file, open_shard: 
         return other.get_tensor(name)
 
 
-def _cast_floating(model: DeepseekForCausalLM, dtype: torch.dtype) -> None:
+def _cast_floating(model: AnyModel, dtype: torch.dtype) -> None:
     """Cast parameters to dtype, keeping the router (gate weight, correction bias) in float32."""
     for module_name, module in model.named_modules():
         keep32 = module_name.endswith("mlp.gate")

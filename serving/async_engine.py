@@ -101,12 +101,17 @@ class AsyncEngine:
                 continue
             try:
                 finished = self.engine.step()
-            except Exception as e:  # noqa: BLE001 - fail what was in flight, keep serving new work
+            except Exception as e:  # noqa: BLE001 - a bug outside any one request: fail what was in flight, keep serving
                 for request_id in self.engine.abort_all():
                     future = self._pending.pop(request_id, None)
                     if future is not None:
                         future.set_exception(RuntimeError(f"engine step failed: {e!r}"))
                 continue
+            # a request whose own step raised fails alone (Engine isolates it); the rest go on
+            for failure in self.engine.take_failures():
+                future = self._pending.pop(failure.request_id, None)
+                if future is not None:
+                    future.set_exception(failure)
             for out in finished:
                 future = self._pending.pop(out.request_id, None)
                 if future is not None:

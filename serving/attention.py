@@ -9,6 +9,10 @@ new latents into the pool, then:
   out = (softmax·c_kv)·W_UVᵀ;
 - sequences feeding several tokens (prefill chunks, recomputation) decompress their cached
   prefix with W_UK/W_UV and attend causally (new tokens see the prefix and earlier new tokens).
+
+Dense (GQA) models call `context.attend_kv(layer_idx, attn, q, k, v)` instead: the context writes
+k/v into the paged K/V pool (serving/kv_cache.py); decode tokens go through
+`kernels.dispatch.gqa_decode`, prefill chunks attend causally over their gathered keys/values.
 """
 
 from __future__ import annotations
@@ -25,6 +29,27 @@ from serving.cache import LatentCachePool
 def mla_decode_source(device: torch.device) -> str:
     """Which implementation decode attention uses for tensors on device (for reports)."""
     return dispatch.describe("mla_decode", device)
+
+
+def gqa_decode_source(device: torch.device) -> str:
+    """Which implementation dense models' decode attention uses on device (for reports)."""
+    return dispatch.describe("gqa_decode", device)
+
+
+def gqa_prefill(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, scale: float) -> torch.Tensor:
+    """Causal attention of the last Q tokens of a sequence over all its T cached keys/values.
+    q [Q,H,d], keys/values [T,G,d] -> [Q,H,d]; query head h reads key/value head h // (H/G)."""
+    num_new, heads, head_dim = q.shape
+    num_ctx, kv_heads = keys.shape[0], keys.shape[1]
+    compute = torch.float32 if q.dtype in (torch.float16, torch.bfloat16) else q.dtype
+    query = q.to(compute).view(num_new, kv_heads, heads // kv_heads, head_dim)
+    scores = torch.einsum("qgrd,tgd->grqt", query, keys.to(compute)) * scale
+    query_pos = torch.arange(num_ctx - num_new, num_ctx, device=q.device)
+    key_pos = torch.arange(num_ctx, device=q.device)
+    scores = scores.masked_fill(key_pos[None, None, None, :] > query_pos[None, None, :, None], float("-inf"))
+    probs = torch.softmax(scores, dim=-1)
+    out = torch.einsum("grqt,tgd->qgrd", probs, values.to(compute))
+    return out.reshape(num_new, heads, head_dim).to(q.dtype)
 
 
 def mla_prefill(
@@ -121,3 +146,124 @@ class AttentionContext:
             new = slice(span.token_start, span.token_start + span.num_new_tokens)
             out[new] = mla_prefill(q_nope[new], q_pe[new], rows, w_uk, w_uv, scale)
         return out
+
+    def attend_kv(self, layer_idx: int, attn, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """A dense layer's attention: q [N,H,d], k/v [N,G,d] (roped keys) -> [N,H,d]."""
+        self.pool.write(layer_idx, self.slot_mapping, k, v)
+        scale = float(attn.softmax_scale)
+        out = q.new_empty(q.shape)
+        if self.decode_token_idx.numel():
+            idx = self.decode_token_idx
+            k_cache, v_cache = self.pool.k[layer_idx], self.pool.v[layer_idx]
+            if self.shared_prefixes:
+                decoded = dispatch.gqa_decode_shared_prefix(
+                    q[idx].contiguous(), k_cache, v_cache, self.decode_block_table, self.decode_seq_lens, scale,
+                    self.shared_prefixes, self.suffix_block_table, self.suffix_lens,
+                )
+            else:
+                decoded = dispatch.gqa_decode(
+                    q[idx].contiguous(), k_cache, v_cache, self.decode_block_table, self.decode_seq_lens, scale,
+                )
+            out[idx] = decoded.to(out.dtype)
+        for span in self.prefills:
+            keys, values = self.pool.gather(layer_idx, span.block_ids, span.context_len)
+            new = slice(span.token_start, span.token_start + span.num_new_tokens)
+            out[new] = gqa_prefill(q[new], keys, values, scale)
+        return out
+
+def paged_latent_decode(
+    q_latent: torch.Tensor,
+    q_pe: torch.Tensor,
+    cache: torch.Tensor,
+    block_table: torch.Tensor,
+    seq_lens: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """Absorbed MLA decode over the paged pool in plain torch ops, without host syncs or
+    data-dependent shapes, so torch.compile traces it whole: q_latent [B,H,r], q_pe [B,H,d_r],
+    cache [NB,BS,r+d_r], block_table [B,W] (rows past seq_len masked), seq_lens [B] >= 1 -> [B,H,r].
+    The same arithmetic as `kernels.dispatch.mla_decode`'s torch twin (which checks its inputs
+    on the host first)."""
+    batch, rank = q_latent.shape[0], q_latent.shape[-1]
+    capacity = block_table.shape[1] * cache.shape[1]
+    compute = torch.promote_types(q_latent.dtype, torch.float32)
+    rows = cache[block_table.long()].reshape(batch, capacity, cache.shape[-1]).to(compute)
+    query = torch.cat([q_latent, q_pe], dim=-1).to(compute)
+    scores = torch.bmm(query, rows.transpose(1, 2)) * scale  # [B, H, T]
+    past_end = torch.arange(capacity, device=cache.device)[None, :] >= seq_lens.long()[:, None]
+    probs = torch.softmax(scores.masked_fill(past_end[:, None, :], float("-inf")), dim=-1)
+    return torch.bmm(probs, rows)[..., :rank].to(q_latent.dtype)
+
+
+def paged_gqa_decode(
+    q: torch.Tensor,
+    k_cache: torch.Tensor,
+    v_cache: torch.Tensor,
+    block_table: torch.Tensor,
+    seq_lens: torch.Tensor,
+    scale: float,
+) -> torch.Tensor:
+    """GQA decode over the paged K/V pool in plain torch ops, without host syncs or data-dependent
+    shapes (for torch.compile): q [B,H,d], k/v_cache [NB,BS,G,d], block_table [B,W], seq_lens
+    [B] >= 1 -> [B,H,d]. The arithmetic of `kernels.dispatch.gqa_decode`'s torch twin."""
+    batch, heads, head_dim = q.shape
+    kv_heads = k_cache.shape[2]
+    capacity = block_table.shape[1] * k_cache.shape[1]
+    compute = torch.promote_types(q.dtype, torch.float32)
+    table = block_table.long()
+    keys = k_cache[table].reshape(batch, capacity, kv_heads, head_dim).to(compute).permute(0, 2, 3, 1)
+    values = v_cache[table].reshape(batch, capacity, kv_heads, head_dim).to(compute).transpose(1, 2)
+    query = q.to(compute).reshape(batch, kv_heads, heads // kv_heads, head_dim)
+    scores = torch.matmul(query, keys) * scale  # [B, G, H/G, T]
+    past_end = torch.arange(capacity, device=q.device)[None, :] >= seq_lens.long()[:, None]
+    probs = torch.softmax(scores.masked_fill(past_end[:, None, None, :], float("-inf")), dim=-1)
+    return torch.matmul(probs, values).reshape(batch, heads, head_dim).to(q.dtype)
+
+
+class DecodeContext:
+    """Attention for a step in which every row feeds one token (decode), shaped for tracing and
+    capture: fixed tensors only, no Python decisions on their values. Row i writes its latent to
+    slot_mapping[i] and attends over the first seq_lens[i] rows of block_table[i]. Padding rows
+    (batch buckets) point at the pool's scratch slot with seq_len 1.
+
+    use_kernel: attend through `kernels.dispatch.mla_decode` (the Triton kernel on a GPU, which
+    is graph-capturable); otherwise `paged_latent_decode` (what torch.compile traces on CPU)."""
+
+    def __init__(
+        self,
+        pool: LatentCachePool,
+        slot_mapping: torch.Tensor,
+        block_table: torch.Tensor,
+        seq_lens: torch.Tensor,
+        use_kernel: bool = False,
+    ) -> None:
+        self.pool = pool
+        self.slot_mapping = slot_mapping
+        self.block_table = block_table
+        self.seq_lens = seq_lens
+        self.use_kernel = use_kernel
+
+    def attend(self, layer_idx: int, attn, q_nope, q_pe, c_kv, k_pe) -> torch.Tensor:
+        cache = self.pool.layers[layer_idx]
+        # one in-place row copy (two sliced index_puts would make torch.compile copy the pool)
+        cache.view(-1, cache.shape[-1]).index_copy_(0, self.slot_mapping, torch.cat([c_kv, k_pe], dim=-1).to(cache.dtype))
+        q_latent = torch.einsum("bhd,hdr->bhr", q_nope, attn.w_uk)
+        scale = float(attn.softmax_scale)
+        if self.use_kernel:
+            out_latent = dispatch.mla_decode(q_latent, q_pe.contiguous(), cache, self.block_table, self.seq_lens, scale)
+        else:
+            out_latent = paged_latent_decode(q_latent, q_pe, cache, self.block_table, self.seq_lens, scale)
+        return torch.einsum("bhr,hvr->bhv", out_latent, attn.w_uv).to(q_nope.dtype)
+
+    def attend_kv(self, layer_idx: int, attn, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """A dense layer's decode (see `AttentionContext.attend_kv`), in fixed-shape ops."""
+        k_cache, v_cache = self.pool.k[layer_idx], self.pool.v[layer_idx]
+        rows = (-1, *k_cache.shape[2:])
+        k_cache.view(rows).index_copy_(0, self.slot_mapping, k.to(k_cache.dtype))
+        v_cache.view(rows).index_copy_(0, self.slot_mapping, v.to(v_cache.dtype))
+        scale = float(attn.softmax_scale)
+        if self.use_kernel:
+            out = dispatch.gqa_decode(q.contiguous(), k_cache, v_cache, self.block_table, self.seq_lens, scale)
+        else:
+            out = paged_gqa_decode(q, k_cache, v_cache, self.block_table, self.seq_lens, scale)
+        return out.to(q.dtype)

@@ -44,10 +44,13 @@ class LatentCachePool:
         self.block_size = block_size
         self.kv_lora_rank = kv_lora_rank
         self.qk_rope_head_dim = qk_rope_head_dim
+        # One block more than the allocator hands out: padded rows of a fixed-shape decode step
+        # (compiled / CUDA-graph batch buckets) write their latents there, never into a live block.
         self.layers = [
-            torch.zeros(num_blocks, block_size, kv_lora_rank + qk_rope_head_dim, dtype=dtype, device=device)
+            torch.zeros(num_blocks + 1, block_size, kv_lora_rank + qk_rope_head_dim, dtype=dtype, device=device)
             for _ in range(num_layers)
         ]
+        self.scratch_slot = num_blocks * block_size  # first row of the extra block
 
     def write(self, layer_idx: int, slots: torch.Tensor, c_kv: torch.Tensor, k_pe: torch.Tensor) -> None:
         """Store the rows of new tokens; slots[i] = block_id * block_size + offset of token i."""

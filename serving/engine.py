@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -19,14 +20,16 @@ from typing import Sequence as Seq
 
 import torch
 
-from serving.attention import mla_decode_source
+from serving.attention import gqa_decode_source, mla_decode_source
 from serving.block_manager import BlockManager
-from serving.cache import LatentCachePool, latent_bytes_per_token, num_blocks_for_budget
+from serving.cache import num_blocks_for_budget
+from serving.decode_graph import DecodeGraphs
+from serving.kv_cache import cache_bytes_per_token, is_dense, make_cache_pool
 from serving.model_runner import ModelRunner
 from serving.params import EngineConfig, PromptTooLongError, SamplingParams
 from serving.radix import PrefixCacheStats
-from serving.sampler import sample
-from serving.scheduler import Scheduler
+from serving.sampler import SeedStream, sample
+from serving.scheduler import ScheduledSeq, Scheduler
 from serving.sequence import Request, RequestOutput, Sequence
 
 Prompt = str | list[int]
@@ -45,6 +48,23 @@ class EngineStats:
     num_generated_tokens: int = 0
     batch_sizes: deque = field(default_factory=deque)  # sequences per step, most recent last
     batch_tokens: deque = field(default_factory=deque)  # tokens per step
+    # wall seconds spent in each part of the steps so far (schedule, forward, sample, bookkeeping)
+    seconds: dict = field(default_factory=lambda: dict.fromkeys(STEP_PARTS, 0.0))
+
+
+STEP_PARTS = ("schedule", "forward", "sample", "bookkeeping")
+
+
+class RequestFailedError(RuntimeError):
+    """One request's step raised: that request is failed, the engine goes on with the others."""
+
+    def __init__(self, request_id: str, cause: BaseException) -> None:
+        super().__init__(
+            f"request {request_id!r} failed inside the engine step: {type(cause).__name__}: {cause}. "
+            "Other requests were not affected; resubmitting this one will likely fail the same way."
+        )
+        self.request_id = request_id
+        self.cause = cause
 
 
 class Engine:
@@ -63,22 +83,27 @@ class Engine:
         if isinstance(tokenizer_eos, int):
             self.eos_token_ids.add(tokenizer_eos)
 
-        bytes_per_token = latent_bytes_per_token(mc.num_hidden_layers, mc.kv_lora_rank, mc.qk_rope_head_dim, self.dtype)
+        # dense models (GQA) cache keys and values per head; DeepSeek's MLA caches the latent
+        bytes_per_token = cache_bytes_per_token(mc, self.dtype)
         num_blocks = self.config.num_blocks or num_blocks_for_budget(
             self.config.cache_memory_bytes, self.config.block_size, bytes_per_token
         )
-        self.pool = LatentCachePool(
-            mc.num_hidden_layers, num_blocks, self.config.block_size, mc.kv_lora_rank, mc.qk_rope_head_dim, self.dtype, self.device
-        )
+        self.pool = make_cache_pool(mc, num_blocks, self.config.block_size, self.dtype, self.device)
         self.block_manager = BlockManager(num_blocks, self.config.block_size, self.config.enable_prefix_caching)
         self.scheduler = Scheduler(self.block_manager, self.config.max_num_seqs, self.config.max_num_batched_tokens)
-        self.runner = ModelRunner(model, self.pool, self.device)
-        self.mla_decode_source = mla_decode_source(self.device)
+        self.decode_graphs = DecodeGraphs(
+            model, self.pool, self.device, self.config.decode_mode, self.config.max_num_seqs,
+            max_blocks_per_seq=self.block_manager.blocks_for(self.max_model_len),
+        )
+        self.runner = ModelRunner(model, self.pool, self.device, self.decode_graphs)
+        # which decode attention runs (for reports); the name predates dense models
+        self.mla_decode_source = (gqa_decode_source if is_dense(mc) else mla_decode_source)(self.device)
         self.stats = EngineStats(
             batch_sizes=deque(maxlen=self.config.record_batch_sizes),
             batch_tokens=deque(maxlen=self.config.record_batch_sizes),
         )
         self._requests: dict[str, Request] = {}
+        self._failures: list[RequestFailedError] = []  # failed requests not yet taken (take_failures)
         self._request_counter = itertools.count()
         self._arrivals = itertools.count()
         self._seed_source = random.Random(self.config.seed)
@@ -137,12 +162,9 @@ class Engine:
         return request_id
 
     def _new_sequence(self, request: Request, index: int, token_ids: list[int]) -> Sequence:
-        generator = torch.Generator(device=self.device)
         seed = request.params.seed
-        generator.manual_seed(
-            (seed * 0x9E3779B1 + index) % (1 << 63) if seed is not None else self._seed_source.getrandbits(63)
-        )
-        seq = Sequence(request=request, index=index, token_ids=token_ids, generator=generator)
+        key = (seed * 0x9E3779B1 + index) % (1 << 63) if seed is not None else self._seed_source.getrandbits(63)
+        seq = Sequence(request=request, index=index, token_ids=token_ids, generator=SeedStream(key))
         request.sequences.append(seq)
         return seq
 
@@ -157,6 +179,38 @@ class Engine:
             if not seq.finished:
                 self.scheduler.finish(seq)
 
+    def take_failures(self) -> list[RequestFailedError]:
+        """Requests failed by the steps since the last call (each removed from the engine)."""
+        failures, self._failures = self._failures, []
+        return failures
+
+    def _fail(self, request: Request, cause: BaseException) -> None:
+        if self._requests.pop(request.request_id, None) is None:
+            return
+        for seq in request.sequences:
+            if not seq.finished:
+                seq.finish_reason = "error"
+                self.scheduler.finish(seq)
+        self._failures.append(RequestFailedError(request.request_id, cause))
+
+    def _isolate_failed_step(self, batch: list[ScheduledSeq], error: BaseException) -> None:
+        """The batch's forward raised: run each request's part of it alone and fail the requests
+        whose part raises again; the others are untouched (nothing was committed) and run in the
+        next step. If no part fails alone, the failure needs the whole batch: fail all of it."""
+        parts: dict[int, list[ScheduledSeq]] = {}
+        for item in batch:
+            parts.setdefault(id(item.seq.request), []).append(item)
+        culprits = []
+        for part in parts.values():
+            try:
+                self.runner.run(part)
+            except Exception as e:  # noqa: BLE001 - this request's own failure
+                culprits.append((part[0].seq.request, e))
+        if not culprits:
+            culprits = [(part[0].seq.request, error) for part in parts.values()]
+        for request, cause in culprits:
+            self._fail(request, cause)
+
     def abort_all(self) -> list[str]:
         ids = list(self._requests)
         for request_id in ids:
@@ -167,12 +221,19 @@ class Engine:
 
     def step(self) -> list[RequestOutput]:
         """Run one batched forward; returns the requests that finished in it."""
+        started = time.perf_counter()
         batch = self.scheduler.schedule()
+        scheduled = time.perf_counter()
         if not batch:
             if self.scheduler.has_work():
                 raise RuntimeError("scheduler made no progress with work pending; this is an engine bug")
             return []
-        logits = self.runner.run(batch)
+        try:
+            logits = self.runner.run(batch)
+        except Exception as e:  # noqa: BLE001 - fail only the requests that cause it
+            self._isolate_failed_step(batch, e)
+            return []
+        forwarded = time.perf_counter()
         self.stats.num_steps += 1
         self.stats.batch_sizes.append(len(batch))
         self.stats.batch_tokens.append(sum(item.num_new_tokens for item in batch))
@@ -194,16 +255,35 @@ class Engine:
                     to_sample.append(child)
                     rows.append(row)
         if not to_sample:
+            self._account(started, scheduled, forwarded, forwarded, time.perf_counter())
             return []
 
-        sampled = sample(logits[rows], [s.params for s in to_sample], [s.generator for s in to_sample])
+        before_sampling = time.perf_counter()
+        picked = logits if len(rows) == logits.shape[0] and rows == list(range(len(rows))) else logits[rows]
+        sampled = sample(picked, [s.params for s in to_sample], [s.generator for s in to_sample])
+        sampled_at = time.perf_counter()
         finished: list[RequestOutput] = []
         for seq, token in zip(to_sample, sampled):
-            self._append_token(seq, token.token_id, token.logprob, token.top_logprobs)
+            if seq.request.request_id not in self._requests:
+                continue  # failed earlier in this loop
+            try:
+                self._append_token(seq, token.token_id, token.logprob, token.top_logprobs)
+            except Exception as e:  # noqa: BLE001 - e.g. the tokenizer fails on this output
+                self._fail(seq.request, e)
+                continue
             if seq.finished and seq.request.finished:
                 finished.append(RequestOutput.from_request(seq.request))
                 del self._requests[seq.request.request_id]
+        self._account(started, scheduled, forwarded, sampled_at, time.perf_counter(), before_sampling)
         return finished
+
+    def _account(self, started, scheduled, forwarded, sampled, ended, before_sampling=None) -> None:
+        seconds = self.stats.seconds
+        seconds["schedule"] += scheduled - started
+        seconds["forward"] += forwarded - scheduled
+        sampling = sampled - (before_sampling if before_sampling is not None else sampled)
+        seconds["sample"] += sampling
+        seconds["bookkeeping"] += ended - forwarded - sampling
 
     def _fork(self, parent: Sequence) -> list[Sequence]:
         """Create samples 1..n-1 of parent's request, sharing its computed prompt."""
@@ -288,6 +368,11 @@ class Engine:
             for out in self.step():
                 if out.request_id in wanted:
                     results[out.request_id] = out
+            for failure in self.take_failures():
+                if failure.request_id in wanted:
+                    for request_id in wanted - results.keys() - {failure.request_id}:
+                        self.abort(request_id)
+                    raise failure
         return [results[i] for i in ids]
 
     def flush(self) -> None:

@@ -10,16 +10,43 @@ import torch
 from kernels.dispatch import SharedPrefix
 from serving.attention import AttentionContext, PrefillSpan
 from serving.cache import LatentCachePool
+from serving.decode_graph import DecodeGraphs
+from serving.kv_cache import KVCachePool
 from serving.scheduler import ScheduledSeq
 
 
 class ModelRunner:
-    def __init__(self, model: torch.nn.Module, pool: LatentCachePool, device: torch.device) -> None:
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        pool: LatentCachePool | KVCachePool,
+        device: torch.device,
+        decode_graphs: DecodeGraphs | None = None,
+    ) -> None:
         self.model = model
         self.pool = pool
         self.device = device
         self.block_size = pool.block_size
+        self.decode_graphs = decode_graphs  # the compiled / captured decode step, if any
         self._takes_logit_rows = "logit_rows" in inspect.signature(model.forward).parameters
+
+    def decode_inputs(
+        self, batch: list[ScheduledSeq]
+    ) -> tuple[list[int], list[int], list[int], list[list[int]], list[int]]:
+        """One row per sequence of a decode-only batch: (token, position, slot, block table up to
+        the written block, context length)."""
+        bs = self.block_size
+        ids, positions, slots, tables, lens = [], [], [], [], []
+        for item in batch:
+            seq = item.seq
+            pos = seq.num_computed_tokens
+            table = seq.block_table
+            ids.append(seq.token_ids[pos])
+            positions.append(pos)
+            slots.append(table[pos // bs] * bs + pos % bs)
+            tables.append(table[: pos // bs + 1])
+            lens.append(pos + 1)
+        return ids, positions, slots, tables, lens
 
     def build_context(self, batch: list[ScheduledSeq]) -> tuple[torch.Tensor, torch.Tensor, AttentionContext, list[int]]:
         """(input_ids [1,N], positions [1,N], context, index in N of each sequence's last token)."""
@@ -114,6 +141,10 @@ class ModelRunner:
     @torch.inference_mode()
     def run(self, batch: list[ScheduledSeq]) -> torch.Tensor:
         """Logits [len(batch), vocab] at each scheduled sequence's last fed token."""
+        if self.decode_graphs is not None and all(item.num_new_tokens == 1 for item in batch):
+            logits = self.decode_graphs.run(*self.decode_inputs(batch))
+            if logits is not None:
+                return logits
         ids, pos, context, last_token_idx = self.build_context(batch)
         if self._takes_logit_rows:  # skip the vocabulary projection of tokens whose logits are unused
             rows = torch.tensor(last_token_idx, dtype=torch.long, device=self.device)

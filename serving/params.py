@@ -106,6 +106,9 @@ class EngineConfig:
     enable_prefix_caching: bool = True
     seed: int = 0
     record_batch_sizes: int = 100_000
+    # How decode-only steps run: auto | eager | compile | cuda_graph (serving/decode_graph.py;
+    # with auto, PROVER_DECODE_MODE may choose). auto: CUDA graphs on a GPU, torch.compile on CPU.
+    decode_mode: str = "auto"
 
     def __post_init__(self) -> None:
         _require(self.block_size >= 1, "block_size", f"must be >= 1, got {self.block_size}")
@@ -116,6 +119,11 @@ class EngineConfig:
             self.max_num_batched_tokens >= 1,
             "max_num_batched_tokens",
             f"must be >= 1, got {self.max_num_batched_tokens}",
+        )
+        _require(
+            self.decode_mode in ("auto", "eager", "compile", "cuda_graph"),
+            "decode_mode",
+            f"must be one of auto, eager, compile, cuda_graph; got {self.decode_mode!r}",
         )
         _require(
             self.max_model_len is None or self.max_model_len >= 1,

@@ -1,7 +1,13 @@
-"""Next-token sampling: greedy, temperature, top-k, top-p, per-sample seeded generators, logprobs.
+"""Next-token sampling: greedy, temperature, top-k, top-p, per-sample seeded noise, logprobs.
 
 Returned logprobs are those of the model's raw distribution (log_softmax of the logits), as
 vLLM reports them, whatever the temperature or truncation used to draw the token.
+
+One call per batch, no per-row work: each sample's noise is a counter-based hash of its seed
+and how many tokens it has drawn (`SeedStream`), so draws are reproducible whatever batch a
+sample lands in, and a whole batch's noise is a handful of tensor ops. The nucleus comes from
+the best NUCLEUS_CANDIDATES tokens of each row when they cover it (checked exactly), so the
+vocabulary is sorted only for rows where they do not.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import torch
 
 from serving.params import SamplingParams
 
+NUCLEUS_CANDIDATES = 64
+
 
 @dataclass
 class SampledToken:
@@ -20,31 +28,116 @@ class SampledToken:
     top_logprobs: dict[int, float] | None
 
 
+@dataclass(eq=False)
+class SeedStream:
+    """A sample's source of randomness: a 63-bit key and the number of draws made so far."""
+
+    key: int
+    draws: int = 0
+
+
+# splitmix64's constants as signed int64 (torch has no uint64 arithmetic)
+_GOLDEN = 0x9E3779B97F4A7C15 - (1 << 64)
+_MIX1 = 0xBF58476D1CE4E5B9 - (1 << 64)
+_MIX2 = 0x94D049BB133111EB - (1 << 64)
+
+
+def _shift_right(z: torch.Tensor, bits: int) -> torch.Tensor:
+    """Logical (unsigned) right shift of int64."""
+    return (z >> bits) & ((1 << (64 - bits)) - 1)
+
+
+def uniform_noise(keys: torch.Tensor, draws: torch.Tensor, vocab: int, token_ids: torch.Tensor | None = None) -> torch.Tensor:
+    """Float64 uniforms in (0, 1), one per (row, token): splitmix64 of (key, draw * vocab +
+    token). token_ids [B, C] picks the tokens (default: the whole vocabulary, [B, vocab]); a
+    token's value does not depend on which others are drawn."""
+    if token_ids is None:
+        token_ids = torch.arange(vocab, device=keys.device)[None, :]
+    counter = draws[:, None] * vocab + token_ids
+    z = keys[:, None] + counter * _GOLDEN  # int64 arithmetic wraps, as the uint64 original does
+    z = (z ^ _shift_right(z, 30)) * _MIX1
+    z = (z ^ _shift_right(z, 27)) * _MIX2
+    z = z ^ _shift_right(z, 31)
+    return (_shift_right(z, 11).to(torch.float64) + 0.5) * (1.0 / (1 << 53))
+
+
+def _nucleus_mask(sorted_logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor, normalizer: torch.Tensor) -> torch.Tensor:
+    """Drop mask over rank-sorted logits [B, C]: ranks >= top_k, and ranks whose strictly
+    better tokens hold >= top_p of the (top-k restricted) mass (normalizer: its logsumexp)."""
+    ranks = torch.arange(sorted_logits.shape[-1], device=sorted_logits.device)[None, :]
+    drop = ranks >= top_k[:, None]
+    probs = torch.exp(sorted_logits - normalizer[:, None]).masked_fill(drop, 0.0)
+    mass_before = torch.cumsum(probs, dim=-1) - probs  # probability of strictly better tokens
+    drop = drop | (mass_before >= top_p[:, None])
+    drop[:, 0] = False  # the most likely token always survives
+    return drop
+
+
+def _candidates(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor):
+    """Each row's NUCLEUS_CANDIDATES best tokens, with those outside its top-k / top-p set to
+    -inf: (ids [B, C], logits [B, C], exact [B]). exact[i] says row i's kept set lies inside its
+    candidates (top-k inside them, or no top-k and the candidates hold top_p of the mass)."""
+    vocab = logits.shape[-1]
+    k = torch.where(top_k > 0, top_k.clamp(max=vocab), torch.full_like(top_k, vocab))
+    width = min(vocab, NUCLEUS_CANDIDATES)
+    cand_logits, cand_ids = torch.topk(logits, width, dim=-1)  # sorted, best first
+    k_in_cands = k <= width
+    beyond_k = torch.arange(width, device=logits.device)[None, :] >= k[:, None]
+    normalizer = torch.where(
+        k_in_cands, torch.logsumexp(cand_logits.masked_fill(beyond_k, float("-inf")), dim=-1), torch.logsumexp(logits, dim=-1)
+    )
+    drop = _nucleus_mask(cand_logits, k, top_p, normalizer)
+    covered = torch.exp(cand_logits - normalizer[:, None]).sum(dim=-1) >= top_p
+    exact = k_in_cands | ((k == vocab) & covered)
+    return cand_ids, cand_logits.masked_fill(drop, float("-inf")), exact, k
+
+
 def _truncate(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
     """Mask (to -inf) tokens outside each row's top-k and top-p nucleus. logits [B,V] (already
     divided by temperature); top_k [B] (<= 0: off); top_p [B] (1: off). The nucleus keeps a token
     when its strictly more likely tokens hold less than top_p of the mass."""
     vocab = logits.shape[-1]
-    if bool((top_k > 0).any()) or bool((top_p < 1).any()):
-        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    if not (bool((top_k > 0).any()) or bool((top_p < 1).any())):
+        return logits
+    cand_ids, cand_logits, exact, k = _candidates(logits, top_k, top_p)
+    untouched = (k == vocab) & (top_p >= 1)  # rows that truncate nothing
+    exact = exact | untouched
+    out = torch.full_like(logits, float("-inf")).scatter_(-1, cand_ids, cand_logits)
+    out = torch.where(untouched[:, None], logits, out)
+    if not bool(exact.all()):
+        rows = (~exact).nonzero()[:, 0]
+        sorted_logits, order = torch.sort(logits[rows], dim=-1, descending=True)
         ranks = torch.arange(vocab, device=logits.device)[None, :]
-        k = torch.where(top_k > 0, top_k.clamp(max=vocab), torch.full_like(top_k, vocab))
-        drop = ranks >= k[:, None]
-        probs = torch.softmax(sorted_logits.masked_fill(drop, float("-inf")), dim=-1)
-        mass_before = torch.cumsum(probs, dim=-1) - probs  # probability of strictly better tokens
-        drop = drop | (mass_before >= top_p[:, None])
-        drop[:, 0] = False  # the most likely token always survives
-        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
-        logits = torch.empty_like(logits).scatter_(-1, order, sorted_logits)
-    return logits
+        row_norm = torch.logsumexp(sorted_logits.masked_fill(ranks >= k[rows][:, None], float("-inf")), dim=-1)
+        row_drop = _nucleus_mask(sorted_logits, k[rows], top_p[rows], row_norm)
+        out[rows] = torch.empty_like(sorted_logits).scatter_(-1, order, sorted_logits.masked_fill(row_drop, float("-inf")))
+    return out
+
+
+def _exponential_noise(generators: list, shape: tuple[int, int], device: torch.device, dtype: torch.dtype,
+                       token_ids: torch.Tensor | None = None) -> torch.Tensor:
+    """E ~ Exp(1) per entry; row i from generators[i]. SeedStreams: one batched hash (of the
+    tokens token_ids [B, C] if given, else of the whole vocabulary), each stream advancing one
+    draw. torch.Generators: one call per row over the whole vocabulary."""
+    if all(isinstance(g, SeedStream) for g in generators):
+        keys = torch.tensor([g.key for g in generators], dtype=torch.long, device=device)
+        draws = torch.tensor([g.draws for g in generators], dtype=torch.long, device=device)
+        for g in generators:
+            g.draws += 1
+        return (-torch.log(uniform_noise(keys, draws, shape[1], token_ids))).to(dtype)
+    noise = torch.empty(shape, dtype=dtype, device=device)
+    for row, g in enumerate(generators):
+        noise[row].exponential_(generator=g)
+    return noise if token_ids is None else noise.gather(-1, token_ids)
 
 
 def sample(
     logits: torch.Tensor,
     params: list[SamplingParams],
-    generators: list[torch.Generator],
+    generators: list[SeedStream | torch.Generator],
 ) -> list[SampledToken]:
-    """One token per row of logits [B, V]; row i uses params[i] and draws from generators[i]."""
+    """One token per row of logits [B, V]; row i uses params[i] and draws from generators[i]
+    (a SeedStream, or a torch.Generator for callers that hold one)."""
     compute = torch.float64 if logits.dtype == torch.float64 else torch.float32
     logits = logits.to(compute)
     raw_logprobs = torch.log_softmax(logits, dim=-1)
@@ -52,19 +145,32 @@ def sample(
 
     sampled_rows = [i for i, p in enumerate(params) if not p.greedy]
     if sampled_rows:
-        rows = torch.tensor(sampled_rows, device=logits.device)
+        every_row = len(sampled_rows) == len(params)
+        rows = None if every_row else torch.tensor(sampled_rows, device=logits.device)
         temperature = torch.tensor([params[i].temperature for i in sampled_rows], dtype=compute, device=logits.device)
         top_k = torch.tensor([params[i].top_k for i in sampled_rows], device=logits.device)
         top_p = torch.tensor([params[i].top_p for i in sampled_rows], dtype=compute, device=logits.device)
-        scaled = _truncate(logits[rows] / temperature[:, None], top_k, top_p)
-        probs = torch.softmax(scaled, dim=-1)
+        picked = logits if every_row else logits[rows]
+        scaled = picked / temperature[:, None]
+        streams = [generators[i] for i in sampled_rows]
         # Exponential race: argmax_i p_i / E_i with E_i ~ Exp(1) draws i with probability p_i.
-        # Each row's noise comes from its own generator (reproducible whatever the batch), and
-        # one batched argmax replaces a multinomial call per row.
-        noise = torch.empty_like(probs)
-        for j, i in enumerate(sampled_rows):
-            noise[j].exponential_(generator=generators[i])
-        chosen[rows] = torch.argmax(probs / noise, dim=-1)
+        # Token i's noise is the same whether it is drawn among candidates or the whole
+        # vocabulary, so both ways pick the same token.
+        truncating = bool((top_k > 0).any()) or bool((top_p < 1).any())
+        cand = _candidates(scaled, top_k, top_p) if truncating else None
+        if cand is not None and bool(cand[2].all()):
+            cand_ids, cand_logits = cand[0], cand[1]
+            probs = torch.softmax(cand_logits, dim=-1)
+            noise = _exponential_noise(streams, tuple(scaled.shape), probs.device, probs.dtype, cand_ids)
+            draws = cand_ids.gather(-1, torch.argmax(probs / noise, dim=-1, keepdim=True))[:, 0]
+        else:
+            probs = torch.softmax(_truncate(scaled, top_k, top_p) if truncating else scaled, dim=-1)
+            noise = _exponential_noise(streams, tuple(probs.shape), probs.device, probs.dtype)
+            draws = torch.argmax(probs / noise, dim=-1)
+        if every_row:
+            chosen = draws
+        else:
+            chosen[rows] = draws
 
     results = []
     chosen_list = chosen.tolist()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import torch
 
 from serving.params import SamplingParams
+from serving.sampler import SeedStream
 
 
 class SequenceStatus(enum.Enum):
@@ -33,7 +34,7 @@ class Sequence:
     request: Request
     index: int
     token_ids: list[int]
-    generator: torch.Generator
+    generator: SeedStream | torch.Generator  # the sample's randomness (serving.sampler)
     seq_id: int = field(default_factory=lambda: next(_seq_ids))
     status: SequenceStatus = SequenceStatus.WAITING
     block_table: list[int] = field(default_factory=list)

@@ -5,6 +5,7 @@ import torch
 
 from kernels import dispatch
 from kernels import fused_moe as moe_module
+from kernels import gqa_decode as gqa_module
 from kernels import mla_decode as mla_module
 from kernels import rmsnorm as norm_module
 from kernels import rope as rope_module
@@ -22,11 +23,17 @@ def small_inputs(rng):
         torch.randn(4, 16, 8, generator=rng), torch.tensor([[0, 3], [3, 1], [1, 0]]),
         torch.rand(3, 2, generator=rng),
     )
+    gqa_args = (
+        torch.randn(2, 4, 16, generator=rng), torch.randn(4, 4, 2, 16, generator=rng),
+        torch.randn(4, 4, 2, 16, generator=rng), torch.tensor([[0, 2], [3, 1]], dtype=torch.int32),
+        torch.tensor([6, 3], dtype=torch.int32), 0.25,
+    )
     norm_args = (torch.randn(3, 16, generator=rng), torch.randn(16, generator=rng), 1e-6)
     cos, sin = rope_module.yarn_cos_sin(torch.arange(5), 8, 10000.0)
     rope_args = (torch.randn(5, 2, 8, generator=rng), cos, sin, True)
     return {
         "mla_decode": (mla_args, mla_module.mla_decode_reference),
+        "gqa_decode": (gqa_args, gqa_module.gqa_decode_reference),
         "fused_moe": (moe_args, moe_module.fused_moe_reference),
         "rmsnorm": (norm_args, norm_module.rmsnorm_reference),
         "apply_rope": (rope_args, rope_module.apply_rope_reference),
@@ -35,6 +42,7 @@ def small_inputs(rng):
 
 KERNEL_MODULES = {
     "mla_decode": (mla_module, "mla_decode", "mla_decode_reference"),
+    "gqa_decode": (gqa_module, "gqa_decode", "gqa_decode_reference"),
     "fused_moe": (moe_module, "fused_moe", "fused_moe_reference"),
     "rmsnorm": (norm_module, "rmsnorm", "rmsnorm_reference"),
     "apply_rope": (rope_module, "apply_rope", "apply_rope_reference"),

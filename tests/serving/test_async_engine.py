@@ -8,7 +8,7 @@ import threading
 import pytest
 import torch
 
-from serving import AsyncEngine, EngineConfig, SamplingParams
+from serving import AsyncEngine, EngineConfig, RequestFailedError, SamplingParams
 
 GREEDY = SamplingParams(temperature=0, max_tokens=6, ignore_eos=True)
 
@@ -112,10 +112,80 @@ def test_a_failing_step_fails_those_requests_and_the_loop_keeps_serving(model64,
     engine = AsyncEngine(_FailsOnce(model64), config=EngineConfig(block_size=4, num_blocks=64))
     first, second = make_prompts([6, 8], seed=25)
     try:
-        with pytest.raises(RuntimeError, match="engine step failed.*simulated device error"):
+        with pytest.raises(RuntimeError, match="failed inside the engine step.*simulated device error"):
             engine.submit_sync(first, GREEDY, timeout=60)
         assert engine.engine.block_manager.allocator.num_free + engine.engine.block_manager.prefix_cache.num_blocks == 64
         out = engine.submit_sync(second, GREEDY, timeout=60)
         assert out.outputs[0].token_ids == reference(model64, second, 6)[0]
     finally:
         engine.shutdown()
+
+
+POISON = 77  # a token id the faulty model below cannot process
+
+
+class _FailsOnPoison(torch.nn.Module):
+    """Delegates to a model but raises whenever a step feeds the POISON token at position 3 (a
+    fault that belongs to one request: whatever batch it lands in, its prompt triggers it)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.inner = model
+        self.config = model.config
+
+    def forward(self, input_ids, positions=None, cache=None, logit_rows=None):
+        if positions is not None and bool(((input_ids == POISON) & (positions == 3)).any()):
+            raise RuntimeError("cannot process token 77")
+        return self.inner(input_ids, positions=positions, cache=cache, logit_rows=logit_rows)
+
+
+def test_a_request_whose_step_raises_fails_alone_and_the_others_complete(model64, reference, make_prompts):
+    engine = AsyncEngine(_FailsOnPoison(model64), config=EngineConfig(block_size=4, num_blocks=128))
+    prompts = [p for p in make_prompts([5, 9, 7, 11, 6], seed=26)]
+    prompts = [[t if t != POISON else POISON + 1 for t in p] for p in prompts]
+    poisoned = prompts[2][:3] + [POISON] + prompts[2][3:]
+    start = threading.Barrier(len(prompts) + 1)
+    results: dict[int, object] = {}
+
+    def call(i: int, prompt: list[int]) -> None:
+        start.wait()
+        try:
+            results[i] = engine.submit_sync(prompt, GREEDY, timeout=120)
+        except RuntimeError as e:
+            results[i] = e
+
+    jobs = [(i, p) for i, p in enumerate(prompts) if i != 2] + [(2, poisoned)]
+    threads = [threading.Thread(target=call, args=job) for job in jobs]
+    try:
+        for t in threads:
+            t.start()
+        start.wait()
+        for t in threads:
+            t.join()
+        failure = results[2]
+        assert isinstance(failure, RequestFailedError)
+        assert "failed inside the engine step" in str(failure) and "cannot process token 77" in str(failure)
+        for i, prompt in enumerate(prompts):
+            if i != 2:
+                assert results[i].outputs[0].token_ids == reference(model64, prompt, 6)[0]
+        assert max(engine.stats.batch_sizes) >= 2  # the poisoned request did share steps with others
+        # nothing leaked, and the engine keeps serving new requests
+        manager = engine.engine.block_manager
+        assert manager.allocator.num_free + manager.prefix_cache.num_blocks == 128
+        fresh = make_prompts([8], seed=27)[0]
+        fresh = [t if t != POISON else POISON + 1 for t in fresh]
+        assert engine.submit_sync(fresh, GREEDY, timeout=60).outputs[0].token_ids == reference(model64, fresh, 6)[0]
+    finally:
+        engine.shutdown()
+
+
+def test_generate_raises_the_failed_requests_error_and_leaves_the_engine_clean(model64, make_prompts):
+    from serving import Engine
+
+    engine = Engine(_FailsOnPoison(model64), config=EngineConfig(block_size=4, num_blocks=64))
+    good = [t if t != POISON else POISON + 1 for t in make_prompts([6], seed=28)[0]]
+    with pytest.raises(RequestFailedError, match="cannot process token 77") as caught:
+        engine.generate([good, [3, 5, 2, POISON, 4]], GREEDY)
+    assert caught.value.request_id == "req-1"
+    assert not engine.has_unfinished_requests()
+    assert engine.generate([good], GREEDY)[0].outputs[0].finish_reason == "length"

@@ -36,11 +36,14 @@ def test_engine_thread_counts_are_an_option_of_the_script():
 
 
 def test_engine_section_has_one_table_per_thread_count(monkeypatch):
+    import benchmarks.dense_bench as dense_bench
     import benchmarks.engine_bench as engine_bench
 
     monkeypatch.setattr(engine_bench, "main", lambda threads: f"| table for {threads} |")
+    monkeypatch.setattr(dense_bench, "main", lambda threads: f"| dense table for {threads} |")
     text = bench_run._engine([1, 2])
     assert "### 1 torch thread\n\n| table for 1 |" in text and "### 2 torch threads\n\n| table for 2 |" in text
+    assert text.endswith("| dense table for 1 |") and "### Dense model (Qwen3-shaped), whole proofs, 1 torch thread" in text
 
 
 def test_eval_section_has_a_row_per_policy_with_its_wall_time():

@@ -56,3 +56,66 @@ def test_draw_frequencies_follow_the_probabilities():
     tokens = torch.tensor([o.token_id for o in sample(logits, params, _gens(2000, seed=11))])
     freq = torch.bincount(tokens, minlength=4).double() / 2000
     assert torch.allclose(freq, probs.double(), atol=0.03)
+
+
+def test_seed_streams_are_reproducible_per_sample_whatever_the_batch():
+    from serving.sampler import SeedStream
+
+    logits = torch.randn(6, 300, generator=torch.Generator().manual_seed(2))
+    params = [SamplingParams(temperature=1.0, top_p=0.9)] * 6
+    alone = [sample(logits[i : i + 1], params[:1], [SeedStream(100 + i)])[0].token_id for i in range(6)]
+    streams = [SeedStream(100 + i) for i in range(6)]
+    batched = [o.token_id for o in sample(logits, params, streams)]
+    assert batched == alone and all(s.draws == 1 for s in streams)
+    later = [o.token_id for _ in range(8) for o in sample(logits, params, streams)]
+    assert len(set(later)) > 6  # each draw advances the stream
+
+
+def test_seed_stream_frequencies_follow_the_probabilities():
+    from serving.sampler import SeedStream
+
+    probs = torch.tensor([0.5, 0.3, 0.15, 0.05])
+    logits = torch.log(probs)[None, :].repeat(4000, 1)
+    tokens = torch.tensor([o.token_id for o in sample(logits, [SamplingParams(temperature=1.0)] * 4000,
+                                                        [SeedStream(k) for k in range(4000)])])
+    freq = torch.bincount(tokens, minlength=4).double() / 4000
+    assert torch.allclose(freq, probs.double(), atol=0.025)
+
+
+def test_candidate_nucleus_equals_the_full_sort():
+    """The nucleus taken from the best candidates (when they cover it) is the one a full sort gives."""
+    import serving.sampler as sampler
+
+    g = torch.Generator().manual_seed(3)
+    peaked = torch.randn(5, 500, generator=g) * 6  # nucleus inside the candidates
+    flat = torch.randn(5, 500, generator=g) * 0.1  # nucleus far beyond them: the sort path
+    logits = torch.cat([peaked, flat])
+    top_k = torch.tensor([0, 5, 0, 100, 0, 0, 5, 0, 100, 0])
+    top_p = torch.tensor([0.9, 1.0, 0.5, 0.95, 1.0, 0.9, 1.0, 0.5, 0.95, 1.0])
+    fast = sampler._truncate(logits, top_k, top_p)
+    original, sampler.NUCLEUS_CANDIDATES = sampler.NUCLEUS_CANDIDATES, 500  # every row sorted in full
+    try:
+        full = sampler._truncate(logits, top_k, top_p)
+    finally:
+        sampler.NUCLEUS_CANDIDATES = original
+    assert torch.equal(torch.isfinite(fast), torch.isfinite(full))
+    assert torch.equal(fast[torch.isfinite(fast)], full[torch.isfinite(full)])
+    assert int(torch.isfinite(fast[5:]).sum(dim=-1).max()) > 64  # the flat rows did leave the candidates
+
+
+def test_candidate_draw_equals_the_full_vocabulary_draw():
+    """Sampling among the nucleus candidates picks the token a draw over the whole vocabulary picks."""
+    import serving.sampler as sampler
+    from serving.sampler import SeedStream
+
+    logits = torch.randn(8, 400, generator=torch.Generator().manual_seed(6)) * 5
+    params = [SamplingParams(temperature=0.8, top_p=0.9)] * 4 + [SamplingParams(temperature=1.2, top_k=20)] * 4
+    streams = [SeedStream(k) for k in range(8)]
+    fast = [o.token_id for _ in range(3) for o in sample(logits, params, streams)]
+    original, sampler.NUCLEUS_CANDIDATES = sampler.NUCLEUS_CANDIDATES, 1  # a nucleus never fits: full vocabulary
+    try:
+        full_streams = [SeedStream(k) for k in range(8)]
+        full = [o.token_id for _ in range(3) for o in sample(logits, params, full_streams)]
+    finally:
+        sampler.NUCLEUS_CANDIDATES = original
+    assert fast == full and all(s.draws == 3 for s in streams)

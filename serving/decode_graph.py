@@ -1,0 +1,291 @@
+"""Fast decode steps: the forward of a batch in which every sequence feeds one token, run
+through torch.compile (CPU) or replayed from captured CUDA graphs (GPU), eager otherwise.
+
+A decode step of a small model is mostly fixed per-step work (hundreds of small kernels
+launched from Python); compiling or capturing the step once removes it. Modes
+(`EngineConfig.decode_mode`; when that is auto, the environment variable PROVER_DECODE_MODE,
+if set, chooses instead, e.g. PROVER_DECODE_MODE=eager for tests and debugging):
+
+  eager       the general path only (ModelRunner's AttentionContext); nothing compiled.
+  compile     torch.compile of the model's forward over a DecodeContext, dynamic batch size
+              (one graph for batch 1, one for the rest; block tables are padded to >= 2
+              blocks so the width never specialises), for batches up to COMPILE_MAX_BATCH.
+              Compiled in a background thread when the engine starts; steps run eager until
+              it is ready, so nobody waits for it.
+  cuda_graph  per batch-size bucket (1, 2, 4, 8, 16, then multiples of 16 up to max_num_seqs)
+              the forward is captured on static buffers; a step pads its batch to the next
+              bucket (padding rows write to the pool's scratch slot). Captured at start-up.
+  auto        cuda_graph on a CUDA device, compile elsewhere.
+
+Whatever fails to compile or capture (no C++ compiler, an op inductor cannot lower, a
+kernel that syncs the host) is logged once and that path stays eager: a step never fails
+because of this module. A recompilation after warm-up is refused (that step runs eager), so
+no request ever waits the tens of seconds a compile takes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+import torch
+
+from serving.attention import DecodeContext
+from serving.cache import LatentCachePool
+
+log = logging.getLogger(__name__)
+
+DECODE_MODES = ("auto", "eager", "compile", "cuda_graph")
+MODE_ENV = "PROVER_DECODE_MODE"
+MIN_TABLE_WIDTH = 2  # a width-1 block table would specialise the compiled graph
+# Largest batch the compiled CPU graph runs. Above it the eager path wins on CPU: its cascade
+# attention reads a shared prompt once for all n samples, and its routed experts compute only
+# the chosen experts (the graph, with static shapes, runs every expert on every token).
+COMPILE_MAX_BATCH = 32
+
+
+def resolve_mode(requested: str, device: torch.device) -> str:
+    """The mode a DecodeGraphs on `device` runs: `requested`, or for auto the env's choice if
+    set; auto picks cuda_graph on CUDA and compile elsewhere; cuda_graph off CUDA runs compile."""
+    mode, source = requested, "EngineConfig.decode_mode"
+    if mode == "auto" and os.environ.get(MODE_ENV, "").strip():
+        mode, source = os.environ[MODE_ENV].strip().lower(), MODE_ENV
+    if mode not in DECODE_MODES:
+        raise ValueError(f"{source}: expected one of {', '.join(DECODE_MODES)}, got {mode!r}")
+    if mode == "auto":
+        return "cuda_graph" if device.type == "cuda" else "compile"
+    if mode == "cuda_graph" and device.type != "cuda":
+        return "compile"
+    return mode
+
+
+def batch_buckets(max_num_seqs: int) -> list[int]:
+    """Batch sizes with a captured graph: 1, 2, 4, 8, 16, then every multiple of 16, up to and
+    including max_num_seqs (as vLLM and nano-vllm capture)."""
+    sizes = [b for b in (1, 2, 4, 8) if b < max_num_seqs]
+    sizes += list(range(16, max_num_seqs, 16))
+    sizes.append(max_num_seqs)
+    return sorted(set(sizes))
+
+
+def bucket_for(batch: int, buckets: list[int]) -> int | None:
+    """Smallest bucket holding `batch` rows, or None when the batch is larger than all of them."""
+    for size in buckets:
+        if size >= batch:
+            return size
+    return None
+
+
+class DecodeGraphs:
+    """Runs decode-only steps fast when it can. `run(ids, positions, slots, tables, lens)` takes
+    one row per sequence (python lists; tables are block-id lists) and returns logits [B, vocab],
+    or None when this step must take the eager path (not ready, too large, or failed)."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        pool: LatentCachePool,
+        device: torch.device,
+        mode: str,
+        max_num_seqs: int,
+        max_blocks_per_seq: int,
+        background: bool = True,
+    ) -> None:
+        self.model = model
+        self.pool = pool
+        self.device = device
+        self.mode = resolve_mode(mode, device)
+        self.max_num_seqs = max_num_seqs
+        self.max_blocks_per_seq = max(max_blocks_per_seq, MIN_TABLE_WIDTH)
+        self.error: str | None = None  # why the fast path is off, for reports
+        self.num_fast_steps = 0
+        self.num_eager_steps = 0
+        self._warned = False
+        self._ready = threading.Event()
+        self._compiled: Callable | None = None
+        self._graphs: dict[int, _CapturedStep] = {}
+        self._warmup: threading.Thread | None = None
+        if self.mode == "compile":
+            if background:
+                self._warmup = threading.Thread(target=self._compile, name="decode-compile", daemon=True)
+                self._warmup.start()
+            else:
+                self._compile()
+        elif self.mode == "cuda_graph":
+            self._capture_all()
+
+    # ---- status ----
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the compile/capture finished (benchmarks call it before timing)."""
+        if self._warmup is not None:
+            self._warmup.join(timeout)
+        return self.ready
+
+    def describe(self) -> str:
+        if self.mode == "eager":
+            return "eager"
+        if self.error:
+            return f"{self.mode} unavailable, eager ({self.error})"
+        return self.mode if self.ready else f"{self.mode} (warming up; eager meanwhile)"
+
+    # ---- the step ----
+
+    def run(
+        self, ids: list[int], positions: list[int], slots: list[int], tables: list[list[int]], lens: list[int]
+    ) -> torch.Tensor | None:
+        if self.mode == "eager" or not self.ready or self.error or (self.mode == "compile" and len(ids) > COMPILE_MAX_BATCH):
+            self.num_eager_steps += 1
+            return None
+        try:
+            if self.mode == "compile":
+                logits = self._run_compiled(ids, positions, slots, tables, lens)
+            else:
+                logits = self._replay(ids, positions, slots, tables, lens)
+        except Exception as e:  # noqa: BLE001 - a refused recompile or a bad graph: eager for this step
+            if not self._warned:
+                self._warned = True
+                log.warning("decode %s step failed, running it eager (said once): %r", self.mode, e)
+            logits = None
+        if logits is None:
+            self.num_eager_steps += 1
+        else:
+            self.num_fast_steps += 1
+        return logits
+
+    # ---- torch.compile (CPU) ----
+
+    def _forward(self, ids, positions, slots, table, lens) -> torch.Tensor:
+        context = DecodeContext(self.pool, slots, table, lens, use_kernel=self.mode == "cuda_graph")
+        return self.model(ids[None, :], positions=positions[None, :], cache=context)[0]
+
+    def _compile(self) -> None:
+        try:
+            compiled = torch.compile(self._forward, dynamic=True, fullgraph=True)
+            with torch.inference_mode():
+                for batch in (1, 2, 5):  # batch 1 specialises; then the dynamic graph (checked once more)
+                    rows = self._padding_inputs(batch, MIN_TABLE_WIDTH + 1)
+                    eager = self._forward(*rows)
+                    got = compiled(*rows)
+                    if not torch.allclose(got, eager, atol=1e-3, rtol=1e-3):
+                        raise RuntimeError(f"compiled decode differs from eager by {float((got - eager).abs().max()):.2e}")
+            self._compiled = compiled
+        except Exception as e:  # noqa: BLE001 - any failure means: stay eager, say why
+            self.error = f"torch.compile failed: {type(e).__name__}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else ''}"
+            log.warning("decode step compile failed; the engine stays eager: %s", self.error)
+        finally:
+            self._ready.set()
+
+    def _padding_inputs(self, batch: int, width: int):
+        """Inputs of `batch` rows that only touch the scratch slot (for warm-up and capture)."""
+        long = dict(dtype=torch.long, device=self.device)
+        return (
+            torch.zeros(batch, **long),
+            torch.zeros(batch, **long),
+            torch.full((batch,), self.pool.scratch_slot, **long),
+            torch.full((batch, width), self.pool.num_blocks, dtype=torch.int32, device=self.device),
+            torch.ones(batch, dtype=torch.int32, device=self.device),
+        )
+
+    def _run_compiled(self, ids, positions, slots, tables, lens) -> torch.Tensor:
+        width = max(MIN_TABLE_WIDTH, max(len(t) for t in tables))
+        table = torch.tensor([t + [0] * (width - len(t)) for t in tables], dtype=torch.int32)
+        long = dict(dtype=torch.long, device=self.device)
+        inputs = (
+            torch.tensor(ids, **long),
+            torch.tensor(positions, **long),
+            torch.tensor(slots, **long),
+            table.to(self.device),
+            torch.tensor(lens, dtype=torch.int32, device=self.device),
+        )
+        # Only the guards that tell the compiled graphs apart are checked (batch 1 or not): the
+        # full set walks every weight each call (~0.3 ms); the model's tensors never change identity.
+        with torch.compiler.set_stance("fail_on_recompile", skip_guard_eval_unsafe=True):
+            return self._compiled(*inputs)
+
+    # ---- CUDA graphs (GPU) ----
+
+    def _capture_all(self) -> None:
+        try:
+            buckets = batch_buckets(self.max_num_seqs)
+            pool = None
+            for size in reversed(buckets):  # largest first: smaller graphs reuse its memory
+                step = _CapturedStep(self, size, self.max_blocks_per_seq, pool)
+                pool = step.graph.pool()
+                self._graphs[size] = step
+        except Exception as e:  # noqa: BLE001 - stay eager, say why
+            self._graphs.clear()
+            self.error = f"CUDA graph capture failed: {type(e).__name__}: {e}"
+            log.warning("decode CUDA graph capture failed; the engine stays eager: %s", self.error)
+        finally:
+            self._ready.set()
+
+    def _replay(self, ids, positions, slots, tables, lens) -> torch.Tensor | None:
+        size = bucket_for(len(ids), sorted(self._graphs))
+        if size is None or max(len(t) for t in tables) > self.max_blocks_per_seq:
+            return None
+        return self._graphs[size].replay(ids, positions, slots, tables, lens)
+
+
+class _CapturedStep:
+    """One batch bucket's CUDA graph and the static buffers it reads and writes."""
+
+    def __init__(self, owner: DecodeGraphs, size: int, width: int, memory_pool) -> None:
+        self.size = size
+        self.width = width
+        self.scratch_slot = owner.pool.scratch_slot
+        self.scratch_block = owner.pool.num_blocks
+        self.inputs = owner._padding_inputs(size, width)
+        stream = torch.cuda.Stream(owner.device)
+        stream.wait_stream(torch.cuda.current_stream(owner.device))
+        with torch.inference_mode(), torch.cuda.stream(stream):
+            for _ in range(2):  # warm-up outside the graph (Triton autotuning, scratch buffers)
+                owner._forward(*self.inputs)
+        torch.cuda.current_stream(owner.device).wait_stream(stream)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.inference_mode(), torch.cuda.graph(self.graph, pool=memory_pool):
+            self.logits = owner._forward(*self.inputs)
+
+    def replay(self, ids, positions, slots, tables, lens) -> torch.Tensor:
+        n = len(ids)
+        host = pad_rows(ids, positions, slots, tables, lens, self.size, self.width, self.scratch_slot, self.scratch_block)
+        for buffer, value in zip(self.inputs, host):
+            buffer.copy_(value, non_blocking=True)
+        self.graph.replay()
+        return self.logits[:n].clone()  # the static output is overwritten by the next replay
+
+
+def pad_rows(
+    ids: list[int],
+    positions: list[int],
+    slots: list[int],
+    tables: list[list[int]],
+    lens: list[int],
+    size: int,
+    width: int,
+    scratch_slot: int,
+    scratch_block: int,
+) -> tuple[torch.Tensor, ...]:
+    """Host tensors of a bucket of `size` rows: the real rows, then padding rows that write to
+    the scratch slot and attend over one scratch row (so nothing live is touched or read)."""
+    pad = size - len(ids)
+    if pad < 0:
+        raise ValueError(f"pad_rows: {len(ids)} rows do not fit a bucket of {size}")
+    table = torch.full((size, width), scratch_block, dtype=torch.int32)
+    for row, blocks in enumerate(tables):
+        if len(blocks) > width:
+            raise ValueError(f"pad_rows: a block table of {len(blocks)} blocks exceeds the captured width {width}")
+        table[row, : len(blocks)] = torch.tensor(blocks, dtype=torch.int32)
+    return (
+        torch.tensor(ids + [0] * pad, dtype=torch.long),
+        torch.tensor(positions + [0] * pad, dtype=torch.long),
+        torch.tensor(slots + [scratch_slot] * pad, dtype=torch.long),
+        table,
+        torch.tensor(lens + [1] * pad, dtype=torch.int32),
+    )
