@@ -472,25 +472,41 @@ def full_proof(theorem: Theorem, proof: str) -> str:
     return "\n".join([*theorem.given_tactics, textwrap.dedent(proof.strip("\n"))])
 
 
-def splice_proofs(lean_file: LeanFile, proofs: Mapping[str, str]) -> str:
+def splice_proofs(lean_file: LeanFile, proofs: Mapping[str | TheoremSite, str]) -> str:
     """The file with each named theorem's missing proof replaced by ` by\\n  <tactics>` (or, for a
     proof that ends in `sorry`, that `sorry` replaced by the tactics, at its indentation).
 
-    Every byte outside the replaced spans is left unchanged. Keys are theorem names (as in
-    `Theorem.name`) or full names; a key matching no theorem raises `KeyError`.
+    Every byte outside the replaced spans is left unchanged. Keys are the `TheoremSite`s of
+    `lean_file.sites` (what a caller that proved them should pass: a site is exactly the place its
+    proof was verified for), or names: a full name, else a theorem name (as in `Theorem.name`).
+    A name must pick one site: two `example`s on one line share `example_<line>`, and `t` inside
+    `namespace A` shares its short name with a top-level `t`; a key matching no theorem, or several
+    where it could mean either, raises `KeyError` (a proof must never land under another statement).
     """
-    by_key = {}
-    for site in lean_file.sites:
-        by_key.setdefault(site.theorem.name, site)
-        by_key.setdefault(site.full_name, site)
-    unknown = [k for k in proofs if k not in by_key]
-    if unknown:
-        raise KeyError(f"no theorem with a missing proof is named {unknown} in {lean_file.path or 'the file'}; "
-                       f"known: {sorted({s.theorem.name for s in lean_file.sites})}")
-    chosen = sorted({id(by_key[k]): (by_key[k], proofs[k]) for k in proofs}.values(),
-                    key=lambda sp: sp[0].proof_span[0], reverse=True)
+    def lookup(key: str | TheoremSite) -> TheoremSite:
+        if isinstance(key, TheoremSite):
+            if not any(site is key or site == key for site in lean_file.sites):
+                raise KeyError(f"the site of {key.full_name} (line {key.line}) is not one of "
+                               f"{lean_file.path or 'the file'}'s theorems with a missing proof")
+            return key
+        matches = [s for s in lean_file.sites if s.full_name == key] or \
+                  [s for s in lean_file.sites if s.theorem.name == key]
+        if not matches:
+            raise KeyError(f"no theorem with a missing proof is named {key!r} in {lean_file.path or 'the file'}; "
+                           f"known: {sorted({s.full_name for s in lean_file.sites})}")
+        if len(matches) > 1:
+            raise KeyError(f"the name {key!r} is ambiguous in {lean_file.path or 'the file'}: it names the theorems "
+                           f"at lines {', '.join(str(s.line) for s in matches)}; pass their sites instead")
+        return matches[0]
+
+    chosen: dict[tuple[int, int], tuple[TheoremSite, str]] = {}
+    for key, proof in proofs.items():
+        site = lookup(key)
+        if site.proof_span in chosen and chosen[site.proof_span][1] != proof:
+            raise KeyError(f"two different proofs were given for {site.full_name} (line {site.line})")
+        chosen[site.proof_span] = (site, proof)
     text = lean_file.text
-    for site, proof in chosen:
+    for site, proof in sorted(chosen.values(), key=lambda sp: sp[0].proof_span[0], reverse=True):
         a, b = site.proof_span
         block = format_proof_block(proof, site.indent, site.newline)
         new = block[site.indent:] if site.partial else " by" + site.newline + block

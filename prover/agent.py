@@ -422,7 +422,7 @@ def prove_file(text: str | FilePlan, solver: AgentSolver | Any, *, path: str | N
     entries = sorted([*((s.line, s) for s in parsed.sites), *((s.line, s) for s in parsed.skipped)],
                      key=lambda entry: entry[0])
     records: list[TheoremRecord] = []
-    proofs: dict[str, str] = {}
+    proofs: dict[Any, str] = {}  # keyed by site: the place each proof was verified for
     for line, site in entries:
         if not hasattr(site, "theorem"):  # skipped: reported, not attempted
             record = TheoremRecord.error_record(site.name, site.reason, line=line)
@@ -444,7 +444,7 @@ def prove_file(text: str | FilePlan, solver: AgentSolver | Any, *, path: str | N
                 "shown replaces that `sorry`")})
         records.append(record)
         if record.status == "proved" and record.proof:
-            proofs[site.full_name] = record.proof
+            proofs[site] = record.proof
         if on_result is not None:
             on_result(record)
     backends = sorted({record.backend for record in records if record.backend})
