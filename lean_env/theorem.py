@@ -287,6 +287,7 @@ class _Body:
     given: tuple[str, ...] = ()  # partial: the top-level tactics before the final `sorry`
     given_at: tuple[int, ...] = ()  # partial: where each starts
     sorry_span: tuple[int, int] | None = None  # partial: the final `sorry`
+    why: str | None = None  # "sorry": why it cannot be filled in, when not just where the `sorry` is
 
 
 def _body_kind(text: str, cmd: Command) -> _Body:
@@ -318,9 +319,28 @@ def _body_kind(text: str, cmd: Command) -> _Body:
               and not text[text.rfind("\n", 0, start + lx.start) + 1: start + lx.start].strip()]
     if not starts or starts[0] != first:
         return _Body("sorry", first_at)
+    # The given tactics are checked at another column than the file's (the text Lean checks starts
+    # its block at column 2), so they must move as one piece: a line of code left of the block (Lean
+    # may end the block there, or read it as part of a term) or a string literal spanning lines
+    # (its text would change) would make the checked text differ from the file's.
+    for lx in lexemes[2:last]:
+        at = start + lx.start
+        line_start = text.rfind("\n", 0, at) + 1
+        if lx.kind == "str" and "\n" in text[at: start + lx.end]:
+            line, col = line_col(text, at)
+            return _Body("sorry", first_at, why=(
+                f"not attempted: a string literal at {line}:{col} spans lines; the tactics before the final "
+                "`sorry` are checked re-indented, which would change its text"))
+        if not text[line_start:at].strip() and line_col(text, at)[1] < block_col:
+            line, col = line_col(text, at)
+            return _Body("sorry", first_at, why=(
+                f"not attempted: the tactic text at {line}:{col} is indented less than its tactic block "
+                f"(column {block_col}), so the block may end there; indent it at least to the block's column"))
     given = []
     for a, b in zip(starts, [*starts[1:], text.rfind("\n", 0, final) + 1]):
         lines = text[a:b].replace("\r\n", "\n").rstrip().split("\n")
+        # every line of code starts at the block's column or right of it (checked above); a line
+        # that does not is inside a comment, whose text does not matter
         lines[1:] = [ln[block_col:] if not ln[:block_col].strip() else ln.lstrip() for ln in lines[1:]]
         given.append("\n".join(lines))
     return _Body("partial", first_at, tuple(given), tuple(starts), (final, final + len("sorry")))
@@ -429,7 +449,7 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
                 continue
             if body.kind == "sorry":
                 line, col = line_col(text, body.sorry_at)
-                skipped.append(SkippedTheorem(cmd.name, full, cmd.line, column, (
+                skipped.append(SkippedTheorem(cmd.name, full, cmd.line, column, body.why or (
                     f"not attempted: its proof uses `sorry` at {line}:{col}; only a proof that is missing, "
                     "or that ends in `sorry` as its last top-level tactic, is filled in")))
                 continue

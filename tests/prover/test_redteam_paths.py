@@ -103,3 +103,14 @@ def test_a_short_name_shared_across_namespaces_splices_into_the_right_theorem() 
     with pytest.raises(KeyError, match="ambiguous"):
         splice_proofs(parse_lean_file(HEADER + "example : True := by sorry example : True := by sorry\n"),
                       {"example_3": "trivial"})
+
+
+def test_a_partial_proof_line_left_of_its_tactic_block_is_not_moved_for_the_check() -> None:
+    # `<;> try norm_num` at column 2 under a block at column 4: the check saw it at the block's
+    # column (part of `constructor`), while the file's text leaves it outside the block
+    text = (HEADER + "theorem t (x : ℕ) (h : x = 3) : (1:ℕ) + 1 = 2 ∧ x = 3 := by\n"
+            "    constructor\n  <;> try norm_num\n    sorry\n")
+    proof = prove_with_answers(text, ["  exact h\n```"])
+    [record] = proof.records
+    assert record.status != "proved" and proof.text == text
+    assert "indented less than" in record.error and "5:2" in record.error
