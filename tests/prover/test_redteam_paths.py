@@ -114,3 +114,21 @@ def test_a_partial_proof_line_left_of_its_tactic_block_is_not_moved_for_the_chec
     [record] = proof.records
     assert record.status != "proved" and proof.text == text
     assert "indented less than" in record.error and "5:2" in record.error
+
+
+# -- the guard reads an escaped name as the name it is ---------------------------------------------
+
+@pytest.mark.parametrize("proof", [
+    "exact «sorryAx» _ false",                 # Lean: `sorryAx` itself
+    "exact («sorryAx» _ true)",
+    "exact «Lean».«ofReduceBool» _ _ rfl",     # Lean: `Lean.ofReduceBool`
+    "exact Lean.«ofReduceBool» _ _ rfl",
+    "exact «Lean».ofReduceNat _ _ rfl",
+    "exact «admit»",
+    "exact lcProof",                           # an axiom of the compiler's: proves anything
+    "exact «lcProof»",
+])
+def test_the_guard_sees_through_guillemets(proof: str) -> None:
+    from lean_env.guard import check_proof
+
+    assert check_proof("  " + proof), proof
