@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from lean_env.lean_text import LeanSyntaxError, line_col, scan
+from lean_env.lean_text import LeanSyntaxError, iter_lex, line_col, scan
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,18 @@ _OPEN_META = re.compile(r"\bopen\s+(?:[\w.]+\s+)*(Lean|Elab|Meta)\b")
 
 
 def _tokens(code: str):
-    for m in _IDENT.finditer(code):
-        yield m.start(), m.group(0)
+    """The identifiers of `code`, as the shared lexer reads them (Lean's rules: in `hᶜsorry` the
+    `ᶜ` is a symbol and `sorry` a word of its own) and as a plain regex reads them: a word either
+    reading finds is checked."""
+    seen = set()
+    try:
+        for lx in iter_lex(code):
+            if lx.kind in ("ident", "name"):
+                seen.add((lx.start, code[lx.start:lx.end].lstrip("`")))
+    except LeanSyntaxError:
+        pass  # the regex below still reads every word
+    seen.update((m.start(), m.group(0)) for m in _IDENT.finditer(code))
+    yield from sorted(seen)
 
 
 def _problems_in_code(text: str, code: str, policy: GuardPolicy, *, allow: frozenset[str] = frozenset()) -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from lean_env.guard import check_file, check_proof
 from lean_env.theorem import parse_lean_file, splice_proofs
 from prover.agent import AgentSolver, plan_file, prove_file
 from prover.config import ProverConfig
@@ -129,6 +130,19 @@ def test_a_partial_proof_line_left_of_its_tactic_block_is_not_moved_for_the_chec
     "exact «lcProof»",
 ])
 def test_the_guard_sees_through_guillemets(proof: str) -> None:
-    from lean_env.guard import check_proof
-
     assert check_proof("  " + proof), proof
+
+
+@pytest.mark.parametrize("proof", [
+    "exact hᶜsorry",     # Lean: `h`, the postfix `ᶜ`, then `sorry` (a regex word ran them together)
+    "exact xⁿsorry",
+    "exact (λsorry)",
+    "exact a²sorryAx _ false",
+])
+def test_the_guard_reads_words_as_lean_does(proof: str) -> None:
+    assert any("gives up" in reason for reason in check_proof("  " + proof)), proof
+
+
+def test_a_statement_file_hiding_sorryax_behind_a_symbol_is_refused() -> None:
+    [reason] = check_file("theorem t : (1:ℕ) = 2 := by\n  exact a²sorryAx _ false\n")
+    assert "line 2:10" in reason and "sorryAx" in reason
