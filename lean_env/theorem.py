@@ -380,12 +380,22 @@ def _blank_out(text: str, spans: list[tuple[int, int]], upto: int) -> str:
     return "".join(chars)
 
 
+def _last_component(name: str) -> str:
+    """`A.b`, `A.«b»` and `«b»` all end in `b` (Lean reads `«b»` as the name `b`)."""
+    return name.replace("«", "").replace("»", "").split(".")[-1]
+
+
 def _mentions(text: str, cmd: Command, names: dict[str, Command]) -> Command | None:
     """The first declaration in `names` (keyed by last name component) that `cmd` mentions."""
     body = text[cmd.statement_start: cmd.end]
+    own_name = cmd.name  # the declaration's own name is not a mention (its first occurrence)
     for lx in iter_lex(body):
         if lx.kind == "ident":
-            found = names.get(body[lx.start: lx.end].split(".")[-1])
+            word = body[lx.start: lx.end]
+            if word == own_name:
+                own_name = None
+                continue
+            found = names.get(_last_component(word))
             if found is not None and found is not cmd:
                 return found
     return None
@@ -409,12 +419,15 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
     left_out: dict[str, Command] = {}
     why: dict[int, str] = {}
     notes: list[str] = []
+    needs: dict[int, Command | None] = {}  # what a theorem to prove mentions of the ones left out before it
     for cmd in commands:
         body = bodies.get(id(cmd))
         if body is None or cmd.name is None:
             continue
         if body.kind != "proved":
-            left_out[cmd.name.split(".")[-1]] = cmd
+            if cmd.keyword in _PROVABLE:  # only earlier declarations count: a later one cannot be used
+                needs[id(cmd)] = _mentions(text, cmd, left_out)
+            left_out[_last_component(cmd.name)] = cmd
             missing = body.kind == "missing" and cmd.keyword in _PROVABLE
             why[id(cmd)] = "its proof is missing" if missing else "it uses `sorry`"
             if cmd.keyword not in _PROVABLE:
@@ -423,7 +436,7 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
             continue
         used = _mentions(text, cmd, left_out)
         if used is not None:
-            left_out[cmd.name.split(".")[-1]] = cmd
+            left_out[_last_component(cmd.name)] = cmd
             why[id(cmd)] = f"it mentions {used.name}, which {why[id(used)].replace('its ', 'whose ')}"
             notes.append(f"line {cmd.line}: {cmd.keyword} {cmd.name} mentions {used.name} (line {used.line}), "
                          f"which is not proved; later theorems are proved without either")
@@ -453,11 +466,11 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
                     f"not attempted: its proof uses `sorry` at {line}:{col}; only a proof that is missing, "
                     "or that ends in `sorry` as its last top-level tactic, is filled in")))
                 continue
-            needs = _mentions(text, cmd, left_out)
-            if needs is not None:
+            used = needs[id(cmd)]
+            if used is not None:
                 skipped.append(SkippedTheorem(cmd.name, full, cmd.line, column, (
-                    f"not attempted: it mentions {needs.name} (line {needs.line}), which is not proved "
-                    f"({why[id(needs)]}); a proof built on it could not be trusted")))
+                    f"not attempted: it mentions {used.name} (line {used.line}), which is not proved "
+                    f"({why[id(used)]}); a proof built on it could not be trusted")))
                 continue
             header = _blank_out(text, excluded, cmd.start).rstrip().replace("\r\n", "\n") + "\n"
             statement = (text[cmd.statement_start: cmd.assign].rstrip() + " := by").replace("\r\n", "\n")

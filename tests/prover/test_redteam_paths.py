@@ -146,3 +146,22 @@ def test_the_guard_reads_words_as_lean_does(proof: str) -> None:
 def test_a_statement_file_hiding_sorryax_behind_a_symbol_is_refused() -> None:
     [reason] = check_file("theorem t : (1:ℕ) = 2 := by\n  exact a²sorryAx _ false\n")
     assert "line 2:10" in reason and "sorryAx" in reason
+
+
+# -- sorried declarations stay out of later headers, however they are spelled --------------------
+
+def test_a_sorried_lemma_mentioned_as_an_escaped_name_is_left_out_too() -> None:
+    text = (HEADER + "theorem bad : False := by sorry\n\ntheorem uses : False := «bad»\n\n"
+            "theorem later : (2:ℕ) + 2 = 4 := by\n  sorry\n")
+    plan = plan_file(text)
+    assert any("uses mentions bad" in note for note in plan.notes), plan.notes
+    later = next(site for site in plan.parsed.sites if site.theorem.name == "later")
+    assert "bad" not in later.theorem.header  # neither `bad` nor `uses`
+    proof = prove_with_answers(text, ["  exact bad.elim\n```", "  exact uses.elim\n```", "  norm_num\n```"])
+    assert [(r.name, r.status, r.proof) for r in proof.records] == [
+        ("bad", "failed", None), ("later", "proved", "norm_num")]
+
+
+def test_a_later_theorem_of_the_same_short_name_does_not_block_an_earlier_one() -> None:
+    text = HEADER + "namespace A\ntheorem t : (1:ℕ) + 1 = 2 := by sorry\nend A\n\ntheorem t : (2:ℕ) = 2 := by sorry\n"
+    assert [site.full_name for site in parse_lean_file(text).sites] == ["A.t", "t"]
