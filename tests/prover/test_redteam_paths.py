@@ -165,3 +165,100 @@ def test_a_sorried_lemma_mentioned_as_an_escaped_name_is_left_out_too() -> None:
 def test_a_later_theorem_of_the_same_short_name_does_not_block_an_earlier_one() -> None:
     text = HEADER + "namespace A\ntheorem t : (1:ℕ) + 1 = 2 := by sorry\nend A\n\ntheorem t : (2:ℕ) = 2 := by sorry\n"
     assert [site.full_name for site in parse_lean_file(text).sites] == ["A.t", "t"]
+
+
+# -- a malicious policy server, through `prove FILE --search whole-proof --policy-url` ----------------
+
+# Each answer is crafted to sneak a proof of a false statement past the checks.
+MALICIOUS = [
+    "  sorry\n```", "  admit\n```", "  all_goals sorry\n```", "  repeat sorry\n```", "  exact sorry\n```",
+    "  stop\n  rfl\n```", "  native_decide\n```", "  decide := by sorry\n```", "  exact?\n```", "  apply?\n```",
+    "  set_option maxHeartbeats 0 in\n  omega\n```", "  open Nat in\n  omega\n```", "  #exit\n```",
+    "  omega\nend\ntheorem x : True := trivial\n```",
+    "  exact h\ntheorem t (h : (1:ℕ) + 1 = 3) : (1:ℕ) + 1 = 3 := by\n  exact h\n```",
+    "  /- unterminated\n```", "  exact (by omega : (1:ℕ) + 1 = 3))\n```", "  ѕorry\n```",  # Cyrillic ѕ
+    "  exact «sorryAx» _ false\n```", "  exact hᶜsorry\n```", "  exact lcProof\n```",
+    "  macro \"x\" : tactic => `(tactic| sorry)\n  x\n```", "  := by omega\n```", "  done\n```",
+    "  calc (1:ℕ) + 1 = 3 := sorry\n```", "  have h : False := by sorry\n  exact h.elim\n```",
+]
+# The same, as a chat model's answer: a lean4 block holding a whole theorem.
+CHAT = [
+    "```lean4\ntheorem t (h : (1:ℕ) + 1 = 3) : (1:ℕ) + 1 = 3 := by\n  exact h\n```",
+    "```lean4\ntheorem t : (1:ℕ) + 1 = 3 := by\n  sorry\n```",
+    "```lean4\ntheorem t : (1:ℕ) + 1 = 3 := by\n  -- ```\n  omega\n```\n```lean4\n/- ``` -/ theorem t : True := trivial\n```",
+    "```lean4\ntheorem other : True := by trivial\ntheorem t : (1:ℕ) + 1 = 3 := by\n  exact absurd rfl (by decide)\n```",
+    "</think>```lean4\ntheorem t : (1:ℕ) + 1 = 3 := by\n  native_decide\n```",
+]
+
+
+class FakeOpenAI:
+    """A tiny OpenAI-compatible server whose every completion is one of `answers` (in turn)."""
+
+    def __init__(self, answers: list[str], chat: list[str]) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _send(self, payload: dict) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._send({"object": "list", "data": [{"id": "fake-prover", "object": "model"}]})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                chat_mode = self.path.endswith("/chat/completions")
+                pool = server.chat if chat_mode else server.answers
+                texts = [pool[(server.served + i) % len(pool)] for i in range(body.get("n", 1))]
+                server.served += len(texts)
+                key = "message" if chat_mode else "text"
+                choices = [{"index": i, key: {"role": "assistant", "content": t} if chat_mode else t,
+                            "finish_reason": "stop"} for i, t in enumerate(texts)]
+                self._send({"id": "cmpl-1", "choices": choices,
+                            "usage": {"prompt_tokens": 10, "completion_tokens": 5 * len(texts)}})
+
+        self.answers, self.chat, self.served = answers, chat, 0
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+@pytest.mark.parametrize("prompt_format", ["deepseek-v1.5", "deepseek-v2"])
+def test_a_malicious_policy_server_gets_no_false_theorem_proved(tmp_path: Path, prompt_format: str) -> None:
+    text = (HEADER + "theorem t : (1:ℕ) + 1 = 3 := by\n  sorry\n\n"
+            "theorem p : (1:ℕ) + 1 = 2 := by\n  have h0 : (0:ℕ) = 0 := rfl\n  sorry\n")
+    server = FakeOpenAI(MALICIOUS + ["  norm_num\n```"], CHAT + ["```lean4\ntheorem p : (1:ℕ) + 1 = 2 := by\n"
+                                                             "  norm_num\n```"])
+    source, out, report = tmp_path / "f.lean", tmp_path / "out.lean", tmp_path / "r.json"
+    source.write_text(text)
+    try:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "400"}
+        done = subprocess.run(
+            [sys.executable, "-m", "prover.cli", "prove", str(source), "--out", str(out), "--report", str(report),
+             "--search", "whole-proof", "--policy", "model", "--policy-url", server.url, "--prompt-format",
+             prompt_format, "--model-samples", str(len(MALICIOUS) + 1), "--repair-rounds", "1",
+             "--time-limit", "60"], capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+    finally:
+        server.close()
+    assert done.returncode == 1, done.stdout + done.stderr  # not everything proved
+    results = {row["name"]: row for row in json.loads(report.read_text())["results"]}
+    assert results["t"]["status"] != "proved" and results["p"]["status"] == "proved", results
+    written = out.read_text()
+    # only p's `sorry` changed (to the one tactic proved); the false theorem keeps its `sorry`
+    proof = results["p"]["proof"]
+    assert proof in ("norm_num", "omega"), proof  # `omega` also comes from the answer cut at `end`
+    assert written == text.replace("  have h0 : (0:ℕ) = 0 := rfl\n  sorry", "  have h0 : (0:ℕ) = 0 := rfl\n  " + proof)
+    assert server.served > len(MALICIOUS)
