@@ -319,6 +319,12 @@ def _body_kind(text: str, cmd: Command) -> _Body:
               and not text[text.rfind("\n", 0, start + lx.start) + 1: start + lx.start].strip()]
     if not starts or starts[0] != first:
         return _Body("sorry", first_at)
+    statement_col = line_col(text, cmd.statement_start)[1]
+    if block_col <= statement_col:  # the check puts the block right of the statement, as Lean's style does
+        line, col = line_col(text, first)
+        return _Body("sorry", first_at, why=(
+            f"not attempted: its tactics start at {line}:{col}, not right of the declaration (column "
+            f"{statement_col}); indent the tactic block under the declaration"))
     # The given tactics are checked at another column than the file's (the text Lean checks starts
     # its block at column 2), so they must move as one piece: a line of code left of the block (Lean
     # may end the block there, or read it as part of a term) or a string literal spanning lines
@@ -481,8 +487,8 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
                 assert cmd.proof_span is not None
                 span, indent = cmd.proof_span, column + step
                 m = re.search(r"\n([ \t]*)sorry\s*$", text[span[0]:span[1]])
-                if m:  # `:= by` then `sorry` on a line of its own: its indentation is the file's
-                    indent = len(m.group(1))
+                if m and len(m.group(1)) > column:  # `sorry` on a line of its own: its indentation is the file's
+                    indent = len(m.group(1))  # (unless at or left of the declaration: the check had it right)
             sites.append(TheoremSite(Theorem(cmd.name, header, statement, body.given), full, cmd.line,
                                      (cmd.start, span[1]), span, indent, column, body.kind == "partial", newline,
                                      tuple(line_col(text, at) for at in body.given_at)))

@@ -262,3 +262,32 @@ def test_a_malicious_policy_server_gets_no_false_theorem_proved(tmp_path: Path, 
     assert proof in ("norm_num", "omega"), proof  # `omega` also comes from the answer cut at `end`
     assert written == text.replace("  have h0 : (0:ℕ) = 0 := rfl\n  sorry", "  have h0 : (0:ℕ) = 0 := rfl\n  " + proof)
     assert server.served > len(MALICIOUS)
+
+
+# -- the written file, checked as a whole, holds the proof that was verified ------------------------
+
+def whole_file_errors(text: str) -> list[str]:
+    """What the embedded kernel says against `text` as one file (errors, `sorry`)."""
+    from lean_env.embedded.checker import check_command
+
+    result = check_command(text.removeprefix("\ufeff"), allow_imports=True, env_lemmas={})
+    return [m.data for m in result.messages if m.severity == "error" or "sorry" in m.data] + \
+        [f"sorry at {s}" for s in result.sorries]
+
+
+@pytest.mark.parametrize("text", [
+    HEADER + "theorem t : (1:ℕ) + 1 = 2 := by\nsorry\n",           # `sorry` at the declaration's column
+    HEADER + "  theorem t : (1:ℕ) + 1 = 2 := by\n  sorry\n",
+    HEADER + "theorem t : (1:ℕ) + 1 = 2 :=\nsorry\n",
+])
+def test_a_proof_is_written_right_of_its_declaration(text: str) -> None:
+    proof = prove_with_answers(text, ["  norm_num\n```"])
+    assert [r.status for r in proof.records] == ["proved"]
+    assert whole_file_errors(proof.text) == [], proof.text
+
+
+def test_tactics_at_the_declarations_column_before_a_final_sorry_are_not_attempted() -> None:
+    text = HEADER + "theorem t (x : ℕ) (h : x = 2) : x + 1 = 3 := by\nsubst h\nsorry\n"
+    proof = prove_with_answers(text, ["  norm_num\n```"])
+    [record] = proof.records
+    assert record.status == "error" and "column" in record.error and proof.text == text
