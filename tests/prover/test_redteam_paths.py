@@ -291,3 +291,62 @@ def test_tactics_at_the_declarations_column_before_a_final_sorry_are_not_attempt
     proof = prove_with_answers(text, ["  norm_num\n```"])
     [record] = proof.records
     assert record.status == "error" and "column" in record.error and proof.text == text
+
+
+# -- refused attacks (they held at the review; they must keep holding) -------------------------------
+
+USES_BAD = ["  exact bad\n```", "  exact _root_.bad\n```", "  exact @bad\n```", "  exact «bad»\n```",
+            "  simpa using bad\n```", "  exact X.bad\n```", "  exact worse\n```", "  exact bad.trans rfl\n```",
+            "  exact absurd bad (by decide)\n```", "  exact (inner).elim\n```", "  exact False.elim inner\n```"]
+
+
+def test_a_proof_may_not_use_an_unproved_declaration_under_any_spelling() -> None:
+    text = (HEADER + "theorem bad : (1:ℕ) = 2 := by sorry\n\n"
+            "namespace X\ntheorem bad : (1:ℕ) = 2 := by\n  have h0 : (0:ℕ) = 0 := rfl\n  sorry\nend X\n\n"
+            "open X\n\ntheorem worse : (1:ℕ) = 2 := X.bad\n\n"
+            "theorem inner : False := by\n  have h : False := by sorry\n  exact h\n\n"
+            "theorem t : (1:ℕ) = 2 := by\n  sorry\n\n"
+            "theorem u : (1:ℕ) = 2 := by\n  have h1 : (1:ℕ) = 1 := rfl\n  sorry\n")
+    proof = prove_with_answers(text, USES_BAD)
+    statuses = {(r.name, r.line): r.status for r in proof.records}
+    assert "proved" not in statuses.values(), statuses
+    assert statuses[("t", 19)] == statuses[("u", 22)] == "failed"  # attempted: every answer was checked
+    assert proof.text == text
+    inner = next(r for r in proof.records if r.name == "inner")
+    assert "not attempted" in inner.error
+
+
+@pytest.mark.parametrize("text", [
+    # `sorry` before the last tactic, as a term, in a `have`, in a `case`, after `;`, inside `·`
+    HEADER + "theorem t : (1:ℕ) = 2 := by\n  have h : False := by sorry\n  sorry\n",
+    HEADER + "theorem t : (1:ℕ) = 2 := by\n  exact sorry\n",
+    HEADER + "theorem t : (1:ℕ) = 2 ∧ True := by\n  constructor\n  case left => sorry\n  sorry\n",
+    HEADER + "theorem t : (1:ℕ) = 2 := by\n  have h0 : (0:ℕ) = 0 := rfl; sorry\n",
+    HEADER + "theorem t : (1:ℕ) = 2 ∧ True := by\n  constructor\n  · sorry\n  sorry\n",
+    HEADER + "theorem t : (1:ℕ) = 2 := by\n  calc (1:ℕ) = 2 := sorry\n",
+    HEADER + "theorem t : (1:ℕ) = 2 := by\n  all_goals sorry\n",
+    HEADER + "theorem t : (1:ℕ) = 2 := by\n  admit\n",
+    HEADER + "theorem t : (1:ℕ) = 2 := by\n  have h0 : (0:ℕ) = 0 := rfl\n  sorry\n  sorry\n",
+])
+def test_a_sorry_that_is_not_the_last_top_level_tactic_is_never_filled_in(text: str) -> None:
+    plan = plan_file(text)
+    assert plan.problems or (not plan.parsed.sites and plan.parsed.skipped), plan
+
+
+@pytest.mark.parametrize("given, answers", [
+    # the file's tactics change the goal: the search continues from there, and the check re-runs them
+    ("  exfalso\n", ["  omega\n```", "  simp\n```", "  norm_num\n```"]),
+    ("  intro h\n", ["  exact h\n```", "  omega\n```"]),                             # not a ∀: fails
+    ("  revert h\n  intro h\n", ["  omega\n```", "  exact h\n```"]),
+    ("  clear h\n", ["  exact h\n```", "  omega\n```", "  assumption\n```"]),
+    ("  rename_i x\n", ["  omega\n```"]),
+    ("  have h : (1:ℕ) = 2 := by\n    omega\n", ["  exact h\n```"]),                 # the given tactic fails
+    ("  all_goals norm_num\n", ["  omega\n```", "  rfl\n```"]),
+    ("  constructor <;> norm_num\n", ["  omega\n```"]),
+    ("  next =>\n    norm_num\n", ["  omega\n```"]),
+])
+def test_given_tactics_that_change_the_goal_prove_nothing_false(given: str, answers: list[str]) -> None:
+    text = HEADER + f"theorem t (x : ℕ) (h : x = 2) : x + 1 = 4 := by\n{given}  sorry\n"
+    proof = prove_with_answers(text, answers)
+    [record] = proof.records
+    assert record.status != "proved" and proof.text == text, (record, proof.text)
