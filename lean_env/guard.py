@@ -74,7 +74,9 @@ def _tokens(code: str):
     yield from sorted(seen)
 
 
-def _problems_in_code(text: str, code: str, policy: GuardPolicy, *, allow: frozenset[str] = frozenset()) -> list[str]:
+def _problems_in_code(text: str, code: str, policy: GuardPolicy, *, allow: frozenset[str] = frozenset(),
+                      meta_opens: bool = False) -> list[str]:
+    """`meta_opens`: `open Lean …` is fine here (a statement file's own `open` command)."""
     reasons: list[str] = []
 
     def add(at: int, what: str, why: str) -> None:
@@ -103,7 +105,7 @@ def _problems_in_code(text: str, code: str, policy: GuardPolicy, *, allow: froze
         # `#s` is Finset.card notation; a `#word` opening a line is a command
         if word in _HASH_COMMANDS or (at_line_start and len(word) > 2):
             add(m.start(), word, "is a command, not part of a proof")
-    for m in _OPEN_META.finditer(code):
+    for m in [] if meta_opens else _OPEN_META.finditer(code):
         add(m.start(), m.group(0), "opens Lean's meta-level namespaces in a proof")
     for m in re.finditer(r"@\[", code):
         add(m.start(), "@[", "changes attributes")
@@ -197,6 +199,10 @@ def check_file(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
         if head in ("import", "namespace", "section", "end", "universe"):
             continue
         if head == "open":
+            # `open Lean renaming ofReduceBool → cheat` (or `open Lean (ofReduceBool)`) would let a
+            # proof use a refused name under one the guard cannot know: the command names it, so read it
+            reasons += [in_file(r) for r in _problems_in_code(cmd.text, body_code, policy,
+                                                              allow=frozenset({"open"}), meta_opens=True)]
             continue
         if head == "set_option":
             m = re.match(r"\s*set_option\s+([\w.]+)\s+(\S+)\s*(\bin\b)?", body_code)

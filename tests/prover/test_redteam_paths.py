@@ -350,3 +350,19 @@ def test_given_tactics_that_change_the_goal_prove_nothing_false(given: str, answ
     proof = prove_with_answers(text, answers)
     [record] = proof.records
     assert record.status != "proved" and proof.text == text, (record, proof.text)
+
+
+@pytest.mark.parametrize("command", [
+    "open Lean renaming ofReduceBool → cheat",   # a proof's `cheat` would be native evaluation
+    "open Lean renaming trustCompiler → ok",
+    "open Lean (ofReduceBool)",
+    "open Lean renaming ofReduceNat → n",
+])
+def test_an_open_command_may_not_rename_or_expose_a_refused_name(command: str) -> None:
+    reasons = check_file(f"import Mathlib\n{command}\ntheorem t : (1:ℕ) = 1 := by\n  exact cheat _ _ rfl\n")
+    assert reasons and all(r.startswith("line 2:") for r in reasons), reasons
+
+
+def test_ordinary_open_commands_stay_allowed() -> None:
+    assert check_file("import Mathlib\nopen Lean Elab\nopen Nat renaming succ → s\nopen Real hiding pi\n"
+                      "open BigOperators Real Nat Topology Rat\ntheorem t : (1:ℕ) = 1 := by\n  sorry\n") == []
