@@ -327,6 +327,10 @@ def test_a_proof_may_not_use_an_unproved_declaration_under_any_spelling() -> Non
     HEADER + "theorem t : (1:ℕ) = 2 := by\n  all_goals sorry\n",
     HEADER + "theorem t : (1:ℕ) = 2 := by\n  admit\n",
     HEADER + "theorem t : (1:ℕ) = 2 := by\n  have h0 : (0:ℕ) = 0 := rfl\n  sorry\n  sorry\n",
+    # termination hints and `where` end the tactic block: the last `sorry` is not the proof's
+    HEADER + "theorem t (x : ℕ) : x = x := by\n  have h0 : (0:ℕ) = 0 := rfl\ndecreasing_by\n  sorry\n",
+    HEADER + "theorem t (x : ℕ) : x = x := by\n  have h0 : (0:ℕ) = 0 := rfl\n  sorry\ntermination_by x\n",
+    HEADER + "theorem t (x : ℕ) : x = x := by\n  exact aux x\nwhere\n  aux (y : ℕ) : y = y := by\n    sorry\n",
 ])
 def test_a_sorry_that_is_not_the_last_top_level_tactic_is_never_filled_in(text: str) -> None:
     plan = plan_file(text)
