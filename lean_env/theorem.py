@@ -553,6 +553,25 @@ def splice_proofs(lean_file: LeanFile, proofs: Mapping[str | TheoremSite, str]) 
     return (BOM if lean_file.bom else "") + text
 
 
+def splice_changes(lean_file: LeanFile, spliced: str) -> list[str]:
+    """Why `spliced` (the file with proofs written back) is not `lean_file` with only proofs
+    filled in: defence in depth behind `splice_proofs`. Read again, it must hold the same
+    commands, in order, each with the same statement (up to its `:=`); [] if so."""
+    try:
+        again = split_commands(spliced.removeprefix(BOM))
+    except LeanSyntaxError as e:
+        return [f"the file with its proofs does not split into commands: {e}"]
+
+    def shape(cmd: Command) -> tuple[str, str | None, str]:
+        return cmd.keyword, cmd.name, " ".join(cmd.signature_code.split())
+
+    before, after = [shape(c) for c in lean_file.commands], [shape(c) for c in again]
+    if len(before) != len(after):
+        return [f"the file with its proofs holds {len(after)} commands, not {len(before)}"]
+    return [f"command {i + 1} ({b[0]} {b[1] or ''}) changed: {a[2][:120]!r} was {b[2][:120]!r}"
+            for i, (b, a) in enumerate(zip(before, after)) if a != b]
+
+
 def statement_changes(statement: str, checked_text: str) -> list[str]:
     """Why `checked_text` (statement + proof, as sent to Lean) does not prove exactly `statement`.
 

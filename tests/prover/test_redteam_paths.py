@@ -370,3 +370,31 @@ def test_an_open_command_may_not_rename_or_expose_a_refused_name(command: str) -
 def test_ordinary_open_commands_stay_allowed() -> None:
     assert check_file("import Mathlib\nopen Lean Elab\nopen Nat renaming succ → s\nopen Real hiding pi\n"
                       "open BigOperators Real Nat Topology Rat\ntheorem t : (1:ℕ) = 1 := by\n  sorry\n") == []
+
+
+# -- defence in depth: a proof is written back only if the file then reads as before ----------------
+
+class OneProofSolver:
+    """A solver that 'proves' every theorem with `proof` (as if a checker had let it through)."""
+
+    def __init__(self, proof: str) -> None:
+        self.proof = proof
+
+    def solve(self, theorem):
+        from prover.records import TheoremRecord
+
+        return TheoremRecord(name=theorem.name, status="proved", proof=self.proof, backend="fake")
+
+
+@pytest.mark.parametrize("proof", [
+    "norm_num\ntheorem t2 : (1:ℕ) = 2 := by\n  norm_num",     # adds a declaration
+    "norm_num\nend X",                                          # ends the namespace early
+    "norm_num /- the rest of the file is a comment",             # swallows what follows
+])
+def test_a_proof_that_would_change_the_rest_of_the_file_is_never_reported_or_written(proof: str) -> None:
+    text = HEADER + "namespace X\ntheorem t : (1:ℕ) + 1 = 2 := by\n  sorry\nend X\n\ntheorem u : True := by\n  sorry\n"
+    result = prove_file(plan_file(text), OneProofSolver(proof))
+    assert [r.status for r in result.records] == ["error", "error"], result.records
+    assert "would change the file's other text" in result.records[0].error and result.text == text
+    good = prove_file(plan_file(text), OneProofSolver("norm_num"))  # the same path, a harmless proof
+    assert [r.status for r in good.records] == ["proved", "proved"] and "sorry" not in good.text
