@@ -189,7 +189,7 @@ def _top_level_assign(scanned: Scanned, start: int, end: int, path: str | None) 
     i = start
     while i < end:
         ch = code[i]
-        if not stack and ch in "lh" and re.match(r"(let|have)\b", code[i:i + 5]) and (
+        if not stack and ch in "lh" and re.match(r"(let|have)I?\b", code[i:i + 6]) and (
                 i == 0 or not re.match(r"[\w.']", code[i - 1])):
             pending_lets += 1
         if ch in "([{⟨⦃":

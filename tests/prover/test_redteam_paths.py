@@ -398,3 +398,9 @@ def test_a_proof_that_would_change_the_rest_of_the_file_is_never_reported_or_wri
     assert "would change the file's other text" in result.records[0].error and result.text == text
     good = prove_file(plan_file(text), OneProofSolver("norm_num"))  # the same path, a harmless proof
     assert [r.status for r in good.records] == ["proved", "proved"] and "sorry" not in good.text
+
+
+def test_letI_and_haveI_in_a_statement_own_their_assignment() -> None:
+    for binder in ("letI x : ℕ := 2; x = 2", "haveI h : (1:ℕ) = 1 := rfl; (2:ℕ) = 2"):
+        [site] = parse_lean_file(f"theorem t : {binder} := by\n  sorry\n").sites
+        assert site.theorem.statement == f"theorem t : {binder} := by"
