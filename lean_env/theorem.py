@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 from lean_env.lean_text import LeanSyntaxError, Scanned, identifier_end, iter_lex, line_col, scan
@@ -63,6 +63,10 @@ _DECLARATIONS = {"theorem", "lemma", "example", "def", "abbrev", "instance", "ax
 _PROVABLE = {"theorem", "lemma", "example"}
 _IDENT = re.compile(r"[^\s(){}\[\]⟨⟩:,]+")
 _GIVE_UP = {"sorry", "admit"}
+# Words the lexer reads as identifiers that Lean reserves: never a mention of a declaration.
+_KEYWORDS = frozenset(_COMMAND_WORDS) | {
+    "by", "fun", "let", "have", "show", "from", "at", "with", "do", "then", "else", "if", "match", "in",
+    "calc", "suffices", "where", "private", "protected", "noncomputable", "partial", "unsafe", "nonrec"}
 
 
 @dataclass(frozen=True)
@@ -213,7 +217,10 @@ def _top_level_assign(scanned: Scanned, start: int, end: int, path: str | None) 
 
 def split_commands(text: str, path: str | None = None) -> list[Command]:
     scanned = scan(text, path)
-    starts = _command_starts(scanned)
+    # Where commands start and where a declaration's `:=` is are read with `«…»` names blanked too
+    # (`theorem «a := by» …`, `«theorem»`); the commands keep the scanned code (the guard reads it).
+    layout = replace(scanned, code=_names_blanked(scanned))
+    starts = _command_starts(layout)
     before = scanned.code[: starts[0]] if starts else scanned.code
     if before.strip():
         raise _fail(scanned, len(before) - len(before.lstrip()), "text before the first command is not a Lean command", path)
@@ -229,18 +236,34 @@ def split_commands(text: str, path: str | None = None) -> list[Command]:
             start = doc_before[stripped_end]
             if commands and commands[-1].end > start:  # cut it off the previous command
                 prev = commands[-1]
-                commands[-1] = _declaration(scanned, prev.start, prev.statement_start, start, path)
-        commands.append(_declaration(scanned, start, s, end, path))
+                commands[-1] = _declaration(scanned, layout, prev.start, prev.statement_start, start, path)
+        commands.append(_declaration(scanned, layout, start, s, end, path))
     return commands
 
 
-def _declaration(scanned: Scanned, start: int, statement_start: int, end: int, path: str | None) -> Command:
-    text, code = scanned.text, scanned.code
+def _names_blanked(scanned: Scanned) -> str:
+    """`scanned.code` with the inside of every `«…»` name made `x`s (lines kept)."""
+    chars = list(scanned.code)
+    for lx in iter_lex(scanned.text):
+        if lx.kind == "ident" and "«" in scanned.text[lx.start:lx.end]:
+            inside = False
+            for i in range(lx.start, lx.end):
+                ch = scanned.text[i]
+                if ch in "«»":
+                    inside = ch == "«"
+                elif inside and ch not in "\r\n":
+                    chars[i] = "x"
+    return "".join(chars)
+
+
+def _declaration(scanned: Scanned, layout: Scanned, start: int, statement_start: int, end: int,
+                 path: str | None) -> Command:
+    text, code = scanned.text, layout.code
     keyword, kw_rel = _keyword(code[statement_start:end])
     kw_at = statement_start + kw_rel
     line = line_col(text, statement_start)[0]
     base = dict(keyword=keyword, start=start, statement_start=statement_start, end=end, line=line,
-                text=text[start:end], code=code[start:end])
+                text=text[start:end], code=scanned.code[start:end])
     if keyword not in _DECLARATIONS:
         return Command(**base)
     if keyword == "example":
@@ -253,7 +276,7 @@ def _declaration(scanned: Scanned, start: int, statement_start: int, end: int, p
         if "«" in name:  # `«weird name with spaces»`: Lean's identifier, spaces and all
             name = text[m.start(): identifier_end(text, m.start())]
     _refuse_inner_commands(scanned, keyword, name, kw_at + len(keyword), end, path)
-    assign = _top_level_assign(scanned, kw_at + len(keyword), end, path)
+    assign = _top_level_assign(layout, kw_at + len(keyword), end, path)
     if assign is None:
         if keyword in _PROVABLE:
             raise _fail(scanned, kw_at, f"{keyword} `{name}` has no `:=` (expected `:= by ...` or `:= sorry`)", path)
@@ -400,6 +423,8 @@ def _mentions(text: str, cmd: Command, names: dict[str, Command]) -> Command | N
             word = body[lx.start: lx.end]
             if word == own_name:
                 own_name = None
+                continue
+            if word in _KEYWORDS:  # `theorem`, `by`, … (a name spelled so is written `«by»`)
                 continue
             found = names.get(_last_component(word))
             if found is not None and found is not cmd:

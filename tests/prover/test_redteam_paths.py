@@ -404,3 +404,13 @@ def test_letI_and_haveI_in_a_statement_own_their_assignment() -> None:
     for binder in ("letI x : ℕ := 2; x = 2", "haveI h : (1:ℕ) = 1 := rfl; (2:ℕ) = 2"):
         [site] = parse_lean_file(f"theorem t : {binder} := by\n  sorry\n").sites
         assert site.theorem.statement == f"theorem t : {binder} := by"
+
+
+@pytest.mark.parametrize("name", ["«a := by»", "«theorem»", "«by sorry»", "«x -- y»"])
+def test_a_guillemet_name_holding_lean_words_is_one_name(name: str) -> None:
+    text = HEADER + f"theorem {name} : (1:ℕ) + 1 = 2 := by\n  sorry\n\ntheorem f : (1:ℕ) = 2 := by sorry\n"
+    parsed = parse_lean_file(text)
+    assert [(s.theorem.name, s.theorem.statement) for s in parsed.sites] == [
+        (name, f"theorem {name} : (1:ℕ) + 1 = 2 := by"), ("f", "theorem f : (1:ℕ) = 2 := by")]
+    out = splice_proofs(parsed, {parsed.sites[0]: "norm_num"})
+    assert out == text.replace("  sorry\n", "  norm_num\n", 1)
