@@ -166,7 +166,8 @@ def _allowed_option_prefixes_blanked(code: str, policy: GuardPolicy) -> str:
 def check_file(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
     """Reasons a statement file sent to the service is unacceptable; [] if none.
 
-    Allowed: `import`, `open`, `set_option` with an option from `policy.file_options`,
+    Allowed: `import`, `open` (naming no refused declaration: `open Lean renaming ofReduceBool →
+    cheat` is not), `set_option` with an option from `policy.file_options`,
     `namespace`/`section`/`end`, `noncomputable section`, `universe`, `variable`, and
     `theorem`/`lemma`/`example`/`def`/`abbrev` whose body is missing (`sorry`, `by sorry`,
     `by`) or passes `check_proof` save for `sorry` (a declaration that uses `sorry` is never
