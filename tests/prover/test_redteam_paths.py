@@ -94,6 +94,28 @@ def test_two_examples_on_one_line_each_get_their_own_proof(tmp_path: Path) -> No
     assert "sorry" not in second and second.startswith(" : (2:ℕ) + 2 = 4 := by\n"), out
 
 
+def test_the_http_api_writes_each_example_on_a_line_its_own_proof() -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from prover.service import ManagerFactory, build_app
+
+    text = HEADER + "example : (1:ℕ) + 1 = 3 := by sorry example : (2:ℕ) + 2 = 4 := by sorry\n"
+    app = build_app(ManagerFactory(config=ProverConfig(policy={"name": "hammer"}), use_ray=False))
+    with TestClient(app) as client:
+        response = client.post("/prove", json={"file": text, "search": {"budget": {"time_limit_s": 20,
+                                                                                    "max_expansions": 8}}})
+        assert response.status_code == 202, response.text
+        deadline = time.monotonic() + 120
+        while (job := client.get(response.json()["status_url"]).json())["status"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert [row["status"] for row in job["results"]] == ["failed", "proved"]
+    first, second = job["proved_file"].split("example")[1:]
+    assert first == " : (1:ℕ) + 1 = 3 := by sorry " and "sorry" not in second
+
+
 def test_a_short_name_shared_across_namespaces_splices_into_the_right_theorem() -> None:
     text = HEADER + "namespace A\ntheorem t : (1:ℕ) = 2 := by sorry\nend A\n\ntheorem t : (2:ℕ) = 2 := by sorry\n"
     parsed = parse_lean_file(text)
