@@ -588,7 +588,8 @@ def splice_changes(lean_file: LeanFile, spliced: str) -> list[str]:
         return [f"the file with its proofs does not split into commands: {e}"]
 
     def shape(cmd: Command) -> tuple[str, str | None, str]:
-        return cmd.keyword, cmd.name, " ".join(cmd.signature_code.split())
+        name = None if cmd.keyword == "example" else cmd.name  # an example is named by its line, which moves
+        return cmd.keyword, name, " ".join(cmd.signature_code.split())
 
     before, after = [shape(c) for c in lean_file.commands], [shape(c) for c in again]
     if len(before) != len(after):

@@ -436,3 +436,10 @@ def test_a_guillemet_name_holding_lean_words_is_one_name(name: str) -> None:
         (name, f"theorem {name} : (1:ℕ) + 1 = 2 := by"), ("f", "theorem f : (1:ℕ) = 2 := by")]
     out = splice_proofs(parsed, {parsed.sites[0]: "norm_num"})
     assert out == text.replace("  sorry\n", "  norm_num\n", 1)
+
+
+def test_a_proof_of_several_lines_before_an_example_is_written() -> None:
+    text = HEADER + "theorem t : (1:ℕ) + 1 = 2 := by sorry\n\nexample : (2:ℕ) + 2 = 4 := by sorry\n"
+    result = prove_file(plan_file(text), OneProofSolver("have h0 : (0:ℕ) = 0 := rfl\nnorm_num"))
+    assert [r.status for r in result.records] == ["proved", "proved"], result.records
+    assert whole_file_errors(result.text) == [], result.text
