@@ -4,11 +4,23 @@ that was verified. Every case must stay refused / unproved / spliced where it wa
 
 HOLES found (each test failed until fixed):
   * two `example`s on one line share the name `example_<line>`; `splice_proofs` was keyed by name,
-    so the proof found for the second (true) example was written under the first (false) one.
-  * the same with a `theorem t` inside `namespace A` and a top-level `theorem t`: a key naming
-    one site by its short name could pick the other.
-  * a tactic line inside a partial proof indented less than the tactic block was moved to the
-    block's column for the check, so the text checked was not the file's text.
+    so the proof found for the second (true) example was written under the first (false) one
+    (CLI and HTTP). Now proofs are keyed by site, and an ambiguous name raises.
+  * a tactic line of a partial proof indented left of its block was moved to the block's column for
+    the check (`<;> try norm_num` under `constructor`): reported proved, while the written file read
+    differently (the embedded kernel rejects it). Now such partial proofs are not attempted.
+  * a `sorry` at (or left of) its declaration's column set the spliced proof's indentation, so the
+    written file put the proof at column 0 while the check had it at column 2; partial proofs
+    whose tactics sat at the declaration's column were checked at column 2 too.
+  * the guard read `«sorryAx»`, `«Lean».«ofReduceBool»` as other names, ran `hᶜsorry` together
+    as one word (Lean reads `h`, `ᶜ`, `sorry`), did not know `lcProof`, and never read a statement
+    file's `open` commands (`open Lean renaming ofReduceBool → cheat`). The REPL's axiom and sorry
+    checks were behind it (not for an `example`'s axioms), the embedded kernel rejects all of these.
+Liveness bugs found on the way (a theorem skipped or mis-read, never a false proof): `«bad»` not
+counted as a mention of `bad`; a later theorem of the same short name blocked an earlier one;
+`letI`/`haveI` in a statement; `:=`/`theorem`/`by` inside a `«…»` name.
+Defence in depth added: a proof is reported and written only if the file, read again with it,
+holds the same commands and statements (`lean_env.theorem.splice_changes`).
 """
 from __future__ import annotations
 
