@@ -134,6 +134,14 @@ def check_proof(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
             break
     if not _balanced(scanned.code):
         reasons.append("unbalanced brackets: the proof could close the statement's own brackets")
+    # A proof is checked at one indentation and written into a file at another: the text of a
+    # string literal that spans lines would change with it.
+    for lx in iter_lex(text):
+        if lx.kind == "str" and "\n" in text[lx.start:lx.end]:
+            line, col = line_col(text, lx.start)
+            reasons.append(f"line {line}:{col}: a string literal spans lines (its text would change when the "
+                           "proof is indented into the file); write `\\n` instead")
+            break
     return reasons
 
 

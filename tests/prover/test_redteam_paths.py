@@ -455,3 +455,12 @@ def test_a_proof_of_several_lines_before_an_example_is_written() -> None:
     result = prove_file(plan_file(text), OneProofSolver("have h0 : (0:ℕ) = 0 := rfl\nnorm_num"))
     assert [r.status for r in result.records] == ["proved", "proved"], result.records
     assert whole_file_errors(result.text) == [], result.text
+
+
+def test_a_proof_with_a_string_spanning_lines_is_refused() -> None:
+    # checked at column 2, written at the file's indentation: the string's text would change
+    assert any("string literal spans lines" in r for r in check_proof('  have : "a\n  b".length = 5 := rfl\n  simp'))
+    assert check_proof('  have : "a\\n  b".length = 5 := rfl\n  simp') == []
+    text = HEADER + 'theorem t (x : ℕ) : x = x := by\n  have : "a\n  b".length = 5 := rfl\n  sorry\n'
+    [skipped] = parse_lean_file(text).skipped
+    assert "string literal at 4:9 spans lines" in skipped.reason
