@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from lean_env.lean_text import LeanSyntaxError, line_col, scan
+from lean_env.lean_text import LeanSyntaxError, iter_lex, line_col, scan
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class GuardPolicy:
 DEFAULT_POLICY = GuardPolicy()
 
 # Identifiers (whole tokens, or a dotted component) that are never acceptable in a proof.
-_GIVE_UP = {"sorry", "admit", "sorryAx", "stop"}
+_GIVE_UP = {"sorry", "admit", "sorryAx", "stop", "lcProof"}  # lcProof: the compiler's axiom, proves anything
 _NATIVE = {"native_decide", "ofReduceBool", "ofReduceNat", "trustCompiler", "native"}
 _UNSAFE = {"implemented_by", "extern", "unsafe", "unsafeCast", "unsafeIO", "unsafeBaseIO", "unsafeEIO",
            "csimp", "by_elab", "run_tac", "run_cmd", "run_elab", "run_meta", "elab", "elab_rules", "macro",
@@ -60,11 +60,23 @@ _OPEN_META = re.compile(r"\bopen\s+(?:[\w.]+\s+)*(Lean|Elab|Meta)\b")
 
 
 def _tokens(code: str):
-    for m in _IDENT.finditer(code):
-        yield m.start(), m.group(0)
+    """The identifiers of `code`, as the shared lexer reads them (Lean's rules: in `hᶜsorry` the
+    `ᶜ` is a symbol and `sorry` a word of its own) and as a plain regex reads them: a word either
+    reading finds is checked."""
+    seen = set()
+    try:
+        for lx in iter_lex(code):
+            if lx.kind in ("ident", "name"):
+                seen.add((lx.start, code[lx.start:lx.end].lstrip("`")))
+    except LeanSyntaxError:
+        pass  # the regex below still reads every word
+    seen.update((m.start(), m.group(0)) for m in _IDENT.finditer(code))
+    yield from sorted(seen)
 
 
-def _problems_in_code(text: str, code: str, policy: GuardPolicy, *, allow: frozenset[str] = frozenset()) -> list[str]:
+def _problems_in_code(text: str, code: str, policy: GuardPolicy, *, allow: frozenset[str] = frozenset(),
+                      meta_opens: bool = False) -> list[str]:
+    """`meta_opens`: `open Lean …` is fine here (a statement file's own `open` command)."""
     reasons: list[str] = []
 
     def add(at: int, what: str, why: str) -> None:
@@ -72,6 +84,9 @@ def _problems_in_code(text: str, code: str, policy: GuardPolicy, *, allow: froze
         reasons.append(f"line {line}:{col}: `{what}` {why}")
 
     for at, tok in _tokens(code):
+        # `«sorryAx»` and `«Lean».«ofReduceBool»` are the names `sorryAx` and `Lean.ofReduceBool`
+        # to Lean: read every component without its guillemets
+        tok = tok.replace("«", "").replace("»", "")
         parts = tok.strip(".").split(".")
         for part in parts:
             if part in allow:
@@ -90,7 +105,7 @@ def _problems_in_code(text: str, code: str, policy: GuardPolicy, *, allow: froze
         # `#s` is Finset.card notation; a `#word` opening a line is a command
         if word in _HASH_COMMANDS or (at_line_start and len(word) > 2):
             add(m.start(), word, "is a command, not part of a proof")
-    for m in _OPEN_META.finditer(code):
+    for m in [] if meta_opens else _OPEN_META.finditer(code):
         add(m.start(), m.group(0), "opens Lean's meta-level namespaces in a proof")
     for m in re.finditer(r"@\[", code):
         add(m.start(), "@[", "changes attributes")
@@ -119,6 +134,14 @@ def check_proof(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
             break
     if not _balanced(scanned.code):
         reasons.append("unbalanced brackets: the proof could close the statement's own brackets")
+    # A proof is checked at one indentation and written into a file at another: the text of a
+    # string literal that spans lines would change with it.
+    for lx in iter_lex(text):
+        if lx.kind == "str" and "\n" in text[lx.start:lx.end]:
+            line, col = line_col(text, lx.start)
+            reasons.append(f"line {line}:{col}: a string literal spans lines (its text would change when the "
+                           "proof is indented into the file); write `\\n` instead")
+            break
     return reasons
 
 
@@ -151,7 +174,8 @@ def _allowed_option_prefixes_blanked(code: str, policy: GuardPolicy) -> str:
 def check_file(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
     """Reasons a statement file sent to the service is unacceptable; [] if none.
 
-    Allowed: `import`, `open`, `set_option` with an option from `policy.file_options`,
+    Allowed: `import`, `open` (naming no refused declaration: `open Lean renaming ofReduceBool →
+    cheat` is not), `set_option` with an option from `policy.file_options`,
     `namespace`/`section`/`end`, `noncomputable section`, `universe`, `variable`, and
     `theorem`/`lemma`/`example`/`def`/`abbrev` whose body is missing (`sorry`, `by sorry`,
     `by`) or passes `check_proof` save for `sorry` (a declaration that uses `sorry` is never
@@ -184,6 +208,10 @@ def check_file(text: str, policy: GuardPolicy = DEFAULT_POLICY) -> list[str]:
         if head in ("import", "namespace", "section", "end", "universe"):
             continue
         if head == "open":
+            # `open Lean renaming ofReduceBool → cheat` (or `open Lean (ofReduceBool)`) would let a
+            # proof use a refused name under one the guard cannot know: the command names it, so read it
+            reasons += [in_file(r) for r in _problems_in_code(cmd.text, body_code, policy,
+                                                              allow=frozenset({"open"}), meta_opens=True)]
             continue
         if head == "set_option":
             m = re.match(r"\s*set_option\s+([\w.]+)\s+(\S+)\s*(\bin\b)?", body_code)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import textwrap
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 from lean_env.lean_text import LeanSyntaxError, Scanned, identifier_end, iter_lex, line_col, scan
@@ -63,6 +63,10 @@ _DECLARATIONS = {"theorem", "lemma", "example", "def", "abbrev", "instance", "ax
 _PROVABLE = {"theorem", "lemma", "example"}
 _IDENT = re.compile(r"[^\s(){}\[\]⟨⟩:,]+")
 _GIVE_UP = {"sorry", "admit"}
+# Words the lexer reads as identifiers that Lean reserves: never a mention of a declaration.
+_KEYWORDS = frozenset(_COMMAND_WORDS) | {
+    "by", "fun", "let", "have", "show", "from", "at", "with", "do", "then", "else", "if", "match", "in",
+    "calc", "suffices", "where", "private", "protected", "noncomputable", "partial", "unsafe", "nonrec"}
 
 
 @dataclass(frozen=True)
@@ -189,7 +193,7 @@ def _top_level_assign(scanned: Scanned, start: int, end: int, path: str | None) 
     i = start
     while i < end:
         ch = code[i]
-        if not stack and ch in "lh" and re.match(r"(let|have)\b", code[i:i + 5]) and (
+        if not stack and ch in "lh" and re.match(r"(let|have)I?\b", code[i:i + 6]) and (
                 i == 0 or not re.match(r"[\w.']", code[i - 1])):
             pending_lets += 1
         if ch in "([{⟨⦃":
@@ -213,7 +217,10 @@ def _top_level_assign(scanned: Scanned, start: int, end: int, path: str | None) 
 
 def split_commands(text: str, path: str | None = None) -> list[Command]:
     scanned = scan(text, path)
-    starts = _command_starts(scanned)
+    # Where commands start and where a declaration's `:=` is are read with `«…»` names blanked too
+    # (`theorem «a := by» …`, `«theorem»`); the commands keep the scanned code (the guard reads it).
+    layout = replace(scanned, code=_names_blanked(scanned))
+    starts = _command_starts(layout)
     before = scanned.code[: starts[0]] if starts else scanned.code
     if before.strip():
         raise _fail(scanned, len(before) - len(before.lstrip()), "text before the first command is not a Lean command", path)
@@ -229,18 +236,34 @@ def split_commands(text: str, path: str | None = None) -> list[Command]:
             start = doc_before[stripped_end]
             if commands and commands[-1].end > start:  # cut it off the previous command
                 prev = commands[-1]
-                commands[-1] = _declaration(scanned, prev.start, prev.statement_start, start, path)
-        commands.append(_declaration(scanned, start, s, end, path))
+                commands[-1] = _declaration(scanned, layout, prev.start, prev.statement_start, start, path)
+        commands.append(_declaration(scanned, layout, start, s, end, path))
     return commands
 
 
-def _declaration(scanned: Scanned, start: int, statement_start: int, end: int, path: str | None) -> Command:
-    text, code = scanned.text, scanned.code
+def _names_blanked(scanned: Scanned) -> str:
+    """`scanned.code` with the inside of every `«…»` name made `x`s (lines kept)."""
+    chars = list(scanned.code)
+    for lx in iter_lex(scanned.text):
+        if lx.kind == "ident" and "«" in scanned.text[lx.start:lx.end]:
+            inside = False
+            for i in range(lx.start, lx.end):
+                ch = scanned.text[i]
+                if ch in "«»":
+                    inside = ch == "«"
+                elif inside and ch not in "\r\n":
+                    chars[i] = "x"
+    return "".join(chars)
+
+
+def _declaration(scanned: Scanned, layout: Scanned, start: int, statement_start: int, end: int,
+                 path: str | None) -> Command:
+    text, code = scanned.text, layout.code
     keyword, kw_rel = _keyword(code[statement_start:end])
     kw_at = statement_start + kw_rel
     line = line_col(text, statement_start)[0]
     base = dict(keyword=keyword, start=start, statement_start=statement_start, end=end, line=line,
-                text=text[start:end], code=code[start:end])
+                text=text[start:end], code=scanned.code[start:end])
     if keyword not in _DECLARATIONS:
         return Command(**base)
     if keyword == "example":
@@ -253,7 +276,7 @@ def _declaration(scanned: Scanned, start: int, statement_start: int, end: int, p
         if "«" in name:  # `«weird name with spaces»`: Lean's identifier, spaces and all
             name = text[m.start(): identifier_end(text, m.start())]
     _refuse_inner_commands(scanned, keyword, name, kw_at + len(keyword), end, path)
-    assign = _top_level_assign(scanned, kw_at + len(keyword), end, path)
+    assign = _top_level_assign(layout, kw_at + len(keyword), end, path)
     if assign is None:
         if keyword in _PROVABLE:
             raise _fail(scanned, kw_at, f"{keyword} `{name}` has no `:=` (expected `:= by ...` or `:= sorry`)", path)
@@ -287,6 +310,7 @@ class _Body:
     given: tuple[str, ...] = ()  # partial: the top-level tactics before the final `sorry`
     given_at: tuple[int, ...] = ()  # partial: where each starts
     sorry_span: tuple[int, int] | None = None  # partial: the final `sorry`
+    why: str | None = None  # "sorry": why it cannot be filled in, when not just where the `sorry` is
 
 
 def _body_kind(text: str, cmd: Command) -> _Body:
@@ -318,9 +342,34 @@ def _body_kind(text: str, cmd: Command) -> _Body:
               and not text[text.rfind("\n", 0, start + lx.start) + 1: start + lx.start].strip()]
     if not starts or starts[0] != first:
         return _Body("sorry", first_at)
+    statement_col = line_col(text, cmd.statement_start)[1]
+    if block_col <= statement_col:  # the check puts the block right of the statement, as Lean's style does
+        line, col = line_col(text, first)
+        return _Body("sorry", first_at, why=(
+            f"not attempted: its tactics start at {line}:{col}, not right of the declaration (column "
+            f"{statement_col}); indent the tactic block under the declaration"))
+    # The given tactics are checked at another column than the file's (the text Lean checks starts
+    # its block at column 2), so they must move as one piece: a line of code left of the block (Lean
+    # may end the block there, or read it as part of a term) or a string literal spanning lines
+    # (its text would change) would make the checked text differ from the file's.
+    for lx in lexemes[2:last]:
+        at = start + lx.start
+        line_start = text.rfind("\n", 0, at) + 1
+        if lx.kind == "str" and "\n" in text[at: start + lx.end]:
+            line, col = line_col(text, at)
+            return _Body("sorry", first_at, why=(
+                f"not attempted: a string literal at {line}:{col} spans lines; the tactics before the final "
+                "`sorry` are checked re-indented, which would change its text"))
+        if not text[line_start:at].strip() and line_col(text, at)[1] < block_col:
+            line, col = line_col(text, at)
+            return _Body("sorry", first_at, why=(
+                f"not attempted: the tactic text at {line}:{col} is indented less than its tactic block "
+                f"(column {block_col}), so the block may end there; indent it at least to the block's column"))
     given = []
     for a, b in zip(starts, [*starts[1:], text.rfind("\n", 0, final) + 1]):
         lines = text[a:b].replace("\r\n", "\n").rstrip().split("\n")
+        # every line of code starts at the block's column or right of it (checked above); a line
+        # that does not is inside a comment, whose text does not matter
         lines[1:] = [ln[block_col:] if not ln[:block_col].strip() else ln.lstrip() for ln in lines[1:]]
         given.append("\n".join(lines))
     return _Body("partial", first_at, tuple(given), tuple(starts), (final, final + len("sorry")))
@@ -360,12 +409,24 @@ def _blank_out(text: str, spans: list[tuple[int, int]], upto: int) -> str:
     return "".join(chars)
 
 
+def _last_component(name: str) -> str:
+    """`A.b`, `A.«b»` and `«b»` all end in `b` (Lean reads `«b»` as the name `b`)."""
+    return name.replace("«", "").replace("»", "").split(".")[-1]
+
+
 def _mentions(text: str, cmd: Command, names: dict[str, Command]) -> Command | None:
     """The first declaration in `names` (keyed by last name component) that `cmd` mentions."""
     body = text[cmd.statement_start: cmd.end]
+    own_name = cmd.name  # the declaration's own name is not a mention (its first occurrence)
     for lx in iter_lex(body):
         if lx.kind == "ident":
-            found = names.get(body[lx.start: lx.end].split(".")[-1])
+            word = body[lx.start: lx.end]
+            if word == own_name:
+                own_name = None
+                continue
+            if word in _KEYWORDS:  # `theorem`, `by`, … (a name spelled so is written `«by»`)
+                continue
+            found = names.get(_last_component(word))
             if found is not None and found is not cmd:
                 return found
     return None
@@ -389,12 +450,15 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
     left_out: dict[str, Command] = {}
     why: dict[int, str] = {}
     notes: list[str] = []
+    needs: dict[int, Command | None] = {}  # what a theorem to prove mentions of the ones left out before it
     for cmd in commands:
         body = bodies.get(id(cmd))
         if body is None or cmd.name is None:
             continue
         if body.kind != "proved":
-            left_out[cmd.name.split(".")[-1]] = cmd
+            if cmd.keyword in _PROVABLE:  # only earlier declarations count: a later one cannot be used
+                needs[id(cmd)] = _mentions(text, cmd, left_out)
+            left_out[_last_component(cmd.name)] = cmd
             missing = body.kind == "missing" and cmd.keyword in _PROVABLE
             why[id(cmd)] = "its proof is missing" if missing else "it uses `sorry`"
             if cmd.keyword not in _PROVABLE:
@@ -403,7 +467,7 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
             continue
         used = _mentions(text, cmd, left_out)
         if used is not None:
-            left_out[cmd.name.split(".")[-1]] = cmd
+            left_out[_last_component(cmd.name)] = cmd
             why[id(cmd)] = f"it mentions {used.name}, which {why[id(used)].replace('its ', 'whose ')}"
             notes.append(f"line {cmd.line}: {cmd.keyword} {cmd.name} mentions {used.name} (line {used.line}), "
                          f"which is not proved; later theorems are proved without either")
@@ -429,15 +493,15 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
                 continue
             if body.kind == "sorry":
                 line, col = line_col(text, body.sorry_at)
-                skipped.append(SkippedTheorem(cmd.name, full, cmd.line, column, (
+                skipped.append(SkippedTheorem(cmd.name, full, cmd.line, column, body.why or (
                     f"not attempted: its proof uses `sorry` at {line}:{col}; only a proof that is missing, "
                     "or that ends in `sorry` as its last top-level tactic, is filled in")))
                 continue
-            needs = _mentions(text, cmd, left_out)
-            if needs is not None:
+            used = needs[id(cmd)]
+            if used is not None:
                 skipped.append(SkippedTheorem(cmd.name, full, cmd.line, column, (
-                    f"not attempted: it mentions {needs.name} (line {needs.line}), which is not proved "
-                    f"({why[id(needs)]}); a proof built on it could not be trusted")))
+                    f"not attempted: it mentions {used.name} (line {used.line}), which is not proved "
+                    f"({why[id(used)]}); a proof built on it could not be trusted")))
                 continue
             header = _blank_out(text, excluded, cmd.start).rstrip().replace("\r\n", "\n") + "\n"
             statement = (text[cmd.statement_start: cmd.assign].rstrip() + " := by").replace("\r\n", "\n")
@@ -448,8 +512,8 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
                 assert cmd.proof_span is not None
                 span, indent = cmd.proof_span, column + step
                 m = re.search(r"\n([ \t]*)sorry\s*$", text[span[0]:span[1]])
-                if m:  # `:= by` then `sorry` on a line of its own: its indentation is the file's
-                    indent = len(m.group(1))
+                if m and len(m.group(1)) > column:  # `sorry` on a line of its own: its indentation is the file's
+                    indent = len(m.group(1))  # (unless at or left of the declaration: the check had it right)
             sites.append(TheoremSite(Theorem(cmd.name, header, statement, body.given), full, cmd.line,
                                      (cmd.start, span[1]), span, indent, column, body.kind == "partial", newline,
                                      tuple(line_col(text, at) for at in body.given_at)))
@@ -472,30 +536,66 @@ def full_proof(theorem: Theorem, proof: str) -> str:
     return "\n".join([*theorem.given_tactics, textwrap.dedent(proof.strip("\n"))])
 
 
-def splice_proofs(lean_file: LeanFile, proofs: Mapping[str, str]) -> str:
+def splice_proofs(lean_file: LeanFile, proofs: Mapping[str | TheoremSite, str]) -> str:
     """The file with each named theorem's missing proof replaced by ` by\\n  <tactics>` (or, for a
     proof that ends in `sorry`, that `sorry` replaced by the tactics, at its indentation).
 
-    Every byte outside the replaced spans is left unchanged. Keys are theorem names (as in
-    `Theorem.name`) or full names; a key matching no theorem raises `KeyError`.
+    Every byte outside the replaced spans is left unchanged. Keys are the `TheoremSite`s of
+    `lean_file.sites` (what a caller that proved them should pass: a site is exactly the place its
+    proof was verified for), or names: a full name, else a theorem name (as in `Theorem.name`).
+    A name must pick one site: two `example`s on one line share `example_<line>`, and `t` inside
+    `namespace A` shares its short name with a top-level `t`; a key matching no theorem, or several
+    where it could mean either, raises `KeyError` (a proof must never land under another statement).
     """
-    by_key = {}
-    for site in lean_file.sites:
-        by_key.setdefault(site.theorem.name, site)
-        by_key.setdefault(site.full_name, site)
-    unknown = [k for k in proofs if k not in by_key]
-    if unknown:
-        raise KeyError(f"no theorem with a missing proof is named {unknown} in {lean_file.path or 'the file'}; "
-                       f"known: {sorted({s.theorem.name for s in lean_file.sites})}")
-    chosen = sorted({id(by_key[k]): (by_key[k], proofs[k]) for k in proofs}.values(),
-                    key=lambda sp: sp[0].proof_span[0], reverse=True)
+    def lookup(key: str | TheoremSite) -> TheoremSite:
+        if isinstance(key, TheoremSite):
+            if not any(site is key or site == key for site in lean_file.sites):
+                raise KeyError(f"the site of {key.full_name} (line {key.line}) is not one of "
+                               f"{lean_file.path or 'the file'}'s theorems with a missing proof")
+            return key
+        matches = [s for s in lean_file.sites if s.full_name == key] or \
+                  [s for s in lean_file.sites if s.theorem.name == key]
+        if not matches:
+            raise KeyError(f"no theorem with a missing proof is named {key!r} in {lean_file.path or 'the file'}; "
+                           f"known: {sorted({s.full_name for s in lean_file.sites})}")
+        if len(matches) > 1:
+            raise KeyError(f"the name {key!r} is ambiguous in {lean_file.path or 'the file'}: it names the theorems "
+                           f"at lines {', '.join(str(s.line) for s in matches)}; pass their sites instead")
+        return matches[0]
+
+    chosen: dict[tuple[int, int], tuple[TheoremSite, str]] = {}
+    for key, proof in proofs.items():
+        site = lookup(key)
+        if site.proof_span in chosen and chosen[site.proof_span][1] != proof:
+            raise KeyError(f"two different proofs were given for {site.full_name} (line {site.line})")
+        chosen[site.proof_span] = (site, proof)
     text = lean_file.text
-    for site, proof in chosen:
+    for site, proof in sorted(chosen.values(), key=lambda sp: sp[0].proof_span[0], reverse=True):
         a, b = site.proof_span
         block = format_proof_block(proof, site.indent, site.newline)
         new = block[site.indent:] if site.partial else " by" + site.newline + block
         text = text[:a] + new + text[b:]
     return (BOM if lean_file.bom else "") + text
+
+
+def splice_changes(lean_file: LeanFile, spliced: str) -> list[str]:
+    """Why `spliced` (the file with proofs written back) is not `lean_file` with only proofs
+    filled in: defence in depth behind `splice_proofs`. Read again, it must hold the same
+    commands, in order, each with the same statement (up to its `:=`); [] if so."""
+    try:
+        again = split_commands(spliced.removeprefix(BOM))
+    except LeanSyntaxError as e:
+        return [f"the file with its proofs does not split into commands: {e}"]
+
+    def shape(cmd: Command) -> tuple[str, str | None, str]:
+        name = None if cmd.keyword == "example" else cmd.name  # an example is named by its line, which moves
+        return cmd.keyword, name, " ".join(cmd.signature_code.split())
+
+    before, after = [shape(c) for c in lean_file.commands], [shape(c) for c in again]
+    if len(before) != len(after):
+        return [f"the file with its proofs holds {len(after)} commands, not {len(before)}"]
+    return [f"command {i + 1} ({b[0]} {b[1] or ''}) changed: {a[2][:120]!r} was {b[2][:120]!r}"
+            for i, (b, a) in enumerate(zip(before, after)) if a != b]
 
 
 def statement_changes(statement: str, checked_text: str) -> list[str]:

@@ -413,7 +413,7 @@ def prove_file(text: str | FilePlan, solver: AgentSolver | Any, *, path: str | N
     """Prove every open theorem of `text` (or of a `plan_file` plan); splice the proved ones back
     (every other byte kept). Theorems the file uses `sorry` in otherwise are recorded as not
     attempted. Raises ValueError for a file `plan_file` refuses."""
-    from lean_env.theorem import splice_proofs
+    from lean_env.theorem import splice_changes, splice_proofs
 
     plan = text if isinstance(text, FilePlan) else plan_file(text, path)
     if plan.problems:
@@ -422,7 +422,7 @@ def prove_file(text: str | FilePlan, solver: AgentSolver | Any, *, path: str | N
     entries = sorted([*((s.line, s) for s in parsed.sites), *((s.line, s) for s in parsed.skipped)],
                      key=lambda entry: entry[0])
     records: list[TheoremRecord] = []
-    proofs: dict[str, str] = {}
+    proofs: dict[Any, str] = {}  # keyed by site: the place each proof was verified for
     for line, site in entries:
         if not hasattr(site, "theorem"):  # skipped: reported, not attempted
             record = TheoremRecord.error_record(site.name, site.reason, line=line)
@@ -442,9 +442,16 @@ def prove_file(text: str | FilePlan, solver: AgentSolver | Any, *, path: str | N
             record = record.model_copy(update={"note": (
                 f"the file's {len(theorem.given_tactics)} tactic(s) before the final `sorry` are kept; the proof "
                 "shown replaces that `sorry`")})
-        records.append(record)
         if record.status == "proved" and record.proof:
-            proofs[site.full_name] = record.proof
+            # never report (or write) a proof the file would read differently once it is written in
+            changed = splice_changes(parsed, splice_proofs(parsed, {**proofs, site: record.proof}))
+            if changed:
+                record = record.model_copy(update={"status": "error", "proof": None, "error": (
+                    "the proof was checked, but writing it into the file would change the file's other text ("
+                    f"{'; '.join(changed)[:300]}); it was not written: please report this file")})
+            else:
+                proofs[site] = record.proof
+        records.append(record)
         if on_result is not None:
             on_result(record)
     backends = sorted({record.backend for record in records if record.backend})
