@@ -18,11 +18,12 @@ file's line ending and the indentation of the `sorry` it replaces.
 """
 from __future__ import annotations
 
+import bisect
 import re
 import textwrap
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from lean_env.lean_text import LeanSyntaxError, Scanned, identifier_end, iter_lex, line_col, scan
 
@@ -398,15 +399,15 @@ def _indent_step(text: str, commands: list[Command]) -> int:
     return steps.most_common(1)[0][0] if steps else 2
 
 
-def _blank_out(text: str, spans: list[tuple[int, int]], upto: int) -> str:
-    """`text[:upto]` with each span's characters turned into spaces (line breaks kept), so lines
-    and columns stay where they were in the file."""
-    chars = list(text[:upto])
-    for a, b in spans:
-        for i in range(a, min(b, upto)):
-            if chars[i] not in "\r\n":
-                chars[i] = " "
-    return "".join(chars)
+def _blank_out(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each span's characters turned into spaces (line breaks kept), so lines and
+    columns stay where they were in the file."""
+    pieces, at = [], 0
+    for a, b in sorted(spans):
+        a = max(a, at)
+        pieces += [text[at:a], re.sub(r"[^\r\n]", " ", text[a:b])]
+        at = max(at, b)
+    return "".join(pieces) + text[at:]
 
 
 def _last_component(name: str) -> str:
@@ -471,7 +472,8 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
             why[id(cmd)] = f"it mentions {used.name}, which {why[id(used)].replace('its ', 'whose ')}"
             notes.append(f"line {cmd.line}: {cmd.keyword} {cmd.name} mentions {used.name} (line {used.line}), "
                          f"which is not proved; later theorems are proved without either")
-    excluded = [(c.start, c.end) for c in commands if id(c) in why]
+    # every header is a prefix of one blanked text (a header never reaches past its theorem)
+    blanked = _blank_out(text, [(c.start, c.end) for c in commands if id(c) in why])
     namespaces: list[str | None] = []
     sites: list[TheoremSite] = []
     skipped: list[SkippedTheorem] = []
@@ -503,7 +505,7 @@ def parse_lean_file(text: str, path: str | None = None) -> LeanFile:
                     f"not attempted: it mentions {used.name} (line {used.line}), which is not proved "
                     f"({why[id(used)]}); a proof built on it could not be trusted")))
                 continue
-            header = _blank_out(text, excluded, cmd.start).rstrip().replace("\r\n", "\n") + "\n"
+            header = blanked[:cmd.start].rstrip().replace("\r\n", "\n") + "\n"
             statement = (text[cmd.statement_start: cmd.assign].rstrip() + " := by").replace("\r\n", "\n")
             if body.kind == "partial":
                 assert body.sorry_span is not None
@@ -547,9 +549,11 @@ def splice_proofs(lean_file: LeanFile, proofs: Mapping[str | TheoremSite, str]) 
     `namespace A` shares its short name with a top-level `t`; a key matching no theorem, or several
     where it could mean either, raises `KeyError` (a proof must never land under another statement).
     """
+    known = set(lean_file.sites)
+
     def lookup(key: str | TheoremSite) -> TheoremSite:
         if isinstance(key, TheoremSite):
-            if not any(site is key or site == key for site in lean_file.sites):
+            if key not in known:
                 raise KeyError(f"the site of {key.full_name} (line {key.line}) is not one of "
                                f"{lean_file.path or 'the file'}'s theorems with a missing proof")
             return key
@@ -569,33 +573,55 @@ def splice_proofs(lean_file: LeanFile, proofs: Mapping[str | TheoremSite, str]) 
         if site.proof_span in chosen and chosen[site.proof_span][1] != proof:
             raise KeyError(f"two different proofs were given for {site.full_name} (line {site.line})")
         chosen[site.proof_span] = (site, proof)
-    text = lean_file.text
-    for site, proof in sorted(chosen.values(), key=lambda sp: sp[0].proof_span[0], reverse=True):
+    pieces, at = [], 0
+    for site, proof in sorted(chosen.values(), key=lambda sp: sp[0].proof_span[0]):
         a, b = site.proof_span
-        block = format_proof_block(proof, site.indent, site.newline)
-        new = block[site.indent:] if site.partial else " by" + site.newline + block
-        text = text[:a] + new + text[b:]
-    return (BOM if lean_file.bom else "") + text
+        pieces += [lean_file.text[at:a], _proof_text(site, proof)]
+        at = b
+    return (BOM if lean_file.bom else "") + "".join(pieces) + lean_file.text[at:]
+
+
+def _proof_text(site: TheoremSite, proof: str) -> str:
+    """What replaces `site.proof_span`: the tactic block at the site's indentation."""
+    block = format_proof_block(proof, site.indent, site.newline)
+    return block[site.indent:] if site.partial else " by" + site.newline + block
 
 
 def splice_changes(lean_file: LeanFile, spliced: str) -> list[str]:
     """Why `spliced` (the file with proofs written back) is not `lean_file` with only proofs
     filled in: defence in depth behind `splice_proofs`. Read again, it must hold the same
     commands, in order, each with the same statement (up to its `:=`); [] if so."""
+    return _command_changes(lean_file.commands, spliced.removeprefix(BOM), "the file with its proofs")
+
+
+def proof_splice_changes(lean_file: LeanFile, site: TheoremSite, proof: str) -> list[str]:
+    """`splice_changes` for one proof, read again over its own command and the next one only (a
+    proof can change nothing before its command; what it could do to the rest of the file — open
+    a comment or string, end a command, start one — shows in these two, or as text that no longer
+    splits). Linear in the file for all proofs together, where re-reading the file would not be."""
+    commands = lean_file.commands
+    i = bisect.bisect_right([c.start for c in commands], site.proof_span[0]) - 1
+    end = commands[i + 1].end if i + 1 < len(commands) else len(lean_file.text)
+    a, b = site.proof_span
+    window = lean_file.text[commands[i].start:a] + _proof_text(site, proof) + lean_file.text[b:end]
+    return _command_changes(commands[i:i + 2], window, f"{site.full_name} with its proof")
+
+
+def _command_changes(before: Sequence[Command], text: str, what: str) -> list[str]:
     try:
-        again = split_commands(spliced.removeprefix(BOM))
+        again = split_commands(text)
     except LeanSyntaxError as e:
-        return [f"the file with its proofs does not split into commands: {e}"]
+        return [f"{what} does not split into commands: {e}"]
 
     def shape(cmd: Command) -> tuple[str, str | None, str]:
         name = None if cmd.keyword == "example" else cmd.name  # an example is named by its line, which moves
         return cmd.keyword, name, " ".join(cmd.signature_code.split())
 
-    before, after = [shape(c) for c in lean_file.commands], [shape(c) for c in again]
-    if len(before) != len(after):
-        return [f"the file with its proofs holds {len(after)} commands, not {len(before)}"]
+    old, new = [shape(c) for c in before], [shape(c) for c in again]
+    if len(old) != len(new):
+        return [f"{what} holds {len(new)} commands, not {len(old)}"]
     return [f"command {i + 1} ({b[0]} {b[1] or ''}) changed: {a[2][:120]!r} was {b[2][:120]!r}"
-            for i, (b, a) in enumerate(zip(before, after)) if a != b]
+            for i, (b, a) in enumerate(zip(old, new)) if a != b]
 
 
 def statement_changes(statement: str, checked_text: str) -> list[str]:

@@ -413,7 +413,7 @@ def prove_file(text: str | FilePlan, solver: AgentSolver | Any, *, path: str | N
     """Prove every open theorem of `text` (or of a `plan_file` plan); splice the proved ones back
     (every other byte kept). Theorems the file uses `sorry` in otherwise are recorded as not
     attempted. Raises ValueError for a file `plan_file` refuses."""
-    from lean_env.theorem import splice_changes, splice_proofs
+    from lean_env.theorem import proof_splice_changes, splice_changes, splice_proofs
 
     plan = text if isinstance(text, FilePlan) else plan_file(text, path)
     if plan.problems:
@@ -444,7 +444,7 @@ def prove_file(text: str | FilePlan, solver: AgentSolver | Any, *, path: str | N
                 "shown replaces that `sorry`")})
         if record.status == "proved" and record.proof:
             # never report (or write) a proof the file would read differently once it is written in
-            changed = splice_changes(parsed, splice_proofs(parsed, {**proofs, site: record.proof}))
+            changed = proof_splice_changes(parsed, site, record.proof)
             if changed:
                 record = record.model_copy(update={"status": "error", "proof": None, "error": (
                     "the proof was checked, but writing it into the file would change the file's other text ("
@@ -454,8 +454,15 @@ def prove_file(text: str | FilePlan, solver: AgentSolver | Any, *, path: str | N
         records.append(record)
         if on_result is not None:
             on_result(record)
-    backends = sorted({record.backend for record in records if record.backend})
     new_text = splice_proofs(parsed, proofs) if proofs else plan.text
+    changed = splice_changes(parsed, new_text) if proofs else []
+    if changed:  # each proof passed on its own: together they must too, or none is written
+        new_text = plan.text
+        records = [r.model_copy(update={"status": "error", "proof": None, "error": (
+            "the proofs were checked, but writing them into the file together would change its other text ("
+            f"{'; '.join(changed)[:300]}); none was written: please report this file")})
+                   if r.status == "proved" else r for r in records]
+    backends = sorted({record.backend for record in records if record.backend})
     settings = solver.config.model_dump(mode="json") if hasattr(solver, "config") else {}
     return FileProof(path=plan.path, original_text=plan.text, text=new_text, records=records,
                      backend=", ".join(backends), settings=settings, notes=list(plan.notes))
