@@ -291,6 +291,19 @@ class ReplSession:
         self.close()
 
 
+def _named_for_checking(text: str, name: str) -> tuple[str, str]:
+    """The declaration to check and the name to ask `#print axioms` about. An `example` has no
+    name, so it is checked as a `theorem` with a fresh one: same statement, same proof, and its
+    axioms can be listed (an `example` would let `sorryAx` or `ofReduceBool` through unseen)."""
+    cmd = split_commands(text)[0]
+    if cmd.keyword != "example":
+        return text, name
+    fresh = "prover_checked_example"
+    keyword = re.compile(r"\bexample\b").search(text, cmd.statement_start, cmd.assign)
+    assert keyword is not None, "an example command names its keyword before its statement"
+    return text[:keyword.start()] + f"theorem {fresh}" + text[keyword.end():], fresh
+
+
 _AXIOMS = re.compile(r"depends on axioms: \[([^\]]*)\]")
 STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 
@@ -336,7 +349,7 @@ class ReplProofEnv:
         changed = statement_changes(theorem.statement, text)
         if changed:
             return Verdict(False, self.backend, tuple(changed))
-        is_example = split_commands(text)[0].keyword == "example"
+        text, name = _named_for_checking(text, theorem.name)
         with self.lock:
             if self._closed:
                 raise RuntimeError("this ProofEnv is closed")
@@ -351,7 +364,7 @@ class ReplProofEnv:
                 try:
                     with worker.lock:
                         worker.maybe_recycle()
-                        return self._verify_on(worker, theorem, text, is_example)
+                        return self._verify_on(worker, theorem.header, name, text)
                 except TheoremStartError as e:
                     return Verdict(False, self.backend, (str(e),))
                 except ReplTimeout as e:
@@ -364,23 +377,23 @@ class ReplProofEnv:
             if worker.index < 0:
                 worker.close()
 
-    def _verify_on(self, worker: _Worker, theorem: Theorem, text: str, is_example: bool) -> Verdict:
+    def _verify_on(self, worker: _Worker, header: str, name: str, text: str) -> Verdict:
         o = self.options
-        env_id = worker.header_env(theorem.header)
-        resp = worker.request(_command_request(text, theorem.header, env_id), o.command_timeout)
+        env_id = worker.header_env(header)
+        resp = worker.request(_command_request(text, header, env_id), o.command_timeout)
         judgement = judge_command(resp)
         if not judgement.complete:
             return Verdict(False, self.backend, judgement.problems)
         assert isinstance(resp, CommandResponse)
-        if o.check_axioms and not is_example:  # an example has no name to ask about
-            axioms_resp = worker.request({"cmd": f"#print axioms {theorem.name}", "env": resp.env}, o.command_timeout)
-            bad = self._nonstandard_axioms(axioms_resp, theorem.name)
+        if o.check_axioms:
+            axioms_resp = worker.request({"cmd": f"#print axioms {name}", "env": resp.env}, o.command_timeout)
+            bad = self._nonstandard_axioms(axioms_resp, name)
             if bad:
                 return Verdict(False, self.backend, tuple(bad))
         notes = tuple(m.render() for m in resp.messages)
-        if o.backend == "embedded kernel" and not is_example:
+        if o.backend == "embedded kernel":
             # the embedded kernel's `#print axioms`: the core rules and lemmas the proof relies on
-            relies = worker.request({"cmd": f"#print axioms {theorem.name}", "env": resp.env}, o.command_timeout)
+            relies = worker.request({"cmd": f"#print axioms {name}", "env": resp.env}, o.command_timeout)
             if isinstance(relies, CommandResponse):
                 notes += tuple(m.data for m in relies.messages)
         return Verdict(True, self.backend, notes)

@@ -171,7 +171,8 @@ def command(req: dict) -> dict:
     envs[new_env] = text
     if text.startswith("#print axioms"):
         name = text.split()[-1]
-        axioms = "[propext, sorryAx]" if "cheat" in name else "[propext]"
+        cheat = "cheat" in name or "cheat" in envs.get(req["env"], "")  # by name, or in the checked text
+        axioms = "[propext, sorryAx]" if cheat else "[propext]"
         return {"env": new_env, "messages": [{"severity": "info", "pos": {"line": 1, "column": 0},
                                               "endPos": {"line": 1, "column": 6},
                                               "data": f"'{name}' depends on axioms: {axioms}"}]}

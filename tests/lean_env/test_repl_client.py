@@ -216,6 +216,11 @@ def test_verify_rechecks_the_whole_proof(fake, theorem):
         cheat = Theorem("cheat_thm", HEADER, "theorem cheat_thm : True := by")
         axioms = env.verify(cheat, "done")
         assert not axioms.ok and "sorryAx" in axioms.messages[0]
+        # an example has no name: it is checked as a theorem with one, so its axioms are listed too
+        cheat_example = Theorem("example_9", HEADER, "example (cheat : True) : True := by")
+        axioms = env.verify(cheat_example, "done")
+        assert not axioms.ok and "sorryAx" in axioms.messages[0]
+        assert env.verify(Theorem("example_10", HEADER, "example : True := by"), "done").ok
     sent = [r["req"]["cmd"] for r in fake.requests() if "cmd" in r["req"] and "have a\n" in r["req"]["cmd"]]
     assert sent[0] == theorem.statement + "\n  have a\n  done"
 
