@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lean_env.datasets import minif2f_file
+from lean_env.guard import check_file
 from lean_env.theorem import Theorem
 from prover.records import TheoremRecord
 
@@ -63,6 +64,10 @@ def load_problems(path: Path) -> list[Theorem]:
             if name in seen:
                 raise DataError(f"{path}:{line_number}: theorem name {name!r} appears twice")
             seen.add(name)
+            refused = check_file(f"{header}\n{statement.rstrip()}\n")
+            if refused:  # a header with an axiom or an option the guard refuses would be trusted below
+                raise DataError(f"{path}:{line_number}: {name}: the guard refuses its header or statement: "
+                                + "; ".join(refused[:5]))
             problems.append(Theorem(name=name, header=header, statement=statement.rstrip()))
     return problems
 

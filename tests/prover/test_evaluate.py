@@ -123,6 +123,18 @@ def test_load_problems_names_the_bad_line_and_the_missing_file(tmp_path: Path) -
         load_problems(tmp_path / "nope.jsonl")
 
 
+def test_load_problems_runs_the_guard_on_every_header_and_statement(tmp_path: Path) -> None:
+    """A dataset is input like a statement file: an axiom in its header would otherwise be trusted."""
+    rows = [{"name": "ok", "header": "import Mathlib\n", "formal_statement": "theorem ok : True := by"},
+            {"name": "cheat", "header": "import Mathlib\naxiom cheat : False\n",
+             "formal_statement": "example : 1 = 2 := by"}]
+    data = tmp_path / "axiom.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with pytest.raises(DataError, match=r"axiom\.jsonl:2: cheat: the guard refuses .*axiom"):
+        load_problems(data)
+    assert len(load_problems(default_data_path("valid"))) == 244  # the shipped data passes
+
+
 def test_default_data_path_is_the_repository_copy() -> None:
     path = default_data_path("valid")
     assert path == Path(__file__).resolve().parents[2] / "datasets" / "minif2f" / "valid.jsonl"
