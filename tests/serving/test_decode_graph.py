@@ -123,3 +123,18 @@ def test_compile_failure_falls_back_to_eager_and_says_why(monkeypatch, model32, 
     out = engine.generate([prompt], SamplingParams(temperature=0, max_tokens=5, ignore_eos=True))[0]
     assert out.outputs[0].token_ids == reference(model32, prompt, 5)[0]
     assert engine.decode_graphs.num_fast_steps == 0 and engine.decode_graphs.num_eager_steps > 0
+
+
+def test_a_second_compiled_engine_writes_only_its_own_pool(compiled_engine, model32, reference, make_prompts):
+    """Engines share the compiled code (one code object); each must read and write its own pool."""
+    other = Engine(model32, config=EngineConfig(block_size=4, num_blocks=96, decode_mode="compile"))
+    assert other.decode_graphs.wait_ready(timeout=600) and other.decode_graphs.describe() == "compile"
+    first_pool = [layer.clone() for layer in compiled_engine.pool.layers]
+    prompts = make_prompts([4, 9], seed=35)
+    params = SamplingParams(temperature=0, max_tokens=8, ignore_eos=True)
+    fast_before = other.decode_graphs.num_fast_steps
+    for prompt, out in zip(prompts, other.generate(prompts, params)):
+        assert out.outputs[0].token_ids == reference(model32, prompt, 8)[0]
+    assert other.decode_graphs.num_fast_steps > fast_before
+    for layer, saved in zip(compiled_engine.pool.layers, first_pool):
+        assert torch.equal(layer, saved)
