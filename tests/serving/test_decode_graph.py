@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from serving import Engine, EngineConfig, SamplingParams
+from serving import Engine, EngineConfig, SamplingParams, decode_graph
 from serving.attention import DecodeContext
 from serving.decode_graph import MODE_ENV, batch_buckets, bucket_for, pad_rows, resolve_mode
 
@@ -72,7 +72,7 @@ def test_a_padded_decode_context_gives_the_eager_logits_and_leaves_live_blocks_a
     rows = engine.runner.decode_inputs(batch)
     padded = pad_rows(*rows, size=8, width=6, scratch_slot=engine.pool.scratch_slot, scratch_block=engine.pool.num_blocks)
     ids, pos, slots, table, lens = padded
-    logits = model32(ids[None], positions=pos[None], cache=DecodeContext(engine.pool, slots, table, lens))[0]
+    logits = model32(ids[None], positions=pos[None], cache=DecodeContext(engine.pool.layers, slots, table, lens))[0]
     torch.testing.assert_close(logits[: len(batch)], expected, atol=1e-4, rtol=1e-4)
     for layer, reference in zip(engine.pool.layers, written):  # live blocks hold exactly the real rows
         torch.testing.assert_close(layer[:-1], reference[:-1])
@@ -116,6 +116,7 @@ def test_compile_failure_falls_back_to_eager_and_says_why(monkeypatch, model32, 
         raise RuntimeError("no C++ compiler here")
 
     monkeypatch.setattr(torch, "compile", broken)
+    monkeypatch.setattr(decode_graph, "_COMPILED", None)  # not the one another test compiled
     engine = Engine(model32, config=EngineConfig(block_size=4, num_blocks=64, decode_mode="compile"))
     engine.decode_graphs.wait_ready(timeout=60)
     assert "unavailable" in engine.decode_graphs.describe() and "no C++ compiler here" in engine.decode_graphs.describe()
