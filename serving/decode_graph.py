@@ -44,6 +44,7 @@ MIN_TABLE_WIDTH = 2  # a width-1 block table would specialise the compiled graph
 # attention reads a shared prompt once for all n samples, and its routed experts compute only
 # the chosen experts (the graph, with static shapes, runs every expert on every token).
 COMPILE_MAX_BATCH = 32
+RECOMPILE_LIMIT = 64  # graphs of the shared decode function (about 3 per model instance)
 
 
 def resolve_mode(requested: str, device: torch.device) -> str:
@@ -167,7 +168,9 @@ class DecodeGraphs:
     def _compile(self) -> None:
         try:
             compiled = _compiled_decode_forward()
-            with torch.inference_mode():
+            # Each model instance the process serves adds its own graphs (dynamo guards on the
+            # module); the default limit of 8 would refuse the third or fourth model.
+            with torch.inference_mode(), torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
                 for batch in (1, 2, 5):  # batch 1 specialises; then the dynamic graph (checked once more)
                     rows = self._padding_inputs(batch, MIN_TABLE_WIDTH + 1)
                     eager = self._forward(*rows)
