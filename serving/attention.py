@@ -231,20 +231,20 @@ class DecodeContext:
 
     def __init__(
         self,
-        pool: LatentCachePool,
+        layers: list[torch.Tensor],
         slot_mapping: torch.Tensor,
         block_table: torch.Tensor,
         seq_lens: torch.Tensor,
         use_kernel: bool = False,
     ) -> None:
-        self.pool = pool
+        self.layers = layers  # the pool's per-layer tensors (LatentCachePool.layers)
         self.slot_mapping = slot_mapping
         self.block_table = block_table
         self.seq_lens = seq_lens
         self.use_kernel = use_kernel
 
     def attend(self, layer_idx: int, attn, q_nope, q_pe, c_kv, k_pe) -> torch.Tensor:
-        cache = self.pool.layers[layer_idx]
+        cache = self.layers[layer_idx]
         # one in-place row copy (two sliced index_puts would make torch.compile copy the pool)
         cache.view(-1, cache.shape[-1]).index_copy_(0, self.slot_mapping, torch.cat([c_kv, k_pe], dim=-1).to(cache.dtype))
         q_latent = torch.einsum("bhd,hdr->bhr", q_nope, attn.w_uk)

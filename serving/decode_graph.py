@@ -44,6 +44,7 @@ MIN_TABLE_WIDTH = 2  # a width-1 block table would specialise the compiled graph
 # attention reads a shared prompt once for all n samples, and its routed experts compute only
 # the chosen experts (the graph, with static shapes, runs every expert on every token).
 COMPILE_MAX_BATCH = 32
+RECOMPILE_LIMIT = 64  # graphs of the shared decode function (about 3 per model instance)
 
 
 def resolve_mode(requested: str, device: torch.device) -> str:
@@ -162,17 +163,18 @@ class DecodeGraphs:
     # ---- torch.compile (CPU) ----
 
     def _forward(self, ids, positions, slots, table, lens) -> torch.Tensor:
-        context = DecodeContext(self.pool, slots, table, lens, use_kernel=self.mode == "cuda_graph")
-        return self.model(ids[None, :], positions=positions[None, :], cache=context)[0]
+        return decode_forward(self.model, self.pool.layers, ids, positions, slots, table, lens, self.mode == "cuda_graph")
 
     def _compile(self) -> None:
         try:
-            compiled = torch.compile(self._forward, dynamic=True, fullgraph=True)
-            with torch.inference_mode():
+            compiled = _compiled_decode_forward()
+            # Each model instance the process serves adds its own graphs (dynamo guards on the
+            # module); the default limit of 8 would refuse the third or fourth model.
+            with torch.inference_mode(), torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
                 for batch in (1, 2, 5):  # batch 1 specialises; then the dynamic graph (checked once more)
                     rows = self._padding_inputs(batch, MIN_TABLE_WIDTH + 1)
                     eager = self._forward(*rows)
-                    got = compiled(*rows)
+                    got = compiled(self.model, self.pool.layers, *rows, False)
                     if not torch.allclose(got, eager, atol=1e-3, rtol=1e-3):
                         raise RuntimeError(f"compiled decode differs from eager by {float((got - eager).abs().max()):.2e}")
             self._compiled = compiled
@@ -207,7 +209,7 @@ class DecodeGraphs:
         # Only the guards that tell the compiled graphs apart are checked (batch 1 or not): the
         # full set walks every weight each call (~0.3 ms); the model's tensors never change identity.
         with torch.compiler.set_stance("fail_on_recompile", skip_guard_eval_unsafe=True):
-            return self._compiled(*inputs)
+            return self._compiled(self.model, self.pool.layers, *inputs, False)
 
     # ---- CUDA graphs (GPU) ----
 
@@ -231,6 +233,27 @@ class DecodeGraphs:
         if size is None or max(len(t) for t in tables) > self.max_blocks_per_seq:
             return None
         return self._graphs[size].replay(ids, positions, slots, tables, lens)
+
+
+def decode_forward(model, layers, ids, positions, slots, table, lens, use_kernel: bool) -> torch.Tensor:
+    """Logits [B, vocab] of a decode-only step (one token per row) over the pool `layers`."""
+    context = DecodeContext(layers, slots, table, lens, use_kernel=use_kernel)
+    return model(ids[None, :], positions=positions[None, :], cache=context)[0]
+
+
+_COMPILED: Callable | None = None
+_COMPILED_LOCK = threading.Lock()
+
+
+def _compiled_decode_forward() -> Callable:
+    """One compiled `decode_forward` per process, shared by every engine: the model and the
+    pool are arguments, so a second engine (or a pool of another size: the sizes are dynamic)
+    reuses the graphs instead of adding recompilations until dynamo's limit refuses them."""
+    global _COMPILED
+    with _COMPILED_LOCK:
+        if _COMPILED is None:
+            _COMPILED = torch.compile(decode_forward, dynamic=True, fullgraph=True)
+        return _COMPILED
 
 
 class _CapturedStep:

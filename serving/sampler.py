@@ -3,11 +3,12 @@
 Returned logprobs are those of the model's raw distribution (log_softmax of the logits), as
 vLLM reports them, whatever the temperature or truncation used to draw the token.
 
-One call per batch, no per-row work: each sample's noise is a counter-based hash of its seed
-and how many tokens it has drawn (`SeedStream`), so draws are reproducible whatever batch a
-sample lands in, and a whole batch's noise is a handful of tensor ops. The nucleus comes from
-the best NUCLEUS_CANDIDATES tokens of each row when they cover it (checked exactly), so the
-vocabulary is sorted only for rows where they do not.
+One call per batch, no per-row work in the usual case: the nucleus comes from the best
+NUCLEUS_CANDIDATES tokens of each row when they hold it (checked exactly), and each sample's
+noise for those tokens is a counter-based hash of its seed and how many tokens it has drawn
+(`SeedStream`): a handful of tensor ops for the whole batch, reproducible whatever batch a
+sample lands in. Rows whose kept set leaves the candidates (flat distributions) are sorted
+and drawn over the whole vocabulary, one generator call each.
 """
 
 from __future__ import annotations
@@ -36,29 +37,38 @@ class SeedStream:
     draws: int = 0
 
 
-# splitmix64's constants as signed int64 (torch has no uint64 arithmetic)
-_GOLDEN = 0x9E3779B97F4A7C15 - (1 << 64)
-_MIX1 = 0xBF58476D1CE4E5B9 - (1 << 64)
-_MIX2 = 0x94D049BB133111EB - (1 << 64)
+# murmur3's 32-bit finalizer constants as signed int32 (int32 products vectorize; int64 do not)
+_MIX1 = 0x85EBCA6B - (1 << 32)
+_MIX2 = 0xC2B2AE35 - (1 << 32)
+_GOLDEN = 0x9E3779B1 - (1 << 32)
 
 
 def _shift_right(z: torch.Tensor, bits: int) -> torch.Tensor:
-    """Logical (unsigned) right shift of int64."""
-    return (z >> bits) & ((1 << (64 - bits)) - 1)
+    """Logical (unsigned) right shift of int32."""
+    return (z >> bits) & ((1 << (32 - bits)) - 1)
+
+
+def _fmix32(h: torch.Tensor) -> torch.Tensor:
+    h = (h ^ _shift_right(h, 16)) * _MIX1
+    h = (h ^ _shift_right(h, 13)) * _MIX2
+    return h ^ _shift_right(h, 16)
+
+
+def _as_int32(x: torch.Tensor) -> torch.Tensor:
+    """The low 32 bits of int64 values, as int32 (two's complement)."""
+    return (((x & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000).to(torch.int32)
 
 
 def uniform_noise(keys: torch.Tensor, draws: torch.Tensor, vocab: int, token_ids: torch.Tensor | None = None) -> torch.Tensor:
-    """Float64 uniforms in (0, 1), one per (row, token): splitmix64 of (key, draw * vocab +
-    token). token_ids [B, C] picks the tokens (default: the whole vocabulary, [B, vocab]); a
-    token's value does not depend on which others are drawn."""
+    """Float32 uniforms in (0, 1) (24 random bits), one per (row, token): a murmur3-finalizer
+    hash of (key, draw * vocab + token). token_ids [B, C] picks the tokens (default: the whole
+    vocabulary, [B, vocab]); a token's value does not depend on which others are drawn."""
     if token_ids is None:
         token_ids = torch.arange(vocab, device=keys.device)[None, :]
-    counter = draws[:, None] * vocab + token_ids
-    z = keys[:, None] + counter * _GOLDEN  # int64 arithmetic wraps, as the uint64 original does
-    z = (z ^ _shift_right(z, 30)) * _MIX1
-    z = (z ^ _shift_right(z, 27)) * _MIX2
-    z = z ^ _shift_right(z, 31)
-    return (_shift_right(z, 11).to(torch.float64) + 0.5) * (1.0 / (1 << 53))
+    counter = _as_int32(draws[:, None] * vocab + token_ids)
+    low, high = _as_int32(keys)[:, None], _as_int32(keys >> 32)[:, None]
+    h = _fmix32(_fmix32(counter * _GOLDEN + low) ^ high)  # int32 arithmetic wraps
+    return (_shift_right(h, 8).to(torch.float32) + 0.5) * (1.0 / (1 << 24))
 
 
 def _nucleus_mask(sorted_logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor, normalizer: torch.Tensor) -> torch.Tensor:
@@ -114,21 +124,26 @@ def _truncate(logits: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor) ->
     return out
 
 
-def _exponential_noise(generators: list, shape: tuple[int, int], device: torch.device, dtype: torch.dtype,
-                       token_ids: torch.Tensor | None = None) -> torch.Tensor:
-    """E ~ Exp(1) per entry; row i from generators[i]. SeedStreams: one batched hash (of the
-    tokens token_ids [B, C] if given, else of the whole vocabulary), each stream advancing one
-    draw. torch.Generators: one call per row over the whole vocabulary."""
-    if all(isinstance(g, SeedStream) for g in generators):
-        keys = torch.tensor([g.key for g in generators], dtype=torch.long, device=device)
-        draws = torch.tensor([g.draws for g in generators], dtype=torch.long, device=device)
-        for g in generators:
-            g.draws += 1
-        return (-torch.log(uniform_noise(keys, draws, shape[1], token_ids))).to(dtype)
+def _full_vocabulary_noise(generators: list, shape: tuple[int, int], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """E ~ Exp(1) over the whole vocabulary, one generator call per row (the rare rows whose
+    kept set leaves the candidates; a hash over the full vocabulary costs more). A SeedStream's
+    row comes from a generator seeded with its (key, draw)."""
     noise = torch.empty(shape, dtype=dtype, device=device)
     for row, g in enumerate(generators):
+        if isinstance(g, SeedStream):
+            g = torch.Generator(device=device).manual_seed((g.key ^ (g.draws * 0x9E3779B97F4A7C15)) % (1 << 63))
         noise[row].exponential_(generator=g)
-    return noise if token_ids is None else noise.gather(-1, token_ids)
+    return noise
+
+
+def _candidate_noise(generators: list, token_ids: torch.Tensor, vocab: int, dtype: torch.dtype) -> torch.Tensor:
+    """E ~ Exp(1) for the tokens token_ids [B, C]: one batched hash for SeedStreams,
+    torch.Generators draw over the whole vocabulary (one call per row) and keep those tokens."""
+    if all(isinstance(g, SeedStream) for g in generators):
+        keys = torch.tensor([g.key for g in generators], dtype=torch.long, device=token_ids.device)
+        draws = torch.tensor([g.draws for g in generators], dtype=torch.long, device=token_ids.device)
+        return (-torch.log(uniform_noise(keys, draws, vocab, token_ids))).to(dtype)
+    return _full_vocabulary_noise(generators, (len(generators), vocab), token_ids.device, dtype).gather(-1, token_ids)
 
 
 def sample(
@@ -154,19 +169,32 @@ def sample(
         scaled = picked / temperature[:, None]
         streams = [generators[i] for i in sampled_rows]
         # Exponential race: argmax_i p_i / E_i with E_i ~ Exp(1) draws i with probability p_i.
-        # Token i's noise is the same whether it is drawn among candidates or the whole
-        # vocabulary, so both ways pick the same token.
+        # Each row is drawn among its nucleus candidates when they hold its kept set (the usual
+        # case), else over the whole vocabulary: a per-row decision, so a sample's draw never
+        # depends on the rest of the batch.
         truncating = bool((top_k > 0).any()) or bool((top_p < 1).any())
-        cand = _candidates(scaled, top_k, top_p) if truncating else None
-        if cand is not None and bool(cand[2].all()):
-            cand_ids, cand_logits = cand[0], cand[1]
-            probs = torch.softmax(cand_logits, dim=-1)
-            noise = _exponential_noise(streams, tuple(scaled.shape), probs.device, probs.dtype, cand_ids)
-            draws = cand_ids.gather(-1, torch.argmax(probs / noise, dim=-1, keepdim=True))[:, 0]
+        draws = torch.empty(len(sampled_rows), dtype=torch.long, device=logits.device)
+        if truncating:
+            cand_ids, cand_logits, exact, _ = _candidates(scaled, top_k, top_p)
         else:
-            probs = torch.softmax(_truncate(scaled, top_k, top_p) if truncating else scaled, dim=-1)
-            noise = _exponential_noise(streams, tuple(probs.shape), probs.device, probs.dtype)
-            draws = torch.argmax(probs / noise, dim=-1)
+            exact = torch.zeros(len(sampled_rows), dtype=torch.bool, device=logits.device)
+        exact_list = exact.tolist()
+        exact_rows = [i for i, e in enumerate(exact_list) if e]
+        if exact_rows:
+            index = torch.tensor(exact_rows, device=logits.device)
+            probs = torch.softmax(cand_logits[index], dim=-1)
+            noise = _candidate_noise([streams[i] for i in exact_rows], cand_ids[index], scaled.shape[-1], probs.dtype)
+            draws[index] = cand_ids[index].gather(-1, torch.argmax(probs / noise, dim=-1, keepdim=True))[:, 0]
+        if len(exact_rows) < len(sampled_rows):
+            wide = [i for i, e in enumerate(exact_list) if not e]
+            index = torch.tensor(wide, device=logits.device)
+            kept = scaled[index]
+            probs = torch.softmax(_truncate(kept, top_k[index], top_p[index]) if truncating else kept, dim=-1)
+            noise = _full_vocabulary_noise([streams[i] for i in wide], tuple(probs.shape), probs.device, probs.dtype)
+            draws[index] = torch.argmax(probs / noise, dim=-1)
+        for g in streams:
+            if isinstance(g, SeedStream):
+                g.draws += 1
         if every_row:
             chosen = draws
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from serving import Engine, EngineConfig, SamplingParams
+from serving import Engine, EngineConfig, SamplingParams, decode_graph
 from serving.attention import DecodeContext
 from serving.decode_graph import MODE_ENV, batch_buckets, bucket_for, pad_rows, resolve_mode
 
@@ -72,7 +72,7 @@ def test_a_padded_decode_context_gives_the_eager_logits_and_leaves_live_blocks_a
     rows = engine.runner.decode_inputs(batch)
     padded = pad_rows(*rows, size=8, width=6, scratch_slot=engine.pool.scratch_slot, scratch_block=engine.pool.num_blocks)
     ids, pos, slots, table, lens = padded
-    logits = model32(ids[None], positions=pos[None], cache=DecodeContext(engine.pool, slots, table, lens))[0]
+    logits = model32(ids[None], positions=pos[None], cache=DecodeContext(engine.pool.layers, slots, table, lens))[0]
     torch.testing.assert_close(logits[: len(batch)], expected, atol=1e-4, rtol=1e-4)
     for layer, reference in zip(engine.pool.layers, written):  # live blocks hold exactly the real rows
         torch.testing.assert_close(layer[:-1], reference[:-1])
@@ -116,6 +116,7 @@ def test_compile_failure_falls_back_to_eager_and_says_why(monkeypatch, model32, 
         raise RuntimeError("no C++ compiler here")
 
     monkeypatch.setattr(torch, "compile", broken)
+    monkeypatch.setattr(decode_graph, "_COMPILED", None)  # not the one another test compiled
     engine = Engine(model32, config=EngineConfig(block_size=4, num_blocks=64, decode_mode="compile"))
     engine.decode_graphs.wait_ready(timeout=60)
     assert "unavailable" in engine.decode_graphs.describe() and "no C++ compiler here" in engine.decode_graphs.describe()
@@ -123,3 +124,18 @@ def test_compile_failure_falls_back_to_eager_and_says_why(monkeypatch, model32, 
     out = engine.generate([prompt], SamplingParams(temperature=0, max_tokens=5, ignore_eos=True))[0]
     assert out.outputs[0].token_ids == reference(model32, prompt, 5)[0]
     assert engine.decode_graphs.num_fast_steps == 0 and engine.decode_graphs.num_eager_steps > 0
+
+
+def test_a_second_compiled_engine_writes_only_its_own_pool(compiled_engine, model32, reference, make_prompts):
+    """Engines share the compiled code (one code object); each must read and write its own pool."""
+    other = Engine(model32, config=EngineConfig(block_size=4, num_blocks=96, decode_mode="compile"))
+    assert other.decode_graphs.wait_ready(timeout=600) and other.decode_graphs.describe() == "compile"
+    first_pool = [layer.clone() for layer in compiled_engine.pool.layers]
+    prompts = make_prompts([4, 9], seed=35)
+    params = SamplingParams(temperature=0, max_tokens=8, ignore_eos=True)
+    fast_before = other.decode_graphs.num_fast_steps
+    for prompt, out in zip(prompts, other.generate(prompts, params)):
+        assert out.outputs[0].token_ids == reference(model32, prompt, 8)[0]
+    assert other.decode_graphs.num_fast_steps > fast_before
+    for layer, saved in zip(compiled_engine.pool.layers, first_pool):
+        assert torch.equal(layer, saved)
