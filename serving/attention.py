@@ -171,6 +171,7 @@ class AttentionContext:
             out[new] = gqa_prefill(q[new], keys, values, scale)
         return out
 
+
 def paged_latent_decode(
     q_latent: torch.Tensor,
     q_pe: torch.Tensor,
@@ -231,13 +232,13 @@ class DecodeContext:
 
     def __init__(
         self,
-        layers: list[torch.Tensor],
+        layers: list,  # LatentCachePool.layers (tensors) or KVCachePool.layers ((keys, values) pairs)
         slot_mapping: torch.Tensor,
         block_table: torch.Tensor,
         seq_lens: torch.Tensor,
         use_kernel: bool = False,
     ) -> None:
-        self.layers = layers  # the pool's per-layer tensors (LatentCachePool.layers)
+        self.layers = layers  # the pool's per-layer tensors (LatentCachePool.layers / KVCachePool.layers)
         self.slot_mapping = slot_mapping
         self.block_table = block_table
         self.seq_lens = seq_lens
@@ -257,7 +258,7 @@ class DecodeContext:
 
     def attend_kv(self, layer_idx: int, attn, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """A dense layer's decode (see `AttentionContext.attend_kv`), in fixed-shape ops."""
-        k_cache, v_cache = self.pool.k[layer_idx], self.pool.v[layer_idx]
+        k_cache, v_cache = self.layers[layer_idx]  # a dense pool's layers are (keys, values) pairs
         rows = (-1, *k_cache.shape[2:])
         k_cache.view(rows).index_copy_(0, self.slot_mapping, k.to(k_cache.dtype))
         v_cache.view(rows).index_copy_(0, self.slot_mapping, v.to(v_cache.dtype))

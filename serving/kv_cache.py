@@ -38,6 +38,8 @@ class KVCachePool:
         shape = (num_blocks + 1, block_size, num_kv_heads, head_dim)
         self.k = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(num_layers)]
         self.v = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(num_layers)]
+        # per layer (keys, values): what a fixed-shape decode step takes, as `LatentCachePool.layers`
+        self.layers = list(zip(self.k, self.v))
         self.scratch_slot = num_blocks * block_size  # first row of the extra block
 
     def write(self, layer_idx: int, slots: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:

@@ -167,7 +167,7 @@ def test_a_padded_decode_context_gives_the_eager_logits(dense_pair):
     rows = engine.runner.decode_inputs(batch)
     ids, pos, slots, table, lens = pad_rows(*rows, size=8, width=6, scratch_slot=engine.pool.scratch_slot,
                                             scratch_block=engine.pool.num_blocks)
-    logits = ours(ids[None], positions=pos[None], cache=DecodeContext(engine.pool, slots, table, lens))[0]
+    logits = ours(ids[None], positions=pos[None], cache=DecodeContext(engine.pool.layers, slots, table, lens))[0]
     torch.testing.assert_close(logits[: len(batch)], expected, atol=1e-4, rtol=1e-4)
     for layer, reference in zip(layers, written):  # live blocks hold exactly the real rows
         torch.testing.assert_close(layer[:-1], reference[:-1])
