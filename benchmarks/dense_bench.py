@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import torch
 
+from benchmarks.engine_bench import bench_transformers  # the same generate loop for both workloads
+
 BENCH_MODEL = dict(
     vocab_size=16384,
     hidden_size=256,
@@ -109,30 +111,6 @@ def bench_engine(model, prompts: list[list[int]], w: Workload) -> dict:
         decode=engine.mla_decode_source,
         decode_step=engine.decode_graphs.describe(),
     )
-
-
-@torch.inference_mode()
-def bench_transformers(hf, prompts: list[list[int]], w: Workload) -> dict:
-    torch.manual_seed(0)
-    start = time.perf_counter()
-    generated = 0
-    for i, prompt in enumerate(prompts):
-        _log(f"transformers generate {i + 1}/{len(prompts)}")
-        out = hf.generate(
-            torch.tensor([prompt]),
-            attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
-            do_sample=True,
-            temperature=1.0,
-            top_p=0.95,
-            top_k=0,
-            num_return_sequences=w.n,
-            max_new_tokens=w.new_tokens,
-            min_new_tokens=w.new_tokens,
-            pad_token_id=0,
-        )
-        generated += (out.shape[1] - len(prompt)) * out.shape[0]
-    elapsed = time.perf_counter() - start
-    return dict(seconds=elapsed, generated=generated, tokens_per_s=generated / elapsed)
 
 
 def same_weights_check(hf, model) -> float:

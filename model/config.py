@@ -33,6 +33,20 @@ class ConfigError(ValueError):
     """A config.json that this model cannot run; the message names the offending field."""
 
 
+def read_config_json(path: str | Path) -> tuple[Path, Any]:
+    """`config.json` (or the directory holding it): its path and its parsed JSON, or a ConfigError
+    saying what to pass instead."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "config.json"
+    try:
+        return path, json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no config.json there; pass a Hugging Face model directory") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Every field the DeepSeek-V2/V3 policy needs, with the Hugging Face names."""
@@ -105,15 +119,7 @@ class ModelConfig:
     @classmethod
     def from_file(cls, path: str | Path) -> "ModelConfig":
         """Read `config.json` (or the directory holding it)."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / "config.json"
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no config.json there; pass a Hugging Face model directory") from None
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+        path, data = read_config_json(path)
         try:
             return cls.from_dict(data)
         except ConfigError as exc:

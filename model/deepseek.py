@@ -84,6 +84,26 @@ def _at_least_float32(dtype: torch.dtype) -> torch.dtype:
     return torch.promote_types(dtype, torch.float32)
 
 
+def causal_lm_logits(model: nn.Module, lm_head: nn.Module, input_ids: Tensor, positions: Tensor | None,
+                     cache, logit_rows: Tensor | None) -> Tensor:
+    """A causal LM's forward, the same for every architecture here: `model` (the transformer body)
+    over input_ids [batch, tokens] at `positions` (default 0..T-1), then `lm_head` on all rows or
+    on `logit_rows` of the flattened batch; logits in at least float32."""
+    if input_ids.dim() != 2:
+        raise ValueError(f"input_ids must be [batch, tokens], got shape {tuple(input_ids.shape)}")
+    if positions is None:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
+    elif positions.shape != input_ids.shape:
+        raise ValueError(
+            f"positions shape {tuple(positions.shape)} must equal input_ids shape {tuple(input_ids.shape)}"
+        )
+    hidden = model(input_ids, positions, cache)
+    if logit_rows is not None:
+        hidden = hidden.reshape(-1, hidden.shape[-1])[logit_rows]
+    logits = lm_head(hidden)
+    return logits.to(_at_least_float32(logits.dtype))
+
+
 def rms_norm(x: Tensor, weight: Tensor, eps: float) -> Tensor:
     """Root-mean-square norm computed in (at least) float32, scaled by `weight` in the input dtype."""
     input_dtype = x.dtype
@@ -622,16 +642,4 @@ class DeepseekForCausalLM(nn.Module):
         cache: LatentCache | None = None,
         logit_rows: Tensor | None = None,
     ) -> Tensor:
-        if input_ids.dim() != 2:
-            raise ValueError(f"input_ids must be [batch, tokens], got shape {tuple(input_ids.shape)}")
-        if positions is None:
-            positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
-        elif positions.shape != input_ids.shape:
-            raise ValueError(
-                f"positions shape {tuple(positions.shape)} must equal input_ids shape {tuple(input_ids.shape)}"
-            )
-        hidden = self.model(input_ids, positions, cache)
-        if logit_rows is not None:
-            hidden = hidden.reshape(-1, hidden.shape[-1])[logit_rows]
-        logits = self.lm_head(hidden)
-        return logits.to(_at_least_float32(logits.dtype))
+        return causal_lm_logits(self.model, self.lm_head, input_ids, positions, cache, logit_rows)

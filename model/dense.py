@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from kernels import dispatch
 from kernels.dispatch import rope_inv_freq, yarn_cos_sin_scale
-from model.deepseek import RMSNorm, _at_least_float32, _kernels_take, causal_mask
+from model.deepseek import RMSNorm, _at_least_float32, _kernels_take, causal_lm_logits, causal_mask
 from model.dense_config import DenseConfig
 
 
@@ -218,16 +218,4 @@ class DenseForCausalLM(nn.Module):
         cache: KVCache | None = None,
         logit_rows: Tensor | None = None,
     ) -> Tensor:
-        if input_ids.dim() != 2:
-            raise ValueError(f"input_ids must be [batch, tokens], got shape {tuple(input_ids.shape)}")
-        if positions is None:
-            positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
-        elif positions.shape != input_ids.shape:
-            raise ValueError(
-                f"positions shape {tuple(positions.shape)} must equal input_ids shape {tuple(input_ids.shape)}"
-            )
-        hidden = self.model(input_ids, positions, cache)
-        if logit_rows is not None:
-            hidden = hidden.reshape(-1, hidden.shape[-1])[logit_rows]
-        logits = self.lm_head(hidden)
-        return logits.to(_at_least_float32(logits.dtype))
+        return causal_lm_logits(self.model, self.lm_head, input_ids, positions, cache, logit_rows)

@@ -32,7 +32,7 @@ import torch
 from safetensors import safe_open
 from torch import Tensor
 
-from model.config import ConfigError, ModelConfig
+from model.config import ConfigError, ModelConfig, read_config_json
 from model.deepseek import AttentionMode, DeepseekForCausalLM
 from model.dense import DenseForCausalLM
 from model.dense_config import DENSE_ARCHITECTURES, DenseConfig
@@ -79,15 +79,7 @@ def read_config(path: str | Path) -> AnyConfig:
 
     `architectures[0]` decides when present, else `model_type`; anything else is a ConfigError
     naming the field and listing what is supported."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "config.json"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no config.json there; pass a Hugging Face model directory") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    path, data = read_config_json(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: config must be a JSON object, got {type(data).__name__}")
     try:
