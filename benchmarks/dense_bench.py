@@ -21,13 +21,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 
 import torch
 
-from benchmarks.engine_bench import bench_transformers  # the same generate loop for both workloads
+# the same generate loop, weight loading and weight check as the MoE engine bench
+from benchmarks.engine_bench import bench_transformers, ours_from, same_weights_check
 
 BENCH_MODEL = dict(
     vocab_size=16384,
@@ -62,8 +62,6 @@ def build_models(threads: int):
     """(transformers Qwen3ForCausalLM, our DenseForCausalLM) with identical weights, float32, eval."""
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    from model.loader import load_model
-
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     config = Qwen3Config(**BENCH_MODEL)
@@ -75,10 +73,7 @@ def build_models(threads: int):
         # Scaling the output projection makes the logits spread like a trained model's: with x20,
         # the top_p 0.95 nucleus holds a median of ~17 tokens (p90 ~32) instead of ~12k.
         hf.lm_head.weight.mul_(LM_HEAD_SCALE)
-    with tempfile.TemporaryDirectory() as directory:
-        hf.save_pretrained(directory)
-        ours = load_model(directory)
-    return hf, ours.eval()
+    return hf, ours_from(hf)
 
 
 def make_prompts(w: Workload, vocab: int) -> list[list[int]]:
@@ -111,12 +106,6 @@ def bench_engine(model, prompts: list[list[int]], w: Workload) -> dict:
         decode=engine.mla_decode_source,
         decode_step=engine.decode_graphs.describe(),
     )
-
-
-def same_weights_check(hf, model) -> float:
-    ids = torch.randint(2, BENCH_MODEL["vocab_size"], (1, 16), generator=torch.Generator().manual_seed(3))
-    with torch.inference_mode():
-        return float((hf(ids).logits - model(ids)).abs().max())
 
 
 def main(quick: bool = False, threads: int | None = None) -> str:

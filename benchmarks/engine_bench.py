@@ -72,17 +72,21 @@ def build_models(threads: int):
     """(transformers model, our model) with identical weights, float32, eval mode."""
     from transformers import DeepseekV2Config, DeepseekV2ForCausalLM
 
-    from model.loader import load_model
-
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     hf_config = DeepseekV2Config(**BENCH_MODEL)
     hf_config._attn_implementation = "sdpa"
     hf = DeepseekV2ForCausalLM(hf_config).eval()
+    return hf, ours_from(hf)
+
+
+def ours_from(hf):
+    """Our model with `hf`'s weights, through the real checkpoint path (save_pretrained, load_model)."""
+    from model.loader import load_model
+
     with tempfile.TemporaryDirectory() as directory:
         hf.save_pretrained(directory)
-        ours = load_model(directory)
-    return hf, ours.eval()
+        return load_model(directory).eval()
 
 
 def make_prompts(w: Workload, vocab: int) -> list[list[int]]:
@@ -394,7 +398,8 @@ def sweep(threads: int, checkpoint: str | None = None) -> str:
 
 
 def same_weights_check(hf, model) -> float:
-    ids = torch.randint(2, BENCH_MODEL["vocab_size"], (1, 16), generator=torch.Generator().manual_seed(3))
+    """Max |logit difference| of the two models on one random 16-token input."""
+    ids = torch.randint(2, hf.config.vocab_size, (1, 16), generator=torch.Generator().manual_seed(3))
     with torch.inference_mode():
         return float((hf(ids).logits - model(ids)).abs().max())
 

@@ -173,11 +173,12 @@ def apply_rope(x: Tensor, cos: Tensor, sin: Tensor, interleaved: bool = True) ->
 
 
 class RotaryEmbedding(nn.Module):
-    """Positions in, cos/sin [..., qk_rope_head_dim/2] (float32, YaRN mscale folded in) out."""
+    """Positions in, cos/sin [..., dim/2] (float32, YaRN mscale folded in) out. `dim` is the roped
+    part of a head: qk_rope_head_dim here, the whole head_dim in the dense models."""
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config, dim: int | None = None):
         super().__init__()
-        self.dim = config.qk_rope_head_dim
+        self.dim = config.qk_rope_head_dim if dim is None else dim
         self.theta = config.rope_theta
         self.scaling = config.rope_scaling
         self.cos_sin_scale = yarn_cos_sin_scale(config.rope_scaling)

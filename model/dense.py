@@ -23,8 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from kernels import dispatch
-from kernels.dispatch import rope_inv_freq, yarn_cos_sin_scale
-from model.deepseek import RMSNorm, _at_least_float32, _kernels_take, causal_lm_logits, causal_mask
+from model.deepseek import RMSNorm, RotaryEmbedding, _at_least_float32, _kernels_take, causal_lm_logits, causal_mask
 from model.dense_config import DenseConfig
 
 
@@ -46,25 +45,6 @@ def apply_rope_half_split(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     half = x.shape[-1] // 2
     x1, x2 = x32[..., :half], x32[..., half:]
     return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).to(x.dtype)
-
-
-class DenseRotaryEmbedding(nn.Module):
-    """Positions in, cos/sin [..., head_dim/2] (float32, YaRN's magnitude folded in) out."""
-
-    def __init__(self, config: DenseConfig):
-        super().__init__()
-        self.dim, self.theta, self.scaling = config.head_dim, config.rope_theta, config.rope_scaling
-        self.magnitude = yarn_cos_sin_scale(config.rope_scaling)
-        self.register_buffer("inv_freq", rope_inv_freq(self.dim, self.theta, self.scaling), persistent=False)
-
-    def reset_inv_freq(self) -> None:
-        """Recompute the buffer (after `to_empty`, which leaves buffers uninitialised)."""
-        with torch.no_grad():
-            self.inv_freq.copy_(rope_inv_freq(self.dim, self.theta, self.scaling))
-
-    def forward(self, positions: Tensor) -> tuple[Tensor, Tensor]:
-        angles = positions.to(torch.float32)[..., None] * self.inv_freq.to(positions.device)
-        return angles.cos() * self.magnitude, angles.sin() * self.magnitude
 
 
 def gqa_attention(q: Tensor, k: Tensor, v: Tensor, scale: float, mask: Tensor | None) -> Tensor:
@@ -177,7 +157,7 @@ class DenseModel(nn.Module):
         self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
         self.layers = nn.ModuleList(DenseDecoderLayer(config, i) for i in range(config.num_hidden_layers))
         self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
-        self.rotary_emb = DenseRotaryEmbedding(config)
+        self.rotary_emb = RotaryEmbedding(config, dim=config.head_dim)
 
     def forward(self, input_ids: Tensor, positions: Tensor, cache: KVCache | None) -> Tensor:
         x = self.embed_tokens(input_ids)
