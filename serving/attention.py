@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from kernels import dispatch
 from kernels.dispatch import SharedPrefix
@@ -52,6 +53,15 @@ def gqa_prefill(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, scale
     return out.reshape(num_new, heads, head_dim).to(q.dtype)
 
 
+def causal_mask(num_new: int, num_ctx: int, device: torch.device) -> torch.Tensor | None:
+    """Boolean [Q, T] mask (True: attend) of the last Q of T tokens attending causally; None when
+    Q == T (scaled_dot_product_attention's is_causal is top-left aligned, right for Q == T only)."""
+    if num_new == num_ctx:
+        return None
+    query_pos = torch.arange(num_ctx - num_new, num_ctx, device=device)
+    return torch.arange(num_ctx, device=device)[None, :] <= query_pos[:, None]
+
+
 def mla_prefill(
     q_nope: torch.Tensor,
     q_pe: torch.Tensor,
@@ -61,22 +71,26 @@ def mla_prefill(
     scale: float,
 ) -> torch.Tensor:
     """Causal attention of the last Q tokens of a sequence over all its T cached rows.
-    q_nope [Q,H,d_nope], q_pe [Q,H,d_r], context_rows [T, r+d_r] -> [Q,H,d_v]."""
+    q_nope [Q,H,d_nope], q_pe [Q,H,d_r], context_rows [T, r+d_r] -> [Q,H,d_v]. The cached
+    latents are decompressed into per-head keys/values and attended with a fused kernel
+    (scaled_dot_product_attention: no [H,Q,T] score tensor in memory)."""
     r = w_uk.shape[-1]
-    num_new, num_ctx = q_nope.shape[0], context_rows.shape[0]
+    num_new, num_ctx, heads = q_nope.shape[0], context_rows.shape[0], w_uk.shape[0]
     compute = torch.float32 if q_nope.dtype in (torch.float16, torch.bfloat16) else q_nope.dtype
     c_kv = context_rows[:, :r].to(compute)
     k_pe = context_rows[:, r:].to(compute)
-    k_nope = torch.einsum("tr,hdr->thd", c_kv, w_uk.to(compute))
-    value = torch.einsum("tr,hvr->thv", c_kv, w_uv.to(compute))
-    scores = torch.einsum("qhd,thd->hqt", q_nope.to(compute), k_nope)
-    scores = scores + torch.einsum("qhd,td->hqt", q_pe.to(compute), k_pe)
-    scores = scores * scale
-    query_pos = torch.arange(num_ctx - num_new, num_ctx, device=q_nope.device)
-    key_pos = torch.arange(num_ctx, device=q_nope.device)
-    scores = scores.masked_fill(key_pos[None, None, :] > query_pos[None, :, None], float("-inf"))
-    probs = torch.softmax(scores, dim=-1)
-    return torch.einsum("hqt,thv->qhv", probs, value).to(q_nope.dtype)
+    k_nope = torch.einsum("tr,hdr->htd", c_kv, w_uk.to(compute))
+    value = torch.einsum("tr,hvr->htv", c_kv, w_uv.to(compute))
+    key = torch.cat([k_nope, k_pe[None].expand(heads, -1, -1)], dim=-1)
+    query = torch.cat([q_nope, q_pe], dim=-1).to(compute).transpose(0, 1)
+    head_dim, value_dim = key.shape[-1], value.shape[-1]
+    if value_dim < head_dim:  # the fused CPU kernel wants one head size: zero columns, cut after
+        value = torch.cat([value, value.new_zeros(heads, num_ctx, head_dim - value_dim)], dim=-1)
+    mask = causal_mask(num_new, num_ctx, q_nope.device)
+    out = F.scaled_dot_product_attention(
+        query[None], key[None], value[None], attn_mask=mask, is_causal=mask is None, scale=scale
+    )[0, ..., :value_dim]
+    return out.transpose(0, 1).to(q_nope.dtype)
 
 
 @dataclass

@@ -34,6 +34,7 @@ import torch
 
 from serving.attention import DecodeContext
 from serving.cache import LatentCachePool
+from serving.sampler import compiled_draw_candidates, draw_candidates, drawer_inputs
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ class DecodeGraphs:
         self._warned = False
         self._ready = threading.Event()
         self._compiled: Callable | None = None
+        # the batch's sampling, compiled with the step (serving.sampler.sample's `drawer`); None: eager
+        self.drawer: Callable | None = None
         self._graphs: dict[int, _CapturedStep] = {}
         self._warmup: threading.Thread | None = None
         if self.mode == "compile":
@@ -178,6 +181,7 @@ class DecodeGraphs:
                     if not torch.allclose(got, eager, atol=1e-3, rtol=1e-3):
                         raise RuntimeError(f"compiled decode differs from eager by {float((got - eager).abs().max()):.2e}")
             self._compiled = compiled
+            self.drawer = _checked_drawer(self.model.config.vocab_size)
         except Exception as e:  # noqa: BLE001 - any failure means: stay eager, say why
             self.error = f"torch.compile failed: {type(e).__name__}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else ''}"
             log.warning("decode step compile failed; the engine stays eager: %s", self.error)
@@ -239,6 +243,47 @@ def decode_forward(model, layers, ids, positions, slots, table, lens, use_kernel
     """Logits [B, vocab] of a decode-only step (one token per row) over the pool `layers`."""
     context = DecodeContext(layers, slots, table, lens, use_kernel=use_kernel)
     return model(ids[None, :], positions=positions[None, :], cache=context)[0]
+
+
+def _checked_drawer(vocab: int) -> Callable | None:
+    """The compiled sampler, warmed up (batch 1 specialises, then the dynamic graphs) and checked
+    against the eager one; None (sampling stays eager, said once) if it fails or differs."""
+    try:
+        compiled = compiled_draw_candidates()
+        # no duck shaping: equal sizes in a warm-up call would be tied into one symbol
+        with torch.inference_mode(), torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT), \
+                torch.fx.experimental._config.patch(use_duck_shape=False):
+            for batch in (1, 2, 7):
+                inputs = drawer_inputs(batch, vocab, seed=batch)
+                want, got = draw_candidates(*inputs), compiled(*inputs)
+                if not (torch.equal(want[0], got[0]) and torch.equal(want[2], got[2]) and torch.allclose(want[1], got[1], atol=1e-5)):
+                    raise RuntimeError("compiled sampling draws differ from eager")
+        return _WarmDrawer(compiled)
+    except Exception as e:  # noqa: BLE001 - sampling stays eager, say why
+        log.warning("compiled sampling unavailable; sampling stays eager: %s: %s", type(e).__name__, e)
+        return None
+
+
+class _WarmDrawer:
+    """Calls the warmed-up compiled sampler; a call that would recompile (an input unlike the
+    warm-up's) is drawn eagerly instead of waiting seconds for a compile. As for the decode
+    step, only the guards that tell its graphs apart (batch 1 or not) are checked: the others
+    (e.g. whether logits is a view) do not change the code's result; sample() passes float32
+    CPU tensors only."""
+
+    def __init__(self, compiled: Callable) -> None:
+        self.compiled = compiled
+        self._warned = False
+
+    def __call__(self, *inputs):
+        try:
+            with torch.compiler.set_stance("fail_on_recompile", skip_guard_eval_unsafe=True):
+                return self.compiled(*inputs)
+        except Exception as e:  # noqa: BLE001 - a refused recompile: this batch samples eagerly
+            if not self._warned:
+                self._warned = True
+                log.warning("compiled sampling refused a batch, sampled eagerly (said once): %r", e)
+            return draw_candidates(*inputs)
 
 
 _COMPILED: Callable | None = None

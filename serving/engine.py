@@ -260,7 +260,7 @@ class Engine:
 
         before_sampling = time.perf_counter()
         picked = logits if len(rows) == logits.shape[0] and rows == list(range(len(rows))) else logits[rows]
-        sampled = sample(picked, [s.params for s in to_sample], [s.generator for s in to_sample])
+        sampled = sample(picked, [s.params for s in to_sample], [s.generator for s in to_sample], self.decode_graphs.drawer)
         sampled_at = time.perf_counter()
         finished: list[RequestOutput] = []
         for seq, token in zip(to_sample, sampled):

@@ -13,6 +13,8 @@ and drawn over the whole vocabulary, one generator call each.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -136,76 +138,85 @@ def _full_vocabulary_noise(generators: list, shape: tuple[int, int], device: tor
     return noise
 
 
-def _candidate_noise(generators: list, token_ids: torch.Tensor, vocab: int, dtype: torch.dtype) -> torch.Tensor:
-    """E ~ Exp(1) for the tokens token_ids [B, C]: one batched hash for SeedStreams,
-    torch.Generators draw over the whole vocabulary (one call per row) and keep those tokens."""
-    if all(isinstance(g, SeedStream) for g in generators):
-        keys = torch.tensor([g.key for g in generators], dtype=torch.long, device=token_ids.device)
-        draws = torch.tensor([g.draws for g in generators], dtype=torch.long, device=token_ids.device)
-        return (-torch.log(uniform_noise(keys, draws, vocab, token_ids))).to(dtype)
-    return _full_vocabulary_noise(generators, (len(generators), vocab), token_ids.device, dtype).gather(-1, token_ids)
+def draw_candidates(
+    logits: torch.Tensor,
+    temperature: torch.Tensor,
+    top_k: torch.Tensor,
+    top_p: torch.Tensor,
+    keys: torch.Tensor,
+    draws: torch.Tensor,
+    greedy: torch.Tensor,
+):
+    """The usual case of a whole batch in one pass (fixed shapes, no host syncs, so it compiles
+    into one kernel): (token [B], raw logprob of it [B], settled [B]). Greedy rows take the
+    argmax; a truncating row whose kept set lies inside its candidates draws among them with its
+    SeedStream's hashed noise (keys, draws). Rows not settled must be drawn by the caller over the
+    whole vocabulary. temperature must be 1 (not 0) on greedy rows."""
+    truncates = (top_k > 0) | (top_p < 1)
+    raw_logprobs = torch.log_softmax(logits, dim=-1)
+    scaled = logits / temperature[:, None]
+    cand_ids, cand_logits, exact, _ = _candidates(scaled, top_k, top_p)
+    probs = torch.softmax(cand_logits, dim=-1)
+    noise = -torch.log(uniform_noise(keys, draws, logits.shape[-1], cand_ids))
+    drawn = cand_ids.gather(-1, torch.argmax(probs / noise.to(probs.dtype), dim=-1, keepdim=True))[:, 0]
+    token = torch.where(greedy, torch.argmax(logits, dim=-1), drawn)
+    settled = greedy | (exact & truncates)
+    return token, raw_logprobs.gather(-1, token[:, None])[:, 0], settled
 
 
+Drawer = Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+
+
+@torch.inference_mode()  # tensors without autograd keys, as the compiled drawer was warmed up with
 def sample(
     logits: torch.Tensor,
     params: list[SamplingParams],
     generators: list[SeedStream | torch.Generator],
+    drawer: Drawer | None = None,
 ) -> list[SampledToken]:
     """One token per row of logits [B, V]; row i uses params[i] and draws from generators[i]
-    (a SeedStream, or a torch.Generator for callers that hold one)."""
+    (a SeedStream, or a torch.Generator for callers that hold one). `drawer` replaces
+    draw_candidates for float32 logits (the engine passes its compiled copy)."""
     compute = torch.float64 if logits.dtype == torch.float64 else torch.float32
     logits = logits.to(compute)
-    raw_logprobs = torch.log_softmax(logits, dim=-1)
-    chosen = torch.argmax(logits, dim=-1)
-
-    sampled_rows = [i for i, p in enumerate(params) if not p.greedy]
-    if sampled_rows:
-        every_row = len(sampled_rows) == len(params)
-        rows = None if every_row else torch.tensor(sampled_rows, device=logits.device)
-        temperature = torch.tensor([params[i].temperature for i in sampled_rows], dtype=compute, device=logits.device)
-        top_k = torch.tensor([params[i].top_k for i in sampled_rows], device=logits.device)
-        top_p = torch.tensor([params[i].top_p for i in sampled_rows], dtype=compute, device=logits.device)
-        picked = logits if every_row else logits[rows]
-        scaled = picked / temperature[:, None]
-        streams = [generators[i] for i in sampled_rows]
-        # Exponential race: argmax_i p_i / E_i with E_i ~ Exp(1) draws i with probability p_i.
-        # Each row is drawn among its nucleus candidates when they hold its kept set (the usual
-        # case), else over the whole vocabulary: a per-row decision, so a sample's draw never
-        # depends on the rest of the batch.
-        truncating = bool((top_k > 0).any()) or bool((top_p < 1).any())
-        draws = torch.empty(len(sampled_rows), dtype=torch.long, device=logits.device)
-        if truncating:
-            cand_ids, cand_logits, exact, _ = _candidates(scaled, top_k, top_p)
-        else:
-            exact = torch.zeros(len(sampled_rows), dtype=torch.bool, device=logits.device)
-        exact_list = exact.tolist()
-        exact_rows = [i for i, e in enumerate(exact_list) if e]
-        if exact_rows:
-            index = torch.tensor(exact_rows, device=logits.device)
-            probs = torch.softmax(cand_logits[index], dim=-1)
-            noise = _candidate_noise([streams[i] for i in exact_rows], cand_ids[index], scaled.shape[-1], probs.dtype)
-            draws[index] = cand_ids[index].gather(-1, torch.argmax(probs / noise, dim=-1, keepdim=True))[:, 0]
-        if len(exact_rows) < len(sampled_rows):
-            wide = [i for i, e in enumerate(exact_list) if not e]
-            index = torch.tensor(wide, device=logits.device)
-            kept = scaled[index]
-            probs = torch.softmax(_truncate(kept, top_k[index], top_p[index]) if truncating else kept, dim=-1)
-            noise = _full_vocabulary_noise([streams[i] for i in wide], tuple(probs.shape), probs.device, probs.dtype)
-            draws[index] = torch.argmax(probs / noise, dim=-1)
-        for g in streams:
-            if isinstance(g, SeedStream):
-                g.draws += 1
-        if every_row:
-            chosen = draws
-        else:
-            chosen[rows] = draws
+    device = logits.device
+    greedy_list = [p.greedy for p in params]
+    seeded = all(isinstance(g, SeedStream) for g in generators)
+    # two host-to-tensor copies for the whole batch (each torch.tensor call costs ~10 us)
+    reals = torch.tensor([[1.0 if p.greedy else p.temperature for p in params], [p.top_p for p in params]], dtype=compute, device=device)
+    ints = torch.tensor(
+        [[p.top_k for p in params], greedy_list, [g.key if seeded else 0 for g in generators], [g.draws if seeded else 0 for g in generators]],
+        dtype=torch.long, device=device,
+    )
+    temperature, top_p = reals[0], reals[1]
+    top_k, greedy = ints[0], ints[1].bool()
+    draw = drawer if drawer is not None and compute == torch.float32 else draw_candidates
+    token, logprob, settled = draw(logits, temperature, top_k, top_p, ints[2], ints[3], greedy)
+    packed = torch.stack([token.to(compute), logprob.to(compute), settled.to(compute)]).tolist()
+    chosen_list = [int(t) for t in packed[0]]
+    chosen_logprobs = packed[1]
+    if not seeded:  # torch.Generator rows draw over the whole vocabulary
+        packed[2] = greedy_list
+    wide = [i for i, s in enumerate(packed[2]) if not s]
+    if wide:
+        # Exponential race over the whole vocabulary: argmax_i p_i / E_i with E_i ~ Exp(1)
+        # draws i with probability p_i (flat rows, no truncation, or torch.Generator callers).
+        index = torch.tensor(wide, device=device)
+        kept = _truncate(logits[index] / temperature[index][:, None], top_k[index], top_p[index])
+        probs = torch.softmax(kept, dim=-1)
+        noise = _full_vocabulary_noise([generators[i] for i in wide], tuple(probs.shape), device, probs.dtype)
+        wide_tokens = torch.argmax(probs / noise, dim=-1)
+        wide_logprobs = torch.log_softmax(logits[index], dim=-1).gather(-1, wide_tokens[:, None])[:, 0]
+        for i, t, lp in zip(wide, wide_tokens.tolist(), wide_logprobs.tolist()):
+            chosen_list[i], chosen_logprobs[i] = t, lp
+    for g, is_greedy in zip(generators, greedy_list):
+        if isinstance(g, SeedStream) and not is_greedy:
+            g.draws += 1
 
     results = []
-    chosen_list = chosen.tolist()
-    chosen_logprobs = raw_logprobs.gather(-1, chosen[:, None])[:, 0].tolist()
     max_top = max((p.logprobs or 0) for p in params)
     if max_top:
-        top_values, top_ids = torch.topk(raw_logprobs, max_top, dim=-1)
+        top_values, top_ids = torch.topk(torch.log_softmax(logits, dim=-1), max_top, dim=-1)
     for i, p in enumerate(params):
         top = None
         if p.logprobs is not None:
@@ -213,3 +224,34 @@ def sample(
             top = dict(zip(top_ids[i, :k].tolist(), top_values[i, :k].tolist())) if k else {}
         results.append(SampledToken(chosen_list[i], chosen_logprobs[i], top))
     return results
+
+
+_COMPILED_DRAW: Drawer | None = None
+_COMPILED_DRAW_LOCK = threading.Lock()
+
+
+def compiled_draw_candidates() -> Drawer:
+    """draw_candidates through torch.compile (one per process, dynamic shapes): the ~40 small
+    ops of a step's sampling become one fused kernel (the engine uses it in decode_mode compile)."""
+    global _COMPILED_DRAW
+    with _COMPILED_DRAW_LOCK:
+        if _COMPILED_DRAW is None:
+            _COMPILED_DRAW = torch.compile(draw_candidates, dynamic=True, fullgraph=True)
+        return _COMPILED_DRAW
+
+
+def drawer_inputs(batch: int, vocab: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """Varied draw_candidates inputs (peaked and flat rows, greedy, top-k, top-p, none) to check
+    a compiled drawer against the eager one; laid out as `sample` passes them (views of one real
+    and one integer tensor), so a drawer warmed up on them takes sample's calls unchanged."""
+    g = torch.Generator().manual_seed(seed)
+    spread = torch.where(torch.arange(batch) % 3 == 2, 0.1, 6.0)[:, None]
+    logits = torch.randn(batch, vocab, generator=g) * spread
+    cycle = torch.arange(batch) % 4
+    greedy = cycle == 3
+    reals = torch.stack([torch.where(greedy, 1.0, 0.8), torch.where(cycle == 0, 0.95, 1.0)])
+    ints = torch.stack([
+        torch.where(cycle == 1, 5, 0), greedy.long(),
+        torch.randint(0, 1 << 62, (batch,), generator=g), torch.randint(0, 1000, (batch,), generator=g),
+    ])
+    return logits, reals[0], ints[0], reals[1], ints[2], ints[3], ints[1].bool()

@@ -53,6 +53,22 @@ def test_prefill_decompressed_equals_absorbed_with_causal_offset():
         assert torch.allclose(out[j], expected, atol=1e-10)
 
 
+def test_prefill_of_a_whole_prompt_in_float32_matches_the_absorbed_reference():
+    """No cached prefix (the fused kernel's causal case) and unequal key/value head sizes."""
+    torch.manual_seed(4)
+    heads, r, dr, dn, dv, ctx = 4, 16, 8, 12, 6, 33
+    w_uk, w_uv = torch.randn(heads, dn, r) * 0.3, torch.randn(heads, dv, r) * 0.3
+    rows = torch.randn(ctx, r + dr)
+    q_nope, q_pe = torch.randn(ctx, heads, dn), torch.randn(ctx, heads, dr)
+    out = mla_prefill(q_nope, q_pe, rows, w_uk, w_uv, 0.2)
+    assert out.shape == (ctx, heads, dv) and out.dtype == torch.float32
+    for j in range(ctx):
+        visible = rows[: j + 1]
+        q_latent = torch.einsum("hd,hdr->hr", q_nope[j], w_uk)
+        out_latent = _dense_absorbed(q_latent, q_pe[j], visible[:, :r], visible[:, r:], 0.2)
+        assert torch.allclose(out[j], torch.einsum("hr,hvr->hv", out_latent, w_uv), atol=1e-5)
+
+
 def test_batched_twin_agrees_with_a_per_sequence_decode_and_zeroes_idle_slots():
     torch.manual_seed(2)
     cache = torch.randn(10, 4, 12, dtype=torch.float64)
@@ -88,3 +104,4 @@ def test_shared_prefix_decode_equals_plain_paged_decode():
     suffix_lens = torch.tensor([n - s * bs for n, s in zip(lens, shared)])
     out = mla_decode_cascade_reference(q_latent, q_pe, cache, groups, suffix, suffix_lens, 0.3)
     assert torch.allclose(out, expected, atol=1e-12)
+

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from serving import Engine, EngineConfig, SamplingParams, decode_graph
+from serving import Engine, EngineConfig, SamplingParams, decode_graph, sampler
 from serving.attention import DecodeContext
 from serving.decode_graph import MODE_ENV, batch_buckets, bucket_for, pad_rows, resolve_mode
 
@@ -105,6 +105,7 @@ def test_compiled_sampling_with_n_samples_matches_eager(compiled_engine, model32
     eager = Engine(model32, config=EngineConfig(block_size=4, num_blocks=128, decode_mode="eager"))
     prompt = make_prompts([11], seed=33)[0]
     params = SamplingParams(n=6, temperature=1.0, top_p=0.9, max_tokens=8, ignore_eos=True, seed=5, logprobs=0)
+    assert compiled_engine.decode_graphs.drawer is not None  # sampling runs compiled too
     got, want = compiled_engine.generate([prompt], params)[0], eager.generate([prompt], params)[0]
     assert [s.token_ids for s in got.outputs] == [s.token_ids for s in want.outputs]
     for g, w in zip(got.outputs, want.outputs):
@@ -124,6 +125,7 @@ def test_compile_failure_falls_back_to_eager_and_says_why(monkeypatch, model32, 
     out = engine.generate([prompt], SamplingParams(temperature=0, max_tokens=5, ignore_eos=True))[0]
     assert out.outputs[0].token_ids == reference(model32, prompt, 5)[0]
     assert engine.decode_graphs.num_fast_steps == 0 and engine.decode_graphs.num_eager_steps > 0
+    assert engine.decode_graphs.drawer is None
 
 
 def test_a_second_compiled_engine_writes_only_its_own_pool(compiled_engine, model32, reference, make_prompts):
@@ -139,3 +141,17 @@ def test_a_second_compiled_engine_writes_only_its_own_pool(compiled_engine, mode
     assert other.decode_graphs.num_fast_steps > fast_before
     for layer, saved in zip(compiled_engine.pool.layers, first_pool):
         assert torch.equal(layer, saved)
+
+
+def test_compiled_sampling_draws_what_eager_sampling_draws(compiled_engine):
+    """Greedy, top-k, top-p, untruncated, peaked and flat rows, at batch sizes the warm-up did not
+    use: the same tokens, settled rows and logprobs (within 1e-5)."""
+    drawer = compiled_engine.decode_graphs.drawer
+    vocab = compiled_engine.model.config.vocab_size
+    for batch in (1, 3, 12, 33):
+        inputs = sampler.drawer_inputs(batch, vocab, seed=100 + batch)
+        with torch.inference_mode():  # as the engine samples
+            want, got = sampler.draw_candidates(*inputs), drawer.compiled(*inputs)
+        assert torch.equal(got[0], want[0]) and torch.equal(got[2], want[2])
+        assert torch.allclose(got[1], want[1], atol=1e-5)
+        assert bool(want[2].any()) and (batch < 3 or not bool(want[2].all()))  # both paths exercised

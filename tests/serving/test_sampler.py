@@ -117,3 +117,28 @@ def test_a_samples_draw_does_not_depend_on_the_rest_of_the_batch():
     alone = [sample(logits[i : i + 1], params[:1], [alone_streams[i]])[0].token_id for _ in range(3) for i in range(6)]
     assert together == alone and all(s.draws == 3 for s in streams)
     assert len(set(together[3:6] + together[9:12] + together[15:18])) > 3  # the flat rows really sample widely
+
+
+def test_an_untruncated_rows_draw_does_not_depend_on_truncating_neighbours():
+    """A row without top-k/top-p always draws over the whole vocabulary, alone or beside rows that
+    truncate (even when its best candidates hold all its mass)."""
+    from serving.sampler import SeedStream
+
+    g = torch.Generator().manual_seed(8)
+    logits = torch.randn(4, 300, generator=g) * 40  # so peaked that the candidates hold all the mass
+    params = [SamplingParams(temperature=1.0), SamplingParams(temperature=1.0, top_p=0.9)] * 2
+    together = [o.token_id for o in sample(logits, params, [SeedStream(k) for k in range(4)])]
+    alone = [sample(logits[i : i + 1], params[i : i + 1], [SeedStream(i)])[0].token_id for i in range(4)]
+    assert together == alone
+
+
+def test_draw_candidates_settles_greedy_and_covered_truncating_rows_only():
+    from serving.sampler import draw_candidates, drawer_inputs
+
+    logits, temperature, top_k, top_p, keys, draws, greedy = drawer_inputs(12, 500, seed=1)
+    token, logprob, settled = draw_candidates(logits, temperature, top_k, top_p, keys, draws, greedy)
+    truncates = (top_k > 0) | (top_p < 1)
+    assert torch.equal(token[greedy], logits[greedy].argmax(-1))
+    assert not bool(settled[~greedy & ~truncates].any())  # left to the whole-vocabulary draw
+    assert bool(settled[greedy].all())
+    assert torch.allclose(logprob, torch.log_softmax(logits, -1).gather(-1, token[:, None])[:, 0])
