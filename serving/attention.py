@@ -107,6 +107,7 @@ class AttentionContext:
         self.shared_prefixes = shared_prefixes or []
         self.suffix_block_table = suffix_block_table
         self.suffix_lens = suffix_lens
+        self._cascade_layout = None  # dense models: the packed shared prefixes, built at the first layer
         self.slot_mapping = slot_mapping
         self.prefills = prefills
         self.decode_token_idx = decode_token_idx
@@ -147,6 +148,17 @@ class AttentionContext:
             out[new] = mla_prefill(q_nope[new], q_pe[new], rows, w_uk, w_uv, scale)
         return out
 
+    def _gqa_cascade_layout(self, q: torch.Tensor, block_size: int):
+        """The shared prefixes packed for the torch cascade once per step (every layer reads the
+        same layout; packing per layer costs host work comparable to the attention itself). On
+        CUDA the Triton kernel reads the full block tables, so the plain list is passed on."""
+        if q.is_cuda:
+            return self.shared_prefixes
+        if self._cascade_layout is None:
+            self._cascade_layout = dispatch.pack_gqa_cascade(self.shared_prefixes, self.suffix_block_table, self.suffix_lens,
+                                                block_size)
+        return self._cascade_layout
+
     def attend_kv(self, layer_idx: int, attn, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """A dense layer's attention: q [N,H,d], k/v [N,G,d] (roped keys) -> [N,H,d]."""
         self.pool.write(layer_idx, self.slot_mapping, k, v)
@@ -158,7 +170,7 @@ class AttentionContext:
             if self.shared_prefixes:
                 decoded = dispatch.gqa_decode_shared_prefix(
                     q[idx].contiguous(), k_cache, v_cache, self.decode_block_table, self.decode_seq_lens, scale,
-                    self.shared_prefixes, self.suffix_block_table, self.suffix_lens,
+                    self._gqa_cascade_layout(q, k_cache.shape[1]), self.suffix_block_table, self.suffix_lens,
                 )
             else:
                 decoded = dispatch.gqa_decode(
