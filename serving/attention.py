@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from kernels import dispatch
 from kernels.dispatch import SharedPrefix
@@ -38,18 +39,26 @@ def gqa_decode_source(device: torch.device) -> str:
 
 def gqa_prefill(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, scale: float) -> torch.Tensor:
     """Causal attention of the last Q tokens of a sequence over all its T cached keys/values.
-    q [Q,H,d], keys/values [T,G,d] -> [Q,H,d]; query head h reads key/value head h // (H/G)."""
+    q [Q,H,d], keys/values [T,G,d] -> [Q,H,d]; query head h reads key/value head h // (H/G).
+
+    Through scaled_dot_product_attention (its fused CPU/GPU kernels never hold the [H,Q,T]
+    scores): is_causal when Q == T, else a boolean mask letting query i (position T-Q+i) see
+    keys 0..T-Q+i. In (at least) float32."""
     num_new, heads, head_dim = q.shape
     num_ctx, kv_heads = keys.shape[0], keys.shape[1]
     compute = torch.float32 if q.dtype in (torch.float16, torch.bfloat16) else q.dtype
-    query = q.to(compute).view(num_new, kv_heads, heads // kv_heads, head_dim)
-    scores = torch.einsum("qgrd,tgd->grqt", query, keys.to(compute)) * scale
-    query_pos = torch.arange(num_ctx - num_new, num_ctx, device=q.device)
-    key_pos = torch.arange(num_ctx, device=q.device)
-    scores = scores.masked_fill(key_pos[None, None, None, :] > query_pos[None, None, :, None], float("-inf"))
-    probs = torch.softmax(scores, dim=-1)
-    out = torch.einsum("grqt,tgd->qgrd", probs, values.to(compute))
-    return out.reshape(num_new, heads, head_dim).to(q.dtype)
+    query = q.to(compute).transpose(0, 1)[None]  # [1, H, Q, d]
+    key = keys.to(compute).transpose(0, 1)[None]  # [1, G, T, d]
+    value = values.to(compute).transpose(0, 1)[None]
+    if num_new == num_ctx:
+        mask, causal = None, True
+    else:
+        query_pos = torch.arange(num_ctx - num_new, num_ctx, device=q.device)
+        mask, causal = torch.arange(num_ctx, device=q.device)[None, :] <= query_pos[:, None], False
+    out = F.scaled_dot_product_attention(
+        query, key, value, attn_mask=mask, is_causal=causal, scale=scale, enable_gqa=heads != kv_heads
+    )
+    return out[0].transpose(0, 1).to(q.dtype)
 
 
 def mla_prefill(
