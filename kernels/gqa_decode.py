@@ -113,7 +113,8 @@ def _workspace(slot: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.T
     key = (slot, like.dtype)
     buffer = buffers.get(key)
     if buffer is None or buffer.numel() < numel:
-        buffer = buffers[key] = torch.empty(numel, dtype=like.dtype)
+        with torch.inference_mode(False):  # a normal tensor: writable both in and out of inference mode
+            buffer = buffers[key] = torch.empty(numel, dtype=like.dtype)
     return buffer[:numel].view(shape)
 
 

@@ -178,3 +178,16 @@ def test_twin_keeps_autograd_through_the_cache(rng):
     case["k_cache"].requires_grad_(True)
     gqa_decode_reference(**case).sum().backward()
     assert case["k_cache"].grad is not None and case["k_cache"].grad.abs().sum() > 0
+
+
+def test_workspace_made_in_inference_mode_serves_calls_outside_it(rng):
+    """The engine runs under inference_mode; the same thread may later run the twin under
+    no_grad (evaluation, tests): the reused buffers must accept both."""
+    import kernels.gqa_decode as module
+
+    module._WORKSPACE.__dict__.clear()  # this thread's buffers are made by the next call
+    case = make_case(rng, [13, 6], heads=4, kv_heads=2)
+    with torch.inference_mode():
+        first = gqa_decode_reference(**case)
+    with torch.no_grad():
+        torch.testing.assert_close(gqa_decode_reference(**case), first, atol=0, rtol=0)
