@@ -130,7 +130,7 @@ def gqa_decode_shared_prefix(
     block_table: torch.Tensor,
     seq_lens: torch.Tensor,
     scale: float,
-    shared_prefixes: list[_mla.SharedPrefix],
+    shared_prefixes: list[_mla.SharedPrefix] | _gqa.CascadeLayout,  # packed: pack_gqa_cascade
     suffix_block_table: torch.Tensor,
     suffix_lens: torch.Tensor,
 ) -> torch.Tensor:
@@ -152,6 +152,8 @@ def describe(name: str, device: torch.device) -> str:
 
 # Not kernels, but the model and the engine need them next to the kernels they feed.
 SharedPrefix = _mla.SharedPrefix
+pack_gqa_cascade = _gqa.pack_cascade  # gqa_decode_shared_prefix's prefixes, packed once per step
+CascadeLayout = _gqa.CascadeLayout
 YarnScaling = _rope.YarnScaling
 LinearScaling = _rope.LinearScaling
 Llama3Scaling = _rope.Llama3Scaling

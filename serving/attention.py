@@ -39,18 +39,26 @@ def gqa_decode_source(device: torch.device) -> str:
 
 def gqa_prefill(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, scale: float) -> torch.Tensor:
     """Causal attention of the last Q tokens of a sequence over all its T cached keys/values.
-    q [Q,H,d], keys/values [T,G,d] -> [Q,H,d]; query head h reads key/value head h // (H/G)."""
+    q [Q,H,d], keys/values [T,G,d] -> [Q,H,d]; query head h reads key/value head h // (H/G).
+
+    Through scaled_dot_product_attention (its fused CPU/GPU kernels never hold the [H,Q,T]
+    scores): is_causal when Q == T, else a boolean mask letting query i (position T-Q+i) see
+    keys 0..T-Q+i. In (at least) float32."""
     num_new, heads, head_dim = q.shape
     num_ctx, kv_heads = keys.shape[0], keys.shape[1]
     compute = torch.float32 if q.dtype in (torch.float16, torch.bfloat16) else q.dtype
-    query = q.to(compute).view(num_new, kv_heads, heads // kv_heads, head_dim)
-    scores = torch.einsum("qgrd,tgd->grqt", query, keys.to(compute)) * scale
-    query_pos = torch.arange(num_ctx - num_new, num_ctx, device=q.device)
-    key_pos = torch.arange(num_ctx, device=q.device)
-    scores = scores.masked_fill(key_pos[None, None, None, :] > query_pos[None, None, :, None], float("-inf"))
-    probs = torch.softmax(scores, dim=-1)
-    out = torch.einsum("grqt,tgd->qgrd", probs, values.to(compute))
-    return out.reshape(num_new, heads, head_dim).to(q.dtype)
+    query = q.to(compute).transpose(0, 1)[None]  # [1, H, Q, d]
+    key = keys.to(compute).transpose(0, 1)[None]  # [1, G, T, d]
+    value = values.to(compute).transpose(0, 1)[None]
+    if num_new == num_ctx:
+        mask, causal = None, True
+    else:
+        query_pos = torch.arange(num_ctx - num_new, num_ctx, device=q.device)
+        mask, causal = torch.arange(num_ctx, device=q.device)[None, :] <= query_pos[:, None], False
+    out = F.scaled_dot_product_attention(
+        query, key, value, attn_mask=mask, is_causal=causal, scale=scale, enable_gqa=heads != kv_heads
+    )
+    return out[0].transpose(0, 1).to(q.dtype)
 
 
 def causal_mask(num_new: int, num_ctx: int, device: torch.device) -> torch.Tensor | None:
@@ -121,6 +129,7 @@ class AttentionContext:
         self.shared_prefixes = shared_prefixes or []
         self.suffix_block_table = suffix_block_table
         self.suffix_lens = suffix_lens
+        self._cascade_layout = None  # dense models: the packed shared prefixes, built at the first layer
         self.slot_mapping = slot_mapping
         self.prefills = prefills
         self.decode_token_idx = decode_token_idx
@@ -161,6 +170,17 @@ class AttentionContext:
             out[new] = mla_prefill(q_nope[new], q_pe[new], rows, w_uk, w_uv, scale)
         return out
 
+    def _gqa_cascade_layout(self, q: torch.Tensor, block_size: int):
+        """The shared prefixes packed for the torch cascade once per step (every layer reads the
+        same layout; packing per layer costs host work comparable to the attention itself). On
+        CUDA the Triton kernel reads the full block tables, so the plain list is passed on."""
+        if q.is_cuda:
+            return self.shared_prefixes
+        if self._cascade_layout is None:
+            self._cascade_layout = dispatch.pack_gqa_cascade(self.shared_prefixes, self.suffix_block_table, self.suffix_lens,
+                                                block_size)
+        return self._cascade_layout
+
     def attend_kv(self, layer_idx: int, attn, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """A dense layer's attention: q [N,H,d], k/v [N,G,d] (roped keys) -> [N,H,d]."""
         self.pool.write(layer_idx, self.slot_mapping, k, v)
@@ -172,7 +192,7 @@ class AttentionContext:
             if self.shared_prefixes:
                 decoded = dispatch.gqa_decode_shared_prefix(
                     q[idx].contiguous(), k_cache, v_cache, self.decode_block_table, self.decode_seq_lens, scale,
-                    self.shared_prefixes, self.suffix_block_table, self.suffix_lens,
+                    self._gqa_cascade_layout(q, k_cache.shape[1]), self.suffix_block_table, self.suffix_lens,
                 )
             else:
                 decoded = dispatch.gqa_decode(

@@ -43,7 +43,9 @@ MODE_ENV = "PROVER_DECODE_MODE"
 MIN_TABLE_WIDTH = 2  # a width-1 block table would specialise the compiled graph
 # Largest batch the compiled CPU graph runs. Above it the eager path wins on CPU: its cascade
 # attention reads a shared prompt once for all n samples, and its routed experts compute only
-# the chosen experts (the graph, with static shapes, runs every expert on every token).
+# the chosen experts (the graph, with static shapes, runs every expert on every token). Dense
+# (GQA) models too: at batch 64 (n=8 whole proofs, ~400-token contexts) the compiled step's
+# forward took ~60 ms against ~30 ms eager, whose cascade reads each shared prompt once.
 COMPILE_MAX_BATCH = 32
 RECOMPILE_LIMIT = 64  # graphs of the shared decode function (about 3 per model instance)
 

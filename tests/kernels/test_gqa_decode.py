@@ -118,3 +118,76 @@ def test_cascade_twin_reads_shared_prefixes_once_and_matches(rng):
     want = gqa_decode_reference(q, k_cache, v_cache, full, torch.tensor(lens, dtype=torch.int32), 0.3)
     got = gqa_decode_cascade_reference(q, k_cache, v_cache, groups, suffix_table, suffix_lens, 0.3)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def _cascade_case(rng):
+    """Five decode rows: 0, 2, 3 share two blocks, 1 and 4 one block, row 5 shares nothing."""
+    from kernels.gqa_decode import SharedPrefix
+
+    block_size, heads, kv_heads, head_dim = 4, 6, 2, 8
+    k_cache = torch.randn(40, block_size, kv_heads, head_dim, generator=rng)
+    v_cache = torch.randn(40, block_size, kv_heads, head_dim, generator=rng)
+    tables = [[0, 1, 5, 6], [2, 7], [0, 1, 8], [0, 1, 9, 10, 11], [2, 12, 13], [14, 15]]
+    lens = [15, 6, 9, 18, 11, 7]
+    shared = [2, 1, 2, 2, 1, 0]
+    groups = [SharedPrefix(torch.tensor([0, 2, 3]), torch.tensor([0, 1])), SharedPrefix(torch.tensor([1, 4]), torch.tensor([2]))]
+    width = max(map(len, tables))
+    full = torch.tensor([t + [0] * (width - len(t)) for t in tables], dtype=torch.int32)
+    suffix = [t[s:] for t, s in zip(tables, shared)]
+    suffix_table = torch.tensor([t + [0] * (width - len(t)) for t in suffix])
+    suffix_lens = torch.tensor([n - s * block_size for n, s in zip(lens, shared)])
+    q = torch.randn(len(tables), heads, head_dim, generator=rng)
+    want = gqa_decode_reference(q, k_cache, v_cache, full, torch.tensor(lens, dtype=torch.int32), 0.3)
+    return q, k_cache, v_cache, groups, suffix_table, suffix_lens, want
+
+
+def test_packed_cascade_with_uneven_groups_and_an_ungrouped_row_matches(rng):
+    """Groups padded to the most members and the longest prefix, and a row in no group (its
+    prefix part must weigh nothing): the packed layout, built once and reused, gives the plain
+    twin's result, as the list form does."""
+    from kernels.gqa_decode import gqa_decode_cascade_reference, pack_cascade
+
+    q, k_cache, v_cache, groups, suffix_table, suffix_lens, want = _cascade_case(rng)
+    layout = pack_cascade(groups, suffix_table, suffix_lens, k_cache.shape[1])
+    assert layout.prefix_invalid is not None and layout.outside is not None
+    for packed in (groups, layout, layout):  # the same layout serves every layer
+        got = gqa_decode_cascade_reference(q, k_cache, v_cache, packed, suffix_table, suffix_lens, 0.3)
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_reused_gather_workspace_never_leaks_into_results(rng):
+    """The twins gather into per-thread buffers reused across calls: a result must not change
+    when a later call (other shapes, other cache) reuses them."""
+    first = make_case(rng, [13, 1, 40], heads=8, kv_heads=2)
+    out = gqa_decode_reference(**first)
+    kept = out.clone()
+    second = make_case(rng, [5, 30], heads=4, kv_heads=1, head_dim=8)
+    gqa_decode_reference(**second)
+    q, k_cache, v_cache, groups, suffix_table, suffix_lens, _ = _cascade_case(rng)
+    from kernels.gqa_decode import gqa_decode_cascade_reference
+
+    gqa_decode_cascade_reference(q, k_cache, v_cache, groups, suffix_table, suffix_lens, 0.3)
+    assert torch.equal(out, kept)
+    torch.testing.assert_close(gqa_decode_reference(**first), kept, atol=0, rtol=0)
+
+
+def test_twin_keeps_autograd_through_the_cache(rng):
+    """With a cache that requires grad (training), the gather takes no workspace (out= ops have
+    no backward), so gradients reach the cache."""
+    case = make_case(rng, [9, 4], heads=4, kv_heads=2)
+    case["k_cache"].requires_grad_(True)
+    gqa_decode_reference(**case).sum().backward()
+    assert case["k_cache"].grad is not None and case["k_cache"].grad.abs().sum() > 0
+
+
+def test_workspace_made_in_inference_mode_serves_calls_outside_it(rng):
+    """The engine runs under inference_mode; the same thread may later run the twin under
+    no_grad (evaluation, tests): the reused buffers must accept both."""
+    import kernels.gqa_decode as module
+
+    module._WORKSPACE.__dict__.clear()  # this thread's buffers are made by the next call
+    case = make_case(rng, [13, 6], heads=4, kv_heads=2)
+    with torch.inference_mode():
+        first = gqa_decode_reference(**case)
+    with torch.no_grad():
+        torch.testing.assert_close(gqa_decode_reference(**case), first, atol=0, rtol=0)

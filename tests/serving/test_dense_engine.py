@@ -113,6 +113,24 @@ def test_prefix_cache_and_forks_with_the_kv_pool(dense_pair):
     _check(reference, prompts, again, 8)
 
 
+
+def test_shared_prefixes_are_packed_once_per_step(dense_pair, monkeypatch):
+    """n samples decode through the cascade twin; its index layout is built once per step and
+    read by every layer (packing per layer was a cost comparable to the attention itself)."""
+    from kernels import dispatch
+
+    reference, ours = dense_pair
+    packs, cascades = [], []
+    pack, cascade = dispatch.pack_gqa_cascade, dispatch.gqa_decode_shared_prefix
+    monkeypatch.setattr(dispatch, "pack_gqa_cascade", lambda *a: packs.append(1) or pack(*a))
+    monkeypatch.setattr(dispatch, "gqa_decode_shared_prefix", lambda *a: cascades.append(a[6]) or cascade(*a))
+    prompts = _prompts([13, 9], seed=8)
+    engine = Engine(ours, config=EngineConfig(block_size=4, num_blocks=128, decode_mode="eager"))
+    outs = engine.generate(prompts, SamplingParams(n=3, max_tokens=6, **GREEDY))
+    _check(reference, prompts, outs, 6)
+    assert packs and len(cascades) == len(packs) * ours.config.num_hidden_layers
+    assert all(isinstance(layout, dispatch.CascadeLayout) for layout in cascades)
+
 def test_preemption_by_recompute_with_the_kv_pool(dense_pair):
     reference, ours = dense_pair
     prompts = _prompts([9, 14, 6, 11], seed=6)
