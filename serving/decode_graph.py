@@ -275,15 +275,15 @@ class _WarmDrawer:
 
     def __init__(self, compiled: Callable) -> None:
         self.compiled = compiled
-        self._warned = False
+        self.refused = 0  # batches sampled eagerly because they would have recompiled
 
     def __call__(self, *inputs):
         try:
             with torch.compiler.set_stance("fail_on_recompile", skip_guard_eval_unsafe=True):
                 return self.compiled(*inputs)
         except Exception as e:  # noqa: BLE001 - a refused recompile: this batch samples eagerly
-            if not self._warned:
-                self._warned = True
+            self.refused += 1
+            if self.refused == 1:
                 log.warning("compiled sampling refused a batch, sampled eagerly (said once): %r", e)
             return draw_candidates(*inputs)
 

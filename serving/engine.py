@@ -259,7 +259,8 @@ class Engine:
             return []
 
         before_sampling = time.perf_counter()
-        picked = logits if len(rows) == logits.shape[0] and rows == list(range(len(rows))) else logits[rows]
+        with torch.inference_mode():  # an inference tensor either way, as the compiled sampler expects
+            picked = logits if len(rows) == logits.shape[0] and rows == list(range(len(rows))) else logits[rows]
         sampled = sample(picked, [s.params for s in to_sample], [s.generator for s in to_sample], self.decode_graphs.drawer)
         sampled_at = time.perf_counter()
         finished: list[RequestOutput] = []

@@ -107,6 +107,7 @@ def test_compiled_sampling_with_n_samples_matches_eager(compiled_engine, model32
     params = SamplingParams(n=6, temperature=1.0, top_p=0.9, max_tokens=8, ignore_eos=True, seed=5, logprobs=0)
     assert compiled_engine.decode_graphs.drawer is not None  # sampling runs compiled too
     got, want = compiled_engine.generate([prompt], params)[0], eager.generate([prompt], params)[0]
+    assert compiled_engine.decode_graphs.drawer.refused == 0  # prefill rows and decode batches alike
     assert [s.token_ids for s in got.outputs] == [s.token_ids for s in want.outputs]
     for g, w in zip(got.outputs, want.outputs):
         assert g.logprobs == pytest.approx(w.logprobs, abs=1e-4)
