@@ -37,6 +37,15 @@ def gqa_decode_source(device: torch.device) -> str:
     return dispatch.describe("gqa_decode", device)
 
 
+def causal_mask(num_new: int, num_ctx: int, device: torch.device) -> torch.Tensor | None:
+    """Boolean [Q, T] mask (True: attend) of the last Q of T tokens attending causally; None when
+    Q == T (scaled_dot_product_attention's is_causal is top-left aligned, right for Q == T only)."""
+    if num_new == num_ctx:
+        return None
+    query_pos = torch.arange(num_ctx - num_new, num_ctx, device=device)
+    return torch.arange(num_ctx, device=device)[None, :] <= query_pos[:, None]
+
+
 def gqa_prefill(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, scale: float) -> torch.Tensor:
     """Causal attention of the last Q tokens of a sequence over all its T cached keys/values.
     q [Q,H,d], keys/values [T,G,d] -> [Q,H,d]; query head h reads key/value head h // (H/G).
@@ -50,24 +59,11 @@ def gqa_prefill(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, scale
     query = q.to(compute).transpose(0, 1)[None]  # [1, H, Q, d]
     key = keys.to(compute).transpose(0, 1)[None]  # [1, G, T, d]
     value = values.to(compute).transpose(0, 1)[None]
-    if num_new == num_ctx:
-        mask, causal = None, True
-    else:
-        query_pos = torch.arange(num_ctx - num_new, num_ctx, device=q.device)
-        mask, causal = torch.arange(num_ctx, device=q.device)[None, :] <= query_pos[:, None], False
+    mask = causal_mask(num_new, num_ctx, q.device)
     out = F.scaled_dot_product_attention(
-        query, key, value, attn_mask=mask, is_causal=causal, scale=scale, enable_gqa=heads != kv_heads
+        query, key, value, attn_mask=mask, is_causal=mask is None, scale=scale, enable_gqa=heads != kv_heads
     )
     return out[0].transpose(0, 1).to(q.dtype)
-
-
-def causal_mask(num_new: int, num_ctx: int, device: torch.device) -> torch.Tensor | None:
-    """Boolean [Q, T] mask (True: attend) of the last Q of T tokens attending causally; None when
-    Q == T (scaled_dot_product_attention's is_causal is top-left aligned, right for Q == T only)."""
-    if num_new == num_ctx:
-        return None
-    query_pos = torch.arange(num_ctx - num_new, num_ctx, device=device)
-    return torch.arange(num_ctx, device=device)[None, :] <= query_pos[:, None]
 
 
 def mla_prefill(
