@@ -7,8 +7,9 @@ One call per batch, no per-row work in the usual case: the nucleus comes from th
 NUCLEUS_CANDIDATES tokens of each row when they hold it (checked exactly), and each sample's
 noise for those tokens is a counter-based hash of its seed and how many tokens it has drawn
 (`SeedStream`): a handful of tensor ops for the whole batch, reproducible whatever batch a
-sample lands in. Rows whose kept set leaves the candidates (flat distributions) are sorted
-and drawn over the whole vocabulary, one generator call each.
+sample lands in. Rows that truncate nothing, or whose kept set leaves the candidates (flat
+distributions), are drawn over the whole vocabulary, one generator call each. The usual case is
+one fixed-shape function (`draw_candidates`), which the engine compiles with its decode step.
 """
 
 from __future__ import annotations
