@@ -17,6 +17,7 @@ context stores k/v in its paged K/V pool and attends. The model keeps no state b
 from __future__ import annotations
 
 import weakref
+from functools import partial
 from typing import Protocol
 
 import torch
@@ -216,16 +217,6 @@ def packed_linear(linear: nn.Linear, x: Tensor) -> Tensor:
     return out.view(*x.shape[:-1], out.shape[-1])
 
 
-class _PackedHead:
-    """`lm_head` as causal_lm_logits calls it, through packed_linear."""
-
-    def __init__(self, linear: nn.Linear) -> None:
-        self.linear = linear
-
-    def __call__(self, x: Tensor) -> Tensor:
-        return packed_linear(self.linear, x)
-
-
 class DenseForCausalLM(nn.Module):
     """A Llama / Qwen2 / Qwen3 policy: token ids in, next-token logits out.
 
@@ -254,4 +245,4 @@ class DenseForCausalLM(nn.Module):
         cache: KVCache | None = None,
         logit_rows: Tensor | None = None,
     ) -> Tensor:
-        return causal_lm_logits(self.model, _PackedHead(self.lm_head), input_ids, positions, cache, logit_rows)
+        return causal_lm_logits(self.model, partial(packed_linear, self.lm_head), input_ids, positions, cache, logit_rows)
