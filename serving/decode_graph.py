@@ -25,9 +25,11 @@ no request ever waits the tens of seconds a compile takes.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable
 
 import torch
@@ -47,7 +49,21 @@ MIN_TABLE_WIDTH = 2  # a width-1 block table would specialise the compiled graph
 # (GQA) models too: at batch 64 (n=8 whole proofs, ~400-token contexts) the compiled step's
 # forward took ~60 ms against ~30 ms eager, whose cascade reads each shared prompt once.
 COMPILE_MAX_BATCH = 32
-RECOMPILE_LIMIT = 64  # graphs of the shared decode function (about 3 per model instance)
+RECOMPILE_LIMIT = 64
+
+# Background compiles still running when the process exits: a daemon thread inside torch's
+# compiler at interpreter shutdown can abort the process ("terminate called without an active
+# exception") after its work is done. At exit they stop at the next stage and are waited for.
+_EXITING = threading.Event()
+_WARMING: "weakref.WeakSet[DecodeGraphs]" = weakref.WeakSet()
+
+
+@atexit.register
+def _finish_warmups() -> None:
+    _EXITING.set()
+    for graphs in list(_WARMING):
+        if graphs._warmup is not None:
+            graphs._warmup.join(timeout=300)  # graphs of the shared decode function (about 3 per model instance)
 
 
 def resolve_mode(requested: str, device: torch.device) -> str:
@@ -116,6 +132,7 @@ class DecodeGraphs:
         if self.mode == "compile":
             if background:
                 self._warmup = threading.Thread(target=self._compile, name="decode-compile", daemon=True)
+                _WARMING.add(self)
                 self._warmup.start()
             else:
                 self._compile()
@@ -177,13 +194,16 @@ class DecodeGraphs:
             # module); the default limit of 8 would refuse the third or fourth model.
             with torch.inference_mode(), torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
                 for batch in (1, 2, 5):  # batch 1 specialises; then the dynamic graph (checked once more)
+                    if _EXITING.is_set():
+                        return
                     rows = self._padding_inputs(batch, MIN_TABLE_WIDTH + 1)
                     eager = self._forward(*rows)
                     got = compiled(self.model, self.pool.layers, *rows, False)
                     if not torch.allclose(got, eager, atol=1e-3, rtol=1e-3):
                         raise RuntimeError(f"compiled decode differs from eager by {float((got - eager).abs().max()):.2e}")
             self._compiled = compiled
-            self.drawer = _checked_drawer(self.model.config.vocab_size)
+            if not _EXITING.is_set():
+                self.drawer = _checked_drawer(self.model.config.vocab_size)
         except Exception as e:  # noqa: BLE001 - any failure means: stay eager, say why
             self.error = f"torch.compile failed: {type(e).__name__}: {str(e).strip().splitlines()[0][:200] if str(e).strip() else ''}"
             log.warning("decode step compile failed; the engine stays eager: %s", self.error)
