@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 import triton.language as tl
 
+from kernels.attention_weights import flushed_exp, flushed_softmax
 from kernels.launch import cdiv, next_power_of_2, scratch, triton_kernel
 from kernels.mla_decode import SharedPrefix, _mla_merge_kernel, default_num_splits
 
@@ -86,7 +87,7 @@ def gqa_decode_reference(
     out = torch.empty_like(query)
     for g in range(kv_heads):
         scores = torch.bmm(query[:, g], keys[:, :, g].transpose(1, 2)) * scale  # [B, H/G, T]
-        probs = torch.softmax(scores.masked_fill(past_end, float("-inf")), dim=-1)
+        probs = flushed_softmax(scores, past_end)
         out[:, g] = torch.bmm(probs, values[:, :, g])
     out = out.masked_fill((seq_lens == 0)[:, None, None, None], 0.0)  # an idle slot: zeros, not NaN
     return out.reshape(batch, heads, head_dim).to(q.dtype)
@@ -140,7 +141,7 @@ def _partial_attention(query: torch.Tensor, keys: torch.Tensor, values: torch.Te
     if invalid is not None:
         scores = scores.masked_fill(invalid, float("-inf"))
     top = scores.amax(dim=-1, keepdim=True)
-    weights = torch.exp(scores - top)
+    weights = flushed_exp(scores - top)
     return torch.bmm(weights, values), top, weights.sum(dim=-1, keepdim=True)
 
 
@@ -245,7 +246,7 @@ def gqa_decode_cascade_reference(
         if layout.outside is not None:
             g_top = g_top.masked_fill(layout.outside, float("-inf"))
         new_top = torch.maximum(top, g_top)
-        old_w, new_w = torch.exp(top - new_top), torch.exp(g_top - new_top)
+        old_w, new_w = flushed_exp(top - new_top), flushed_exp(g_top - new_top)
         out[:, g] = (acc * old_w + g_acc * new_w) / (total * old_w + g_total * new_w)
     return out.reshape(batch, heads, head_dim).to(q.dtype)
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 import triton.language as tl
 
+from kernels.attention_weights import flushed_exp, flushed_softmax
 from kernels.launch import cdiv, next_power_of_2, scratch, triton_kernel
 
 _LOG2E = 1.4426950408889634
@@ -91,7 +92,7 @@ def mla_decode_reference(
     query = torch.cat([q_latent, q_pe], dim=-1).to(compute)
     scores = torch.bmm(query, rows.transpose(1, 2)) * scale  # [B, H, T]
     past_end = torch.arange(capacity, device=cache.device)[None, :] >= seq_lens.long()[:, None]
-    probs = torch.softmax(scores.masked_fill(past_end[:, None, :], float("-inf")), dim=-1)
+    probs = flushed_softmax(scores, past_end[:, None, :])
     probs = probs.masked_fill((seq_lens == 0)[:, None, None], 0.0)  # an idle slot: zeros, not NaN
     return torch.bmm(probs, rows)[..., :rank].to(q_latent.dtype)
 
@@ -113,7 +114,7 @@ def _partial_attention(query: torch.Tensor, rows: torch.Tensor, scale: float, va
     if valid is not None:
         scores = scores.masked_fill(~valid[:, None, :], float("-inf"))
     top = scores.amax(dim=-1, keepdim=True)
-    weights = torch.exp(scores - top)
+    weights = flushed_exp(scores - top)
     return torch.bmm(weights, rows), top, weights.sum(dim=-1, keepdim=True)
 
 
@@ -147,7 +148,7 @@ def mla_decode_cascade_reference(
         g_top = g_top.reshape(len(members), heads, 1)
         g_total = g_total.reshape(len(members), heads, 1)
         new_top = torch.maximum(top[members], g_top)
-        old_w, new_w = torch.exp(top[members] - new_top), torch.exp(g_top - new_top)
+        old_w, new_w = flushed_exp(top[members] - new_top), flushed_exp(g_top - new_top)
         acc[members] = acc[members] * old_w + g_acc * new_w
         total[members] = total[members] * old_w + g_total * new_w
         top[members] = new_top

@@ -31,6 +31,7 @@ from serving.radix import PrefixCacheStats
 from serving.sampler import SeedStream, sample
 from serving.scheduler import ScheduledSeq, Scheduler
 from serving.sequence import Request, RequestOutput, Sequence
+from serving.weight_layout import use_decode_weight_layout
 
 Prompt = str | list[int]
 
@@ -71,6 +72,7 @@ class Engine:
     def __init__(self, model: torch.nn.Module, tokenizer: Tokenizer | None = None, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
         self.model = model.eval()
+        use_decode_weight_layout(model)  # CPU: weights stored for fast few-row products
         self.tokenizer = tokenizer
         mc = model.config
         param = next(model.parameters())

@@ -231,13 +231,14 @@ _COMPILED_DRAW: Drawer | None = None
 _COMPILED_DRAW_LOCK = threading.Lock()
 
 
-def compiled_draw_candidates() -> Drawer:
+def compiled_draw_candidates(options: dict | None = None) -> Drawer:
     """draw_candidates through torch.compile (one per process, dynamic shapes): the ~40 small
-    ops of a step's sampling become one fused kernel (the engine uses it in decode_mode compile)."""
+    ops of a step's sampling become one fused kernel (the engine uses it in decode_mode compile).
+    `options`: inductor settings, taken by the first call."""
     global _COMPILED_DRAW
     with _COMPILED_DRAW_LOCK:
         if _COMPILED_DRAW is None:
-            _COMPILED_DRAW = torch.compile(draw_candidates, dynamic=True, fullgraph=True)
+            _COMPILED_DRAW = torch.compile(draw_candidates, dynamic=True, fullgraph=True, options=options)
         return _COMPILED_DRAW
 
 
