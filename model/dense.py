@@ -16,8 +16,6 @@ context stores k/v in its paged K/V pool and attends. The model keeps no state b
 """
 from __future__ import annotations
 
-import weakref
-from functools import partial
 from typing import Protocol
 
 import torch
@@ -172,51 +170,6 @@ class DenseModel(nn.Module):
         return self.norm(x, residual)[0]
 
 
-# oneDNN copies of output-projection weights, packed once per weight version (see packed_linear):
-# id(weight) -> (weakref to it, version, packed). Keyed by id, not by the tensor (tensors compare
-# elementwise); an entry goes when its weight is freed.
-_PACKED: dict[int, tuple[weakref.ref, tuple, Tensor]] = {}
-
-
-def _onednn_linear_available() -> bool:
-    return torch.backends.mkldnn.is_available() and all(
-        hasattr(torch.ops.mkldnn, op) for op in ("_reorder_linear_weight", "_linear_pointwise")
-    )
-
-
-_ONEDNN = _onednn_linear_available()
-
-
-def packed_linear(linear: nn.Linear, x: Tensor) -> Tensor:
-    """linear(x), for a wide bias-free projection (the vocabulary head). On CPU in float32
-    inference it runs through oneDNN with the weight packed once into its blocked layout: there
-    the default sgemm runs [rows, hidden] x [hidden, vocab] at about half the speed (measured at
-    1 to 200 rows), and this product is the largest of a decode step. The packed copy is
-    rebuilt whenever the weight changes (in-place updates bump its version). Elsewhere (CUDA,
-    autograd, torch.compile, other dtypes) it is plain `linear(x)`; results agree to float32
-    rounding (a different summation order)."""
-    weight = linear.weight
-    if (
-        not _ONEDNN
-        or linear.bias is not None
-        or x.device.type != "cpu"
-        or x.dtype != torch.float32
-        or weight.dtype != torch.float32
-        or torch.compiler.is_compiling()
-        or (torch.is_grad_enabled() and (weight.requires_grad or x.requires_grad))
-    ):
-        return linear(x)
-    version = (weight.data_ptr(), weight._version, tuple(weight.shape))
-    key = id(weight)
-    cached = _PACKED.get(key)
-    if cached is None or cached[0]() is not weight or cached[1] != version:
-        ref = weakref.ref(weight, lambda _, key=key: _PACKED.pop(key, None))
-        cached = _PACKED[key] = (ref, version, torch.ops.mkldnn._reorder_linear_weight(weight.detach()))
-    rows = x.reshape(-1, x.shape[-1])
-    out = torch.ops.mkldnn._linear_pointwise(rows, cached[2], None, "none", [], "")
-    return out.view(*x.shape[:-1], out.shape[-1])
-
-
 class DenseForCausalLM(nn.Module):
     """A Llama / Qwen2 / Qwen3 policy: token ids in, next-token logits out.
 
@@ -245,4 +198,4 @@ class DenseForCausalLM(nn.Module):
         cache: KVCache | None = None,
         logit_rows: Tensor | None = None,
     ) -> Tensor:
-        return causal_lm_logits(self.model, partial(packed_linear, self.lm_head), input_ids, positions, cache, logit_rows)
+        return causal_lm_logits(self.model, self.lm_head, input_ids, positions, cache, logit_rows)

@@ -142,3 +142,50 @@ def test_draw_candidates_settles_greedy_and_covered_truncating_rows_only():
     assert not bool(settled[~greedy & ~truncates].any())  # left to the whole-vocabulary draw
     assert bool(settled[greedy].all())
     assert torch.allclose(logprob, torch.log_softmax(logits, -1).gather(-1, token[:, None])[:, 0])
+
+
+def _nucleus_by_sort(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Reference kept-set mask of one row: sort, keep while the strictly better tokens hold < top_p."""
+    probs = torch.softmax(logits.double(), -1)
+    sorted_probs, order = torch.sort(probs, descending=True)
+    before = torch.cumsum(sorted_probs, -1) - sorted_probs
+    keep_sorted = before < top_p
+    keep_sorted[0] = True
+    return torch.zeros_like(keep_sorted).scatter(0, order, keep_sorted)
+
+
+def test_nucleus_of_every_width_matches_a_sort():
+    """Rows whose nucleus fits the first candidates, needs the wider second set, or needs a full
+    sort (vocabulary 3000) all keep exactly the tokens a sort-based nucleus keeps."""
+    import serving.sampler as sampler
+
+    g = torch.Generator().manual_seed(12)
+    vocab = 3000
+    logits = torch.cat([
+        torch.randn(2, vocab, generator=g) * 6,  # a few tokens
+        torch.randn(2, vocab, generator=g) * 2.5,  # hundreds: beyond the first candidates
+        torch.randn(2, vocab, generator=g) * 0.05,  # nearly flat: beyond the wider set too
+    ])
+    top_p = 0.9
+    masked = sampler._truncate(logits, torch.zeros(6, dtype=torch.long), torch.full((6,), top_p))
+    sizes = torch.isfinite(masked).sum(-1).tolist()
+    assert sizes[0] <= sampler.NUCLEUS_CANDIDATES < sizes[2] <= sampler.WIDE_CANDIDATES < sizes[4]
+    for row in range(6):
+        want = _nucleus_by_sort(logits[row], top_p)
+        assert torch.equal(torch.isfinite(masked[row]), want), row
+        assert torch.equal(masked[row][want], logits[row][want])
+
+
+def test_a_row_draws_the_same_token_on_the_candidate_and_the_whole_vocabulary_path(monkeypatch):
+    """A seeded row's noise is a function of (seed, draw, token): drawn among the first candidates or
+    over the whole vocabulary (forced here by shrinking the candidates), it picks the same token."""
+    import serving.sampler as sampler
+    from serving.sampler import SeedStream
+
+    g = torch.Generator().manual_seed(13)
+    logits = torch.randn(8, 2000, generator=g) * 3
+    params = [SamplingParams(temperature=1.0, top_p=0.8)] * 8
+    fast = [o.token_id for _ in range(4) for o in sample(logits, params, [SeedStream(k) for k in range(8)])]
+    monkeypatch.setattr(sampler, "NUCLEUS_CANDIDATES", 2)  # every row's nucleus now leaves them
+    wide = [o.token_id for _ in range(4) for o in sample(logits, params, [SeedStream(k) for k in range(8)])]
+    assert fast == wide
