@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import torch
 
+from kernels import attention_weights as _weights
 from kernels import fused_moe as _moe
 from kernels import gqa_decode as _gqa
 from kernels import mla_decode as _mla
@@ -153,6 +154,7 @@ def describe(name: str, device: torch.device) -> str:
 # Not kernels, but the model and the engine need them next to the kernels they feed.
 SharedPrefix = _mla.SharedPrefix
 pack_gqa_cascade = _gqa.pack_cascade  # gqa_decode_shared_prefix's prefixes, packed once per step
+flushed_softmax = _weights.flushed_softmax  # softmax without subnormal weights (the traced decode attention)
 CascadeLayout = _gqa.CascadeLayout
 YarnScaling = _rope.YarnScaling
 LinearScaling = _rope.LinearScaling

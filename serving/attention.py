@@ -23,7 +23,6 @@ import torch
 import torch.nn.functional as F
 
 from kernels import dispatch
-from kernels.attention_weights import flushed_softmax
 from kernels.dispatch import SharedPrefix
 from serving.cache import LatentCachePool
 
@@ -223,7 +222,7 @@ def paged_latent_decode(
     query = torch.cat([q_latent, q_pe], dim=-1).to(compute)
     scores = torch.bmm(query, rows.transpose(1, 2)) * scale  # [B, H, T]
     past_end = torch.arange(capacity, device=cache.device)[None, :] >= seq_lens.long()[:, None]
-    probs = flushed_softmax(scores, past_end[:, None, :])
+    probs = dispatch.flushed_softmax(scores, past_end[:, None, :])
     return torch.bmm(probs, rows)[..., :rank].to(q_latent.dtype)
 
 
@@ -248,7 +247,7 @@ def paged_gqa_decode(
     query = q.to(compute).reshape(batch, kv_heads, heads // kv_heads, head_dim)
     scores = torch.matmul(query, keys) * scale  # [B, G, H/G, T]
     past_end = torch.arange(capacity, device=q.device)[None, :] >= seq_lens.long()[:, None]
-    probs = flushed_softmax(scores, past_end[:, None, None, :])
+    probs = dispatch.flushed_softmax(scores, past_end[:, None, None, :])
     return torch.matmul(probs, values).reshape(batch, heads, head_dim).to(q.dtype)
 
 
