@@ -30,5 +30,5 @@ def flushed_softmax(scores: torch.Tensor, invalid: torch.Tensor) -> torch.Tensor
     excluded and weights under e^-FLUSH_BELOW of the row's largest set to zero. A row with no
     valid position comes out NaN, as torch.softmax's would."""
     masked = scores.masked_fill(invalid, float("-inf"))
-    top = masked.amax(dim=-1, keepdim=True)
-    return torch.softmax(masked.masked_fill(masked < top - FLUSH_BELOW, float("-inf")), dim=-1)
+    weights = flushed_exp(masked - masked.amax(dim=-1, keepdim=True))
+    return weights / weights.sum(dim=-1, keepdim=True)

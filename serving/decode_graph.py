@@ -9,7 +9,7 @@ if set, chooses instead, e.g. PROVER_DECODE_MODE=eager for tests and debugging):
   eager       the general path only (ModelRunner's AttentionContext); nothing compiled.
   compile     torch.compile of the model's forward over a DecodeContext, dynamic batch size
               (one graph for batch 1, one for the rest; block tables are padded to >= 2
-              blocks so the width never specialises), for batches up to COMPILE_MAX_BATCH.
+              blocks so the width never specialises), for batches up to COMPILE_MAX_BATCH (by model kind).
               Compiled in a background thread when the engine starts; steps run eager until
               it is ready, so nobody waits for it.
   cuda_graph  per batch-size bucket (1, 2, 4, 8, 16, then multiples of 16 up to max_num_seqs)
@@ -43,12 +43,14 @@ log = logging.getLogger(__name__)
 DECODE_MODES = ("auto", "eager", "compile", "cuda_graph")
 MODE_ENV = "PROVER_DECODE_MODE"
 MIN_TABLE_WIDTH = 2  # a width-1 block table would specialise the compiled graph
-# Largest batch the compiled CPU graph runs. Above it the eager path wins on CPU: its cascade
-# attention reads a shared prompt once for all n samples, and its routed experts compute only
-# the chosen experts (the graph, with static shapes, runs every expert on every token). Dense
-# (GQA) models too: at batch 64 (n=8 whole proofs, ~400-token contexts) the compiled step's
-# forward took ~60 ms against ~30 ms eager, whose cascade reads each shared prompt once.
-COMPILE_MAX_BATCH = 32
+# Largest batch the compiled CPU graph runs, by cache kind. Above it the eager path wins on CPU:
+# its cascade attention reads a shared prompt once for all n samples, and its routed experts
+# compute only the chosen experts (the graph, with static shapes, runs every expert on every
+# token). MLA (shipped policy, 200-token prompt, n samples): compiled batch-64 steps 8.9-9.9 ms
+# against 11.3-13.5 ms eager, batch 128 no better than eager (17-25 against 18-20 ms). Dense
+# (GQA): at batch 64 (n=8 whole proofs, ~400-token contexts) the compiled forward took ~41 ms
+# against ~22 ms eager, whose cascade reads each shared prompt once.
+COMPILE_MAX_BATCH = {"latent": 64, "dense": 32}
 RECOMPILE_LIMIT = 64
 # Inductor writes the graph's launcher in C++ instead of Python: a decode step runs ~100 kernels
 # and products, and the Python launcher's per-kernel allocation, stride checks and calls cost
@@ -123,6 +125,7 @@ class DecodeGraphs:
         self.mode = resolve_mode(mode, device)
         self.max_num_seqs = max_num_seqs
         self.max_blocks_per_seq = max(max_blocks_per_seq, MIN_TABLE_WIDTH)
+        self.compile_max_batch = COMPILE_MAX_BATCH["latent" if isinstance(pool, LatentCachePool) else "dense"]
         self.error: str | None = None  # why the fast path is off, for reports
         self.num_fast_steps = 0
         self.num_eager_steps = 0
@@ -167,7 +170,7 @@ class DecodeGraphs:
     def run(
         self, ids: list[int], positions: list[int], slots: list[int], tables: list[list[int]], lens: list[int]
     ) -> torch.Tensor | None:
-        if self.mode == "eager" or not self.ready or self.error or (self.mode == "compile" and len(ids) > COMPILE_MAX_BATCH):
+        if self.mode == "eager" or not self.ready or self.error or (self.mode == "compile" and len(ids) > self.compile_max_batch):
             self.num_eager_steps += 1
             return None
         try:
@@ -196,7 +199,7 @@ class DecodeGraphs:
             compiled = _compiled_decode_forward()
             # Each model instance the process serves adds its own graphs (dynamo guards on the
             # module); the default limit of 8 would refuse the third or fourth model.
-            with torch.inference_mode(), torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT):
+            with torch.inference_mode(), torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT, specialize_float=True):
                 for batch in (1, 2, 5):  # batch 1 specialises; then the dynamic graph (checked once more)
                     if _EXITING.is_set():
                         return
