@@ -36,7 +36,14 @@ import torch
 
 from serving.attention import DecodeContext
 from serving.cache import LatentCachePool
-from serving.sampler import compiled_draw_candidates, draw_candidates, drawer_inputs
+from serving.sampler import (
+    DrawInputs,
+    compiled_draw_candidates,
+    draw_candidates,
+    drawer_inputs,
+    packed_drawer_inputs,
+    unpack_draw_inputs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,11 @@ MIN_TABLE_WIDTH = 2  # a width-1 block table would specialise the compiled graph
 # against ~22 ms eager, whose cascade reads each shared prompt once.
 COMPILE_MAX_BATCH = {"latent": 64, "dense": 32}
 RECOMPILE_LIMIT = 64
+# Warm-up: batch 1 (its own graph), then the dynamic graph, checked once more. No batch equals a
+# fixed size of the inputs (2 and 4 rows of packed draw inputs) or the table width: duck shaping
+# would tie them into one symbol and the graph would hold only while they stay equal.
+WARMUP_BATCHES = (1, 3, 5)
+WARMUP_TABLE_WIDTH = 6
 # Inductor writes the graph's launcher in C++ instead of Python: a decode step runs ~100 kernels
 # and products, and the Python launcher's per-kernel allocation, stride checks and calls cost
 # ~0.12 ms of a 1.2 ms batch-1 step (measured, shipped checkpoint, one thread).
@@ -167,27 +179,41 @@ class DecodeGraphs:
 
     # ---- the step ----
 
+    @property
+    def draws_with_step(self) -> bool:
+        """True when `run` wants the batch's draw inputs: the compiled step samples too."""
+        return self.mode == "compile" and self._compiled is not None
+
     def run(
-        self, ids: list[int], positions: list[int], slots: list[int], tables: list[list[int]], lens: list[int]
-    ) -> torch.Tensor | None:
-        if self.mode == "eager" or not self.ready or self.error or (self.mode == "compile" and len(ids) > self.compile_max_batch):
+        self, ids: list[int], positions: list[int], slots: list[int], tables: list[list[int]], lens: list[int],
+        draw: DrawInputs | None = None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None] | None:
+        """(logits, drawn) of a decode-only batch, or None when this step must run eager. drawn is
+        draw_candidates' (token, logprob, settled) on those logits with `draw` (the rows' draw
+        inputs), computed in the same compiled call; None when not given or not drawn here. The
+        compiled step needs `draw` (it always samples): without it the step runs eager."""
+        if (
+            self.mode == "eager" or not self.ready or self.error
+            or (self.mode == "compile" and (draw is None or len(ids) > self.compile_max_batch))
+        ):
             self.num_eager_steps += 1
             return None
         try:
             if self.mode == "compile":
-                logits = self._run_compiled(ids, positions, slots, tables, lens)
+                logits, *drawn = self._run_compiled(ids, positions, slots, tables, lens, draw)
+                out = logits, tuple(drawn)
             else:
-                logits = self._replay(ids, positions, slots, tables, lens)
+                out = self._replay(ids, positions, slots, tables, lens), None
         except Exception as e:  # noqa: BLE001 - a refused recompile or a bad graph: eager for this step
             if not self._warned:
                 self._warned = True
                 log.warning("decode %s step failed, running it eager (said once): %r", self.mode, e)
-            logits = None
-        if logits is None:
+            out = None
+        if out is None or out[0] is None:
             self.num_eager_steps += 1
-        else:
-            self.num_fast_steps += 1
-        return logits
+            return None
+        self.num_fast_steps += 1
+        return out
 
     # ---- torch.compile (CPU) ----
 
@@ -196,18 +222,24 @@ class DecodeGraphs:
 
     def _compile(self) -> None:
         try:
-            compiled = _compiled_decode_forward()
+            compiled = _compiled_decode_and_draw()
+            vocab = self.model.config.vocab_size
             # Each model instance the process serves adds its own graphs (dynamo guards on the
-            # module); the default limit of 8 would refuse the third or fourth model.
+            # module); the default limit of 8 would refuse the third or fourth model. Python floats
+            # of the model (norm eps, softmax scale) are constants: as graph inputs each call would
+            # wrap ~26 of them into tensors (~60 us a step). Duck shaping ties every input's batch
+            # dimension into one symbol; the warm-up's other sizes must differ from its batches.
             with torch.inference_mode(), torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT, specialize_float=True):
-                for batch in (1, 2, 5):  # batch 1 specialises; then the dynamic graph (checked once more)
+                for batch in WARMUP_BATCHES:
                     if _EXITING.is_set():
                         return
-                    rows = self._padding_inputs(batch, MIN_TABLE_WIDTH + 1)
+                    rows = self._padding_inputs(batch, WARMUP_TABLE_WIDTH)
+                    draw = packed_drawer_inputs(batch, vocab, seed=batch)[1:]
                     eager = self._forward(*rows)
-                    got = compiled(self.model, self.pool.layers, *rows, False)
+                    got, *drawn = compiled(self.model, self.pool.layers, *rows, False, *draw)
                     if not torch.allclose(got, eager, atol=1e-3, rtol=1e-3):
                         raise RuntimeError(f"compiled decode differs from eager by {float((got - eager).abs().max()):.2e}")
+                    _check_draws(draw_candidates(got, *unpack_draw_inputs(*draw)), drawn)
             self._compiled = compiled
             if not _EXITING.is_set():
                 self.drawer = _checked_drawer(self.model.config.vocab_size)
@@ -228,7 +260,7 @@ class DecodeGraphs:
             torch.ones(batch, dtype=torch.int32, device=self.device),
         )
 
-    def _run_compiled(self, ids, positions, slots, tables, lens) -> torch.Tensor:
+    def _run_compiled(self, ids, positions, slots, tables, lens, draw: DrawInputs) -> tuple[torch.Tensor, ...]:
         width = max(MIN_TABLE_WIDTH, max(len(t) for t in tables))
         table = torch.tensor([t + [0] * (width - len(t)) for t in tables], dtype=torch.int32)
         long = dict(dtype=torch.long, device=self.device)
@@ -242,7 +274,7 @@ class DecodeGraphs:
         # Only the guards that tell the compiled graphs apart are checked (batch 1 or not): the
         # full set walks every weight each call (~0.3 ms); the model's tensors never change identity.
         with torch.compiler.set_stance("fail_on_recompile", skip_guard_eval_unsafe=True):
-            return self._compiled(self.model, self.pool.layers, *inputs, False)
+            return self._compiled(self.model, self.pool.layers, *inputs, False, *draw)
 
     # ---- CUDA graphs (GPU) ----
 
@@ -274,6 +306,21 @@ def decode_forward(model, layers, ids, positions, slots, table, lens, use_kernel
     return model(ids[None, :], positions=positions[None, :], cache=context)[0]
 
 
+def decode_and_draw(model, layers, ids, positions, slots, table, lens, use_kernel: bool, reals, ints):
+    """decode_forward's logits and draw_candidates' (token, logprob, settled) on them for the rows'
+    packed draw inputs (serving.sampler.draw_inputs), in one call: compiled, it saves the sampler's
+    own compiled call (~40 us of a ~1 ms batch-1 step). Packed, not as views: a view's storage
+    offset would be one more symbol for the graph to guard on."""
+    logits = decode_forward(model, layers, ids, positions, slots, table, lens, use_kernel)
+    return (logits, *draw_candidates(logits, *unpack_draw_inputs(reals, ints)))
+
+
+def _check_draws(want, got) -> None:
+    """Raise unless compiled draws equal eager ones (tokens and settled exactly, logprobs to 1e-5)."""
+    if not (torch.equal(want[0], got[0]) and torch.equal(want[2], got[2]) and torch.allclose(want[1], got[1], atol=1e-5)):
+        raise RuntimeError("compiled sampling draws differ from eager")
+
+
 def _checked_drawer(vocab: int) -> Callable | None:
     """The compiled sampler, warmed up (batch 1 specialises, then the dynamic graphs) and checked
     against the eager one; None (sampling stays eager, said once) if it fails or differs."""
@@ -284,9 +331,7 @@ def _checked_drawer(vocab: int) -> Callable | None:
                 torch.fx.experimental._config.patch(use_duck_shape=False):
             for batch in (1, 2, 7):
                 inputs = drawer_inputs(batch, vocab, seed=batch)
-                want, got = draw_candidates(*inputs), compiled(*inputs)
-                if not (torch.equal(want[0], got[0]) and torch.equal(want[2], got[2]) and torch.allclose(want[1], got[1], atol=1e-5)):
-                    raise RuntimeError("compiled sampling draws differ from eager")
+                _check_draws(draw_candidates(*inputs), compiled(*inputs))
         return _WarmDrawer(compiled)
     except Exception as e:  # noqa: BLE001 - sampling stays eager, say why
         log.warning("compiled sampling unavailable; sampling stays eager: %s: %s", type(e).__name__, e)
@@ -319,14 +364,14 @@ _COMPILED: Callable | None = None
 _COMPILED_LOCK = threading.Lock()
 
 
-def _compiled_decode_forward() -> Callable:
-    """One compiled `decode_forward` per process, shared by every engine: the model and the
+def _compiled_decode_and_draw() -> Callable:
+    """One compiled `decode_and_draw` per process, shared by every engine: the model and the
     pool are arguments, so a second engine (or a pool of another size: the sizes are dynamic)
     reuses the graphs instead of adding recompilations until dynamo's limit refuses them."""
     global _COMPILED
     with _COMPILED_LOCK:
         if _COMPILED is None:
-            _COMPILED = torch.compile(decode_forward, dynamic=True, fullgraph=True, options=COMPILE_OPTIONS)
+            _COMPILED = torch.compile(decode_and_draw, dynamic=True, fullgraph=True, options=COMPILE_OPTIONS)
         return _COMPILED
 
 

@@ -28,7 +28,7 @@ from serving.kv_cache import cache_bytes_per_token, is_dense, make_cache_pool
 from serving.model_runner import ModelRunner
 from serving.params import EngineConfig, PromptTooLongError, SamplingParams
 from serving.radix import PrefixCacheStats
-from serving.sampler import SeedStream, sample
+from serving.sampler import SeedStream, draw_inputs, sample
 from serving.scheduler import ScheduledSeq, Scheduler
 from serving.sequence import Request, RequestOutput, Sequence
 from serving.weight_layout import use_decode_weight_layout
@@ -230,8 +230,12 @@ class Engine:
             if self.scheduler.has_work():
                 raise RuntimeError("scheduler made no progress with work pending; this is an engine bug")
             return []
+        draw = None
+        if self.decode_graphs.draws_with_step and all(item.num_new_tokens == 1 for item in batch):
+            # a decode-only step: every row samples, so the compiled step can draw as well
+            draw = draw_inputs([item.seq.params for item in batch], [item.seq.generator for item in batch], self.device)
         try:
-            logits = self.runner.run(batch)
+            logits, drawn = self.runner.run_and_draw(batch, draw)
         except Exception as e:  # noqa: BLE001 - fail only the requests that cause it
             self._isolate_failed_step(batch, e)
             return []
@@ -263,7 +267,9 @@ class Engine:
         before_sampling = time.perf_counter()
         with torch.inference_mode():  # an inference tensor either way, as the compiled sampler expects
             picked = logits if len(rows) == logits.shape[0] and rows == list(range(len(rows))) else logits[rows]
-        sampled = sample(picked, [s.params for s in to_sample], [s.generator for s in to_sample], self.decode_graphs.drawer)
+        predrawn = (draw, drawn) if drawn is not None and picked is logits else None
+        sampled = sample(picked, [s.params for s in to_sample], [s.generator for s in to_sample], self.decode_graphs.drawer,
+                         drawn=predrawn)
         sampled_at = time.perf_counter()
         finished: list[RequestOutput] = []
         for seq, token in zip(to_sample, sampled):

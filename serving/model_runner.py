@@ -12,6 +12,7 @@ from serving.attention import AttentionContext, PrefillSpan
 from serving.cache import LatentCachePool
 from serving.decode_graph import DecodeGraphs
 from serving.kv_cache import KVCachePool
+from serving.sampler import DrawInputs
 from serving.scheduler import ScheduledSeq
 
 
@@ -138,13 +139,22 @@ class ModelRunner:
         lens = [decode_lens[r] - shared_blocks[r] * bs for r in range(len(decode_seqs))]
         return groups, table.to(self.device), torch.tensor(lens, dtype=torch.long, device=self.device)
 
-    @torch.inference_mode()
     def run(self, batch: list[ScheduledSeq]) -> torch.Tensor:
         """Logits [len(batch), vocab] at each scheduled sequence's last fed token."""
+        return self.run_and_draw(batch, None)[0]
+
+    @torch.inference_mode()
+    def run_and_draw(self, batch: list[ScheduledSeq], draw: DrawInputs | None) -> tuple[torch.Tensor, tuple | None]:
+        """(logits as `run`, drawn): for a decode-only batch whose step is compiled with its
+        sampling, drawn is draw_candidates' (token, logprob, settled) for `draw`, the rows' draw
+        inputs (serving.sampler.draw_inputs); otherwise None and the caller samples."""
         if self.decode_graphs is not None and all(item.num_new_tokens == 1 for item in batch):
-            logits = self.decode_graphs.run(*self.decode_inputs(batch))
-            if logits is not None:
-                return logits
+            out = self.decode_graphs.run(*self.decode_inputs(batch), draw=draw)
+            if out is not None:
+                return out
+        return self._run_eager(batch), None
+
+    def _run_eager(self, batch: list[ScheduledSeq]) -> torch.Tensor:
         ids, pos, context, last_token_idx = self.build_context(batch)
         if self._takes_logit_rows:  # skip the vocabulary projection of tokens whose logits are unused
             rows = torch.tensor(last_token_idx, dtype=torch.long, device=self.device)

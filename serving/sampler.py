@@ -180,31 +180,56 @@ def draw_candidates(
 Drawer = Callable[..., tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
 
+DrawInputs = tuple[torch.Tensor, torch.Tensor]  # (reals [2, B], ints [4, B]): see draw_inputs
+
+
+@torch.inference_mode()  # inference tensors, as the compiled step was warmed up with
+def draw_inputs(params: list[SamplingParams], generators: list, device: torch.device,
+                compute: torch.dtype = torch.float32) -> DrawInputs:
+    """draw_candidates' per-row arguments packed in two tensors (two host-to-tensor copies for
+    the whole batch; each torch.tensor call costs ~10 us): reals = (temperature, top_p), ints =
+    (top_k, greedy, seed key, draws made). `unpack_draw_inputs` gives the arguments."""
+    seeded = all(isinstance(g, SeedStream) for g in generators)
+    reals = torch.tensor([[1.0 if p.greedy else p.temperature for p in params], [p.top_p for p in params]], dtype=compute, device=device)
+    ints = torch.tensor(
+        [[p.top_k for p in params], [p.greedy for p in params], [g.key if seeded else 0 for g in generators],
+         [g.draws if seeded else 0 for g in generators]],
+        dtype=torch.long, device=device,
+    )
+    return reals, ints
+
+
+def unpack_draw_inputs(reals: torch.Tensor, ints: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(temperature, top_k, top_p, keys, draws, greedy): draw_candidates' arguments after the logits."""
+    return reals[0], ints[0], reals[1], ints[2], ints[3], ints[1].bool()
+
+
 @torch.inference_mode()  # tensors without autograd keys, as the compiled drawer was warmed up with
 def sample(
     logits: torch.Tensor,
     params: list[SamplingParams],
     generators: list[SeedStream | torch.Generator],
     drawer: Drawer | None = None,
+    drawn: tuple[DrawInputs, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
 ) -> list[SampledToken]:
     """One token per row of logits [B, V]; row i uses params[i] and draws from generators[i]
     (a SeedStream, or a torch.Generator for callers that hold one). `drawer` replaces
-    draw_candidates for float32 logits (the engine passes its compiled copy)."""
+    draw_candidates for float32 logits (the engine passes its compiled copy). `drawn`: the
+    draw_inputs of these rows and draw_candidates' result on these logits, when the caller has
+    them already (the engine's compiled decode step draws with its forward)."""
     compute = torch.float64 if logits.dtype == torch.float64 else torch.float32
     logits = logits.to(compute)
     device = logits.device
     greedy_list = [p.greedy for p in params]
     seeded = all(isinstance(g, SeedStream) for g in generators)
-    # two host-to-tensor copies for the whole batch (each torch.tensor call costs ~10 us)
-    reals = torch.tensor([[1.0 if p.greedy else p.temperature for p in params], [p.top_p for p in params]], dtype=compute, device=device)
-    ints = torch.tensor(
-        [[p.top_k for p in params], greedy_list, [g.key if seeded else 0 for g in generators], [g.draws if seeded else 0 for g in generators]],
-        dtype=torch.long, device=device,
-    )
-    temperature, top_p = reals[0], reals[1]
-    top_k, greedy = ints[0], ints[1].bool()
-    draw = drawer if drawer is not None and compute == torch.float32 else draw_candidates
-    token, logprob, settled = draw(logits, temperature, top_k, top_p, ints[2], ints[3], greedy)
+    if drawn is not None:
+        packed, (token, logprob, settled) = drawn
+        inputs = unpack_draw_inputs(*packed)
+    else:
+        inputs = unpack_draw_inputs(*draw_inputs(params, generators, device, compute))
+        draw = drawer if drawer is not None and compute == torch.float32 else draw_candidates
+        token, logprob, settled = draw(logits, *inputs)
+    temperature, top_k, top_p = inputs[0], inputs[1], inputs[2]
     packed = torch.stack([token.to(compute), logprob.to(compute), settled.to(compute)]).tolist()
     chosen_list = [int(t) for t in packed[0]]
     chosen_logprobs = packed[1]
@@ -254,10 +279,9 @@ def compiled_draw_candidates(options: dict | None = None) -> Drawer:
         return _COMPILED_DRAW
 
 
-def drawer_inputs(batch: int, vocab: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
-    """Varied draw_candidates inputs (peaked and flat rows, greedy, top-k, top-p, none) to check
-    a compiled drawer against the eager one; laid out as `sample` passes them (views of one real
-    and one integer tensor), so a drawer warmed up on them takes sample's calls unchanged."""
+def packed_drawer_inputs(batch: int, vocab: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(logits, reals, ints): varied inputs (peaked and flat rows, greedy, top-k, top-p, none), the
+    draw arguments packed as `draw_inputs` packs them, to check a compiled drawer against the eager one."""
     g = torch.Generator().manual_seed(seed)
     spread = torch.where(torch.arange(batch) % 3 == 2, 0.1, 6.0)[:, None]
     logits = torch.randn(batch, vocab, generator=g) * spread
@@ -268,4 +292,11 @@ def drawer_inputs(batch: int, vocab: int, seed: int = 0) -> tuple[torch.Tensor, 
         torch.where(cycle == 1, 5, 0), greedy.long(),
         torch.randint(0, 1 << 62, (batch,), generator=g), torch.randint(0, 1000, (batch,), generator=g),
     ])
-    return logits, reals[0], ints[0], reals[1], ints[2], ints[3], ints[1].bool()
+    return logits, reals, ints
+
+
+def drawer_inputs(batch: int, vocab: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """packed_drawer_inputs unpacked: draw_candidates' arguments laid out as `sample` passes them
+    (views of one real and one integer tensor), so a drawer warmed up on them takes sample's calls unchanged."""
+    logits, reals, ints = packed_drawer_inputs(batch, vocab, seed)
+    return (logits, *unpack_draw_inputs(reals, ints))

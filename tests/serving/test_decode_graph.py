@@ -106,8 +106,11 @@ def test_compiled_sampling_with_n_samples_matches_eager(compiled_engine, model32
     prompt = make_prompts([11], seed=33)[0]
     params = SamplingParams(n=6, temperature=1.0, top_p=0.9, max_tokens=8, ignore_eos=True, seed=5, logprobs=0)
     assert compiled_engine.decode_graphs.drawer is not None  # sampling runs compiled too
+    fast_before = compiled_engine.decode_graphs.num_fast_steps
     got, want = compiled_engine.generate([prompt], params)[0], eager.generate([prompt], params)[0]
-    assert compiled_engine.decode_graphs.drawer.refused == 0  # prefill rows and decode batches alike
+    assert compiled_engine.decode_graphs.drawer.refused == 0  # prefill rows (the separate compiled drawer)
+    # every decode step of the 6 samples ran compiled, drawing in the same call as its forward
+    assert compiled_engine.decode_graphs.num_fast_steps - fast_before == params.max_tokens - 1
     assert [s.token_ids for s in got.outputs] == [s.token_ids for s in want.outputs]
     for g, w in zip(got.outputs, want.outputs):
         assert g.logprobs == pytest.approx(w.logprobs, abs=1e-4)
