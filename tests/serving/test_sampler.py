@@ -189,3 +189,17 @@ def test_a_row_draws_the_same_token_on_the_candidate_and_the_whole_vocabulary_pa
     monkeypatch.setattr(sampler, "NUCLEUS_CANDIDATES", 2)  # every row's nucleus now leaves them
     wide = [o.token_id for _ in range(4) for o in sample(logits, params, [SeedStream(k) for k in range(8)])]
     assert fast == wide
+
+
+def test_top_tokens_equal_topk_on_large_vocabularies():
+    from serving.sampler import top_tokens
+
+    g = torch.Generator().manual_seed(14)
+    for vocab in (1257, 16384, 20001):
+        logits = torch.randn(5, vocab, generator=g) * torch.tensor([0.1, 1.0, 5.0, 20.0, 1.0])[:, None]
+        logits[4, 7] = float("-inf")  # masked tokens are fine
+        for width in (64, 1024):
+            want_values, want_ids = torch.topk(logits, width, dim=-1)
+            values, ids = top_tokens(logits, width)
+            assert torch.equal(values, want_values)
+            assert torch.equal(logits.gather(-1, ids), values) and bool((ids < vocab).all())
