@@ -232,7 +232,8 @@ class Engine:
             return []
         draw = None
         if self.decode_graphs.draws_with_step and all(item.num_new_tokens == 1 for item in batch):
-            # a decode-only step: every row samples, so the compiled step can draw as well
+            # a decode-only step: every row samples, so the compiled step can draw as well (and if it
+            # does not run, sample() still takes these inputs)
             draw = draw_inputs([item.seq.params for item in batch], [item.seq.generator for item in batch], self.device)
         try:
             logits, drawn = self.runner.run_and_draw(batch, draw)
@@ -267,9 +268,9 @@ class Engine:
         before_sampling = time.perf_counter()
         with torch.inference_mode():  # an inference tensor either way, as the compiled sampler expects
             picked = logits if len(rows) == logits.shape[0] and rows == list(range(len(rows))) else logits[rows]
-        predrawn = (draw, drawn) if drawn is not None and picked is logits else None
+        same_rows = picked is logits  # the draw inputs (and a compiled draw) were built for these rows
         sampled = sample(picked, [s.params for s in to_sample], [s.generator for s in to_sample], self.decode_graphs.drawer,
-                         drawn=predrawn)
+                         inputs=draw if same_rows else None, drawn=drawn if same_rows else None)
         sampled_at = time.perf_counter()
         finished: list[RequestOutput] = []
         for seq, token in zip(to_sample, sampled):

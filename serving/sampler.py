@@ -234,26 +234,28 @@ def sample(
     params: list[SamplingParams],
     generators: list[SeedStream | torch.Generator],
     drawer: Drawer | None = None,
-    drawn: tuple[DrawInputs, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None,
+    inputs: DrawInputs | None = None,
+    drawn: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
 ) -> list[SampledToken]:
     """One token per row of logits [B, V]; row i uses params[i] and draws from generators[i]
     (a SeedStream, or a torch.Generator for callers that hold one). `drawer` replaces
-    draw_candidates for float32 logits (the engine passes its compiled copy). `drawn`: the
-    draw_inputs of these rows and draw_candidates' result on these logits, when the caller has
-    them already (the engine's compiled decode step draws with its forward)."""
+    draw_candidates for float32 logits (the engine passes its compiled copy). `inputs`: these
+    rows' draw_inputs when the caller built them already (float32 logits only), and `drawn`:
+    draw_candidates' result for them on these logits (the engine's compiled decode step draws
+    with its forward)."""
     compute = torch.float64 if logits.dtype == torch.float64 else torch.float32
     logits = logits.to(compute)
     device = logits.device
     greedy_list = [p.greedy for p in params]
     seeded = all(isinstance(g, SeedStream) for g in generators)
-    if drawn is not None:
-        packed, (token, logprob, settled) = drawn
-        inputs = unpack_draw_inputs(*packed)
-    else:
-        inputs = unpack_draw_inputs(*draw_inputs(params, generators, device, compute))
+    if inputs is None or compute != torch.float32:
+        inputs, drawn = draw_inputs(params, generators, device, compute), None
+    arguments = unpack_draw_inputs(*inputs)
+    if drawn is None:
         draw = drawer if drawer is not None and compute == torch.float32 else draw_candidates
-        token, logprob, settled = draw(logits, *inputs)
-    temperature, top_k, top_p = inputs[0], inputs[1], inputs[2]
+        drawn = draw(logits, *arguments)
+    token, logprob, settled = drawn
+    temperature, top_k, top_p = arguments[0], arguments[1], arguments[2]
     packed = torch.stack([token.to(compute), logprob.to(compute), settled.to(compute)]).tolist()
     chosen_list = [int(t) for t in packed[0]]
     chosen_logprobs = packed[1]
